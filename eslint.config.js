@@ -1,0 +1,31 @@
+import neostandard, { resolveIgnoresFromGitignore } from 'neostandard'
+import tseslint from 'typescript-eslint'
+
+export default [
+  ...neostandard({ ts: true, ignores: [...resolveIgnoresFromGitignore()] }),
+  {
+    files: ['src/**/*.ts'],
+    languageOptions: {
+      parser: tseslint.parser,
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname }
+    },
+    plugins: { '@typescript-eslint': tseslint.plugin },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error'
+    }
+  },
+  {
+    // The core is pure: no framework, logger or I/O imports (DESIGN.md "Layout").
+    files: ['src/core/**/*.ts', 'src/routes/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['node:*', 'fastify', 'fastify-plugin', 'express', 'pino', '@fastify/*'], message: 'src/core is pure: no framework, logger or I/O imports.' },
+          { group: ['../fastify*', '../express*', '../cli*', '../adapters/*'], message: 'src/core must not import adapters.' }
+        ]
+      }]
+    }
+  }
+]

@@ -1,0 +1,237 @@
+// The single seam: gate → match → grants → decision. Both adapters and the CLI call this and only
+// translate its Decision. Everything is compiled here, once; per request only a tree walk and a few
+// map lookups remain.
+import { splitAction, type ActionParts } from './action-pattern.js'
+import { compileCatalogue } from './catalogue.js'
+import { DENY_STATUS, type AllowDecision, type AllowReason, type Decision, type DenyDecision, type DenyReason } from './decision.js'
+import { ProblemList, describe } from './errors.js'
+import { effectOf, readGrants, type GrantResult } from './grants.js'
+import { compileMatcher, type MatchResult } from './matcher.js'
+import { compilePathGate, type PathProblem } from './path-gate.js'
+import type { IamPolicy } from './policy.js'
+import { loadRouteTable, type ApiFamily, type CompiledRoute, type RouteDefinition } from './route-table.js'
+import { snapshotRoutes } from '../routes/snapshots.js'
+
+/** Options shared by every adapter. */
+export interface AuthorizerOptions {
+  /** The route table (default: the built-in snapshot table, `snapshotRoutes`). Extend it with `[...snapshotRoutes, ...yours]`. */
+  readonly routes?: readonly RouteDefinition[]
+  /** Path prefix in front of `/v2` and `/v3`, e.g. `/evs` (default: `''`). */
+  readonly prefix?: string
+  /** Unmatched paths in the guarded space: `'deny'` (default) or `'pass'` (never for snapshot-like paths). */
+  readonly unmatched?: 'deny' | 'pass'
+  /** Role name → policy document(s); adds to or replaces the built-in system roles. */
+  readonly policies?: Readonly<Record<string, IamPolicy | readonly IamPolicy[]>>
+  /** What `{project_id}` must look like (default: `/^[0-9a-f-]+$/`, Cinder's). */
+  readonly projectIdPattern?: RegExp
+  /** Clock for `g:CurrentTime` conditions (default: `Date.now`). */
+  readonly now?: () => number
+}
+
+/** The parts of a request the authorizer reads. */
+export interface RequestTarget {
+  readonly method: string
+  /** The request target exactly as received (path and query; origin-form expected). */
+  readonly url: string
+  readonly headers?: Readonly<Record<string, string | readonly string[] | undefined>>
+}
+
+/** A lookup that still needs the caller's grants to become a decision. */
+export type PendingMatch = Exclude<MatchResult, { kind: 'ambiguous' }>
+
+/** The claims-independent half of a decision, computed before any token is read. */
+export type Inspection =
+  | { readonly kind: 'outside' }
+  | { readonly kind: 'decided', readonly decision: Decision }
+  | { readonly kind: 'pending', readonly method: string, readonly path: string, readonly match: PendingMatch, readonly family: ApiFamily }
+
+export interface Authorizer {
+  /** Gate and match: no claims needed. `outside` paths are not ours to judge. */
+  inspect (request: RequestTarget): Inspection
+  /** Completes a pending inspection with the caller's decoded claims (null/undefined: no token). */
+  decide (inspection: Extract<Inspection, { kind: 'pending' }>, claims: unknown): Decision
+  /** Completes a pending inspection when reading the grants failed: fail closed. */
+  fail (inspection: Extract<Inspection, { kind: 'pending' }>, error: unknown): DenyDecision
+  /** inspect + decide; `undefined` for requests outside the guarded space. */
+  authorize (request: RequestTarget, claims: unknown): Decision | undefined
+  readonly routes: readonly CompiledRoute[]
+}
+
+const OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override'] as const
+const CANONICAL_PREFIX = /^(\/[A-Za-z0-9._~-]+)*$/
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>)
+const NONE: readonly string[] = Object.freeze([])
+
+/** Validates options (throws EVS_AUTHZ_ERR_OPTIONS / _ROUTE_TABLE / _POLICY listing every problem) and compiles. */
+export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
+  const problems = new ProblemList()
+  const prefix = options.prefix ?? ''
+  if (typeof prefix !== 'string' || !CANONICAL_PREFIX.test(prefix) || /(^|\/)\.\.?(\/|$)/.test(prefix)) {
+    problems.add('prefix', `should be '' or a canonical path without a trailing slash such as '/evs', instead got ${describe(prefix)}`)
+  }
+  const unmatched = options.unmatched ?? 'deny'
+  if (unmatched !== 'deny' && unmatched !== 'pass') problems.add('unmatched', `should be 'deny' or 'pass', instead got ${describe(unmatched)}`)
+  if (options.projectIdPattern !== undefined && !(options.projectIdPattern instanceof RegExp)) {
+    problems.add('projectIdPattern', `should be a RegExp, instead got ${describe(options.projectIdPattern)}`)
+  }
+  if (options.now !== undefined && typeof options.now !== 'function') problems.add('now', 'should be a function returning epoch milliseconds')
+  problems.throwIfAny('EVS_AUTHZ_ERR_OPTIONS', 'Invalid evs-authz options')
+
+  const routes = loadRouteTable(options.routes ?? snapshotRoutes, options.projectIdPattern === undefined ? {} : { projectIdPattern: options.projectIdPattern })
+  const catalogue = compileCatalogue(options.policies)
+  const matcher = compileMatcher(routes)
+  const gate = compilePathGate(prefix)
+  const now = options.now ?? Date.now
+  const actionParts = new Map<string, ActionParts>()
+  for (const route of routes) for (const action of route.actions) actionParts.set(action, splitAction(action))
+  // Compiled grants per claims object: a verifier cache that hands back the same object pays once.
+  const grantCache = new WeakMap<object, GrantResult>()
+
+  function grantsOf (claims: unknown): GrantResult {
+    if (typeof claims !== 'object' || claims === null) return readGrants(claims, catalogue)
+    let result = grantCache.get(claims)
+    if (result === undefined) {
+      result = readGrants(claims, catalogue)
+      grantCache.set(claims, result)
+    }
+    return result
+  }
+
+  function inspect (request: RequestTarget): Inspection {
+    const method = request.method
+    const gated = gate.inspect(request.url)
+    if (gated.kind === 'outside') return gated
+    if (gated.kind === 'malformed') {
+      return { kind: 'decided', decision: deny('malformed-path', method, truncate(gated.path), guessFamily(gated.path), { detail: gated.problem }) }
+    }
+    const path = gated.path
+    const headers = request.headers
+    if (headers !== undefined) {
+      for (const name of OVERRIDE_HEADERS) {
+        if (headers[name] !== undefined) return { kind: 'decided', decision: deny('method-override', method, path, guessFamily(path), { detail: `${name} header` }) }
+      }
+    }
+    const match = matcher.match(method, path, gated.start)
+    if (match.kind === 'ambiguous') {
+      return { kind: 'decided', decision: deny('malformed-path', method, path, guessFamily(path), { detail: 'ambiguous-segment' satisfies PathProblem, param: match.param }) }
+    }
+    if (match.kind !== 'matched' && unmatched === 'pass' && !looksLikeSnapshots(path)) {
+      return { kind: 'decided', decision: allow('unmatched-pass', method, path, undefined, NO_PARAMS, undefined) }
+    }
+    const family = match.kind === 'matched' ? match.route.family : match.kind === 'no-method' ? match.family : guessFamily(path)
+    return { kind: 'pending', method, path, match, family }
+  }
+
+  function decide (pending: Extract<Inspection, { kind: 'pending' }>, claims: unknown): Decision {
+    const { method, path, match, family } = pending
+    const result = grantsOf(claims)
+    if (!result.ok) {
+      return deny(result.reason, method, path, family, { detail: result.reason === 'invalid-grants' ? result.detail : undefined, match })
+    }
+    const grant = result.grant
+    if (match.kind === 'no-route') {
+      return deny('route-not-found', method, path, family, { userId: grant.userId, detail: match.rejectedParam === undefined ? undefined : `{${match.rejectedParam}} rejected` })
+    }
+    if (match.kind !== 'matched') {
+      return deny('method-not-allowed', method, path, family, { userId: grant.userId, detail: `allowed: ${match.allowed.join(', ')}` })
+    }
+    const { route, params } = match
+    const projectId = params['project_id']
+    if (projectId !== undefined && grant.projectId !== projectId) {
+      return deny('project-mismatch', method, path, family, { match, userId: grant.userId, detail: grant.projectId === undefined ? 'the token names no project' : 'token project differs' })
+    }
+    let missing: string[] | undefined
+    let denied: string | undefined
+    for (const action of route.actions) {
+      const effect = effectOf(grant, action, actionParts.get(action) as ActionParts, now)
+      if (effect === 'allow') continue
+      ;(missing ??= []).push(action)
+      if (effect === 'deny') denied ??= action
+    }
+    if (missing === undefined) return allow('granted', method, path, route, params, grant.userId)
+    return deny(denied === undefined ? 'missing-action' : 'explicit-deny', method, path, family, { match, userId: grant.userId, missing, action: denied ?? missing[0] })
+  }
+
+  function fail (pending: Extract<Inspection, { kind: 'pending' }>, error: unknown): DenyDecision {
+    const name = error instanceof Error ? error.name : typeof error
+    return deny('grants-error', pending.method, pending.path, pending.family, { match: pending.match, detail: `grants() failed: ${name}` })
+  }
+
+  return {
+    inspect,
+    decide,
+    fail,
+    authorize (request, claims) {
+      const inspection = inspect(request)
+      if (inspection.kind === 'outside') return undefined
+      return inspection.kind === 'decided' ? inspection.decision : decide(inspection, claims)
+    },
+    routes
+  }
+}
+
+interface DenyExtras {
+  readonly match?: MatchResult | undefined
+  readonly userId?: string | undefined
+  readonly detail?: string | undefined
+  readonly missing?: readonly string[]
+  readonly action?: string | undefined
+  readonly param?: string
+}
+
+function deny (reason: DenyReason, method: string, path: string, family: ApiFamily, extras: DenyExtras): DenyDecision {
+  const matched = extras.match?.kind === 'matched' ? extras.match : undefined
+  const route = matched?.route
+  const params = matched?.params ?? NO_PARAMS
+  return {
+    allowed: false,
+    reason,
+    status: DENY_STATUS[reason],
+    family,
+    method,
+    path,
+    route,
+    params,
+    required: route?.actions ?? NONE,
+    missing: extras.missing ?? NONE,
+    action: extras.action,
+    projectId: params['project_id'],
+    userId: extras.userId,
+    detail: extras.param === undefined ? extras.detail : `${extras.detail ?? ''}: {${extras.param}}`
+  }
+}
+
+function allow (reason: AllowReason, method: string, path: string, route: CompiledRoute | undefined, params: Readonly<Record<string, string>>, userId: string | undefined): AllowDecision {
+  return {
+    allowed: true,
+    reason,
+    method,
+    path,
+    route,
+    params,
+    required: route?.actions ?? NONE,
+    missing: NONE,
+    projectId: params['project_id'],
+    userId,
+    detail: undefined
+  }
+}
+
+/** Anything that names a snapshot collection, in any case or spelling, is never let through unmatched. */
+function looksLikeSnapshots (path: string): boolean {
+  let decoded = path
+  try {
+    decoded = decodeURIComponent(path)
+  } catch {
+    return true
+  }
+  return decoded.toLowerCase().includes('snapshot')
+}
+
+function guessFamily (path: string): ApiFamily {
+  return /cloudsnapshots/i.test(path) ? 'evs' : 'cinder'
+}
+
+function truncate (path: string): string {
+  return path.length > 512 ? `${path.slice(0, 512)}…` : path
+}

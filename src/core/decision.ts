@@ -1,0 +1,67 @@
+// Decisions are values: a closed union of reasons, each with the facts needed to answer and to log.
+import type { ApiFamily, CompiledRoute } from './route-table.js'
+
+/** Why a request was let through. */
+export type AllowReason = 'granted' | 'unmatched-pass'
+
+/** Why a request was refused, in the order the checks run. */
+export type DenyReason =
+  | 'malformed-path'
+  | 'method-override'
+  | 'no-credentials'
+  | 'invalid-grants'
+  | 'grants-error'
+  | 'route-not-found'
+  | 'method-not-allowed'
+  | 'project-mismatch'
+  | 'explicit-deny'
+  | 'missing-action'
+
+/** HTTP status per denial reason. */
+export const DENY_STATUS: Readonly<Record<DenyReason, 400 | 401 | 403 | 500>> = Object.freeze({
+  'malformed-path': 400,
+  'method-override': 400,
+  'no-credentials': 401,
+  'invalid-grants': 403,
+  'grants-error': 500,
+  'route-not-found': 403,
+  'method-not-allowed': 403,
+  'project-mismatch': 403,
+  'explicit-deny': 403,
+  'missing-action': 403
+})
+
+interface DecisionFacts {
+  readonly method: string
+  /** The path that was authorized or refused (no query string). */
+  readonly path: string
+  readonly route: CompiledRoute | undefined
+  readonly params: Readonly<Record<string, string>>
+  /** Actions the route requires (all of them). */
+  readonly required: readonly string[]
+  /** Required actions the grant does not allow, in table order. */
+  readonly missing: readonly string[]
+  /** The project in the path. */
+  readonly projectId: string | undefined
+  /** The caller, when the grant names one. */
+  readonly userId: string | undefined
+  /** A short, log-safe explanation (never token material). */
+  readonly detail: string | undefined
+}
+
+export interface AllowDecision extends DecisionFacts {
+  readonly allowed: true
+  readonly reason: AllowReason
+}
+
+export interface DenyDecision extends DecisionFacts {
+  readonly allowed: false
+  readonly reason: DenyReason
+  readonly status: 400 | 401 | 403 | 500
+  /** Which error envelope the answer uses. */
+  readonly family: ApiFamily
+  /** The action the answer names (the first explicitly denied, else the first missing). */
+  readonly action: string | undefined
+}
+
+export type Decision = AllowDecision | DenyDecision

@@ -1,0 +1,142 @@
+// Reads what a decoded token grants: allowed actions, policy documents, catalogue roles, and the
+// identity and project it speaks for. Understands flat JWT claims and Keystone/IAM token bodies.
+import type { ActionParts } from './action-pattern.js'
+import type { Catalogue } from './catalogue.js'
+import { describe } from './errors.js'
+import { compilePolicy, statementApplies, type CompiledStatement, type ConditionContext, type IamPolicy } from './policy.js'
+
+/** The claims shape evs-authz understands (all fields optional; see README "Grant formats"). */
+export interface EvsClaims {
+  readonly actions?: readonly string[]
+  readonly policies?: readonly IamPolicy[]
+  readonly roles?: ReadonlyArray<string | { readonly name: string }>
+  readonly project_id?: string
+  readonly sub?: string
+  readonly user_id?: string
+  readonly token?: {
+    readonly project?: { readonly id?: string, readonly name?: string }
+    readonly user?: { readonly id?: string, readonly name?: string, readonly domain?: { readonly name?: string } }
+    readonly roles?: ReadonlyArray<{ readonly name?: string }>
+  }
+  readonly [claim: string]: unknown
+}
+
+/** The effect of the grant on one action. */
+export type ActionEffect = 'allow' | 'deny' | 'none'
+
+/** A compiled grant: everything needed to decide, computed once per claims object. */
+export interface Grant {
+  readonly projectId: string | undefined
+  readonly userId: string | undefined
+  readonly statements: readonly CompiledStatement[]
+  readonly conditionValues: ReadonlyMap<string, string | boolean>
+  /** Per-action outcomes, kept only when no statement depends on the clock. */
+  readonly memo: Map<string, ActionEffect> | undefined
+}
+
+export type GrantResult =
+  | { readonly ok: true, readonly grant: Grant }
+  | { readonly ok: false, readonly reason: 'no-credentials' }
+  | { readonly ok: false, readonly reason: 'invalid-grants', readonly detail: string }
+
+type Json = Record<string, unknown>
+
+function objectAt (value: unknown, key: string): Json | undefined {
+  const child = typeof value === 'object' && value !== null ? (value as Json)[key] : undefined
+  return typeof child === 'object' && child !== null && !Array.isArray(child) ? child as Json : undefined
+}
+
+function firstString (...values: unknown[]): string | undefined {
+  for (const value of values) if (typeof value === 'string' && value !== '') return value
+  return undefined
+}
+
+/** Compiles claims into a Grant. `null`/`undefined` mean "no token" (401); malformed grants deny. */
+export function readGrants (claims: unknown, catalogue: Catalogue): GrantResult {
+  if (claims === undefined || claims === null) return { ok: false, reason: 'no-credentials' }
+  if (typeof claims !== 'object' || Array.isArray(claims)) {
+    return { ok: false, reason: 'invalid-grants', detail: `claims should be an object, instead got ${typeof claims}` }
+  }
+  const c = claims as Json
+  const token = objectAt(c, 'token')
+  const tokenUser = objectAt(token, 'user')
+  const tokenProject = objectAt(token, 'project')
+  const problems: Array<{ at: string, message: string }> = []
+  const statements: CompiledStatement[] = []
+
+  const actions = c['actions']
+  if (actions !== undefined) {
+    if (!Array.isArray(actions) || actions.some((a) => typeof a !== 'string')) {
+      problems.push({ at: 'actions', message: `should be an array of action patterns, instead got ${describe(actions)}` })
+    } else if (actions.length > 0) {
+      statements.push(...compilePolicy({ Version: '1.1', Statement: [{ Effect: 'Allow', Action: actions }] }, 'actions', problems))
+    }
+  }
+  const policies = c['policies']
+  if (policies !== undefined) {
+    if (!Array.isArray(policies)) problems.push({ at: 'policies', message: `should be an array of policy documents, instead got ${describe(policies)}` })
+    else policies.forEach((policy, i) => statements.push(...compilePolicy(policy, `policies[${i}]`, problems)))
+  }
+  for (const role of roleNames(c['roles'], token?.['roles'], problems)) {
+    const granted = catalogue.get(role)
+    if (granted !== undefined) statements.push(...granted)
+  }
+  if (problems.length > 0) {
+    return { ok: false, reason: 'invalid-grants', detail: problems.map((p) => `${p.at}: ${p.message}`).join('; ') }
+  }
+
+  const conditionValues = new Map<string, string | boolean>()
+  const set = (key: string, value: string | undefined): void => { if (value !== undefined) conditionValues.set(key, value) }
+  const userId = firstString(c['sub'], c['user_id'], tokenUser?.['id'], objectAt(c, 'user')?.['id'])
+  set('g:userid', userId)
+  set('g:username', firstString(tokenUser?.['name'], c['user_name'], c['preferred_username']))
+  set('g:domainname', firstString(objectAt(tokenUser, 'domain')?.['name'], c['domain_name']))
+  set('g:projectname', firstString(tokenProject?.['name'], c['project_name']))
+  if (typeof c['mfa_present'] === 'boolean') conditionValues.set('g:mfapresent', c['mfa_present'])
+
+  return {
+    ok: true,
+    grant: {
+      projectId: firstString(c['project_id'], tokenProject?.['id'], objectAt(c, 'project')?.['id']),
+      userId,
+      statements,
+      conditionValues,
+      memo: statements.some((s) => s.timeDependent) ? undefined : new Map()
+    }
+  }
+}
+
+function roleNames (roles: unknown, tokenRoles: unknown, problems: Array<{ at: string, message: string }>): string[] {
+  const names: string[] = []
+  for (const [at, list] of [['roles', roles], ['token.roles', tokenRoles]] as const) {
+    if (list === undefined) continue
+    if (!Array.isArray(list)) {
+      problems.push({ at, message: `should be an array of role names, instead got ${describe(list)}` })
+      continue
+    }
+    for (const role of list) {
+      const name = typeof role === 'string' ? role : objectAt({ role }, 'role')?.['name']
+      if (typeof name === 'string') names.push(name)
+      else problems.push({ at, message: `${describe(role)} is not a role name or { name }` })
+    }
+  }
+  return names
+}
+
+/** Explicit Deny wins, then Allow, else none (implicit deny). Order of statements never matters. */
+export function effectOf (grant: Grant, actionName: string, action: ActionParts, now: () => number): ActionEffect {
+  const memoized = grant.memo?.get(actionName)
+  if (memoized !== undefined) return memoized
+  const context: ConditionContext = { values: grant.conditionValues, now: grant.memo === undefined ? now() : 0 }
+  let effect: ActionEffect = 'none'
+  for (const statement of grant.statements) {
+    if (!statementApplies(statement, action, context)) continue
+    if (statement.effect === 'deny') {
+      effect = 'deny'
+      break
+    }
+    effect = 'allow'
+  }
+  grant.memo?.set(actionName, effect)
+  return effect
+}

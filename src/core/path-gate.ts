@@ -1,0 +1,188 @@
+// The canonical-path gate. Decides whether a request target lies in the guarded API space
+// ({prefix}/v2/..., {prefix}/v3/... under any spelling a backend might read that way) and, if so,
+// accepts it only in the one canonical spelling that every backend reads the same way.
+
+/** Why a guarded request target was rejected (answered with 400). */
+export type PathProblem =
+  | 'not-origin-form'
+  | 'fragment'
+  | 'prefix-spelling'
+  | 'backslash'
+  | 'semicolon'
+  | 'control-character'
+  | 'invalid-character'
+  | 'empty-segment'
+  | 'dot-segment'
+  | 'bad-percent-encoding'
+  | 'encoded-unreserved'
+  | 'encoded-slash'
+  | 'encoded-percent'
+  | 'invalid-utf8'
+  | 'ambiguous-segment'
+
+/** What the gate concluded about a request target. */
+export type PathInspection =
+  | { readonly kind: 'outside' }
+  | { readonly kind: 'malformed', readonly problem: PathProblem, readonly path: string }
+  /** `path` is the canonical path (no query); the template part starts at `start`. */
+  | { readonly kind: 'guarded', readonly path: string, readonly start: number }
+
+const VERSIONS = new Set(['v2', 'v3'])
+
+// RFC 3986 pchar without ";" (a path-parameter delimiter to some servers): unreserved, sub-delims, ":", "@".
+const RAW_ALLOWED = new Uint8Array(128)
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&\'()*+,=:@') RAW_ALLOWED[c.charCodeAt(0)] = 1
+const UNRESERVED = new Uint8Array(128)
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~') UNRESERVED[c.charCodeAt(0)] = 1
+
+/** A compiled gate for one prefix (`''` or `/evs`, canonical, no trailing slash). */
+export interface PathGate {
+  inspect (target: string): PathInspection
+}
+
+export function compilePathGate (prefix: string): PathGate {
+  const prefixSegments = prefix.split('/').slice(1).map((s) => s.toLowerCase())
+  return {
+    inspect (target) {
+      if (target.charCodeAt(0) !== 0x2f) {
+        return looksGuarded(lenientPath(target), prefixSegments)
+          ? { kind: 'malformed', problem: 'not-origin-form', path: target }
+          : { kind: 'outside' }
+      }
+      let end = target.length
+      for (let i = 0; i < target.length; i++) {
+        const c = target.charCodeAt(i)
+        if (c === 0x3f || c === 0x23) { end = i; break }
+      }
+      if (!isCanonicallyGuarded(target, end, prefix) && !maybeGuarded(target, end, prefixSegments)) return { kind: 'outside' }
+      const path = end === target.length ? target : target.slice(0, end)
+      if (target.includes('#')) return { kind: 'malformed', problem: 'fragment', path }
+      if (!path.startsWith(prefix) || path.charCodeAt(prefix.length) !== 0x2f) {
+        return { kind: 'malformed', problem: 'prefix-spelling', path }
+      }
+      const problem = checkCanonical(path, prefix.length)
+      return problem === undefined ? { kind: 'guarded', path, start: prefix.length } : { kind: 'malformed', problem, path }
+    }
+  }
+}
+
+// Fast path for the common case: `{prefix}/v2/` or `{prefix}/v3/` spelled plainly (version in any case).
+function isCanonicallyGuarded (target: string, end: number, prefix: string): boolean {
+  const p = prefix.length
+  if (!target.startsWith(prefix)) return false
+  const v = target.charCodeAt(p + 1)
+  const n = target.charCodeAt(p + 2)
+  return target.charCodeAt(p) === 0x2f && (v === 0x76 || v === 0x56) && (n === 0x32 || n === 0x33) &&
+    (p + 3 === end || target.charCodeAt(p + 3) === 0x2f)
+}
+
+// Any other spelling that could reach the versioned API must mention a version or use escapes.
+function maybeGuarded (target: string, end: number, prefixSegments: readonly string[]): boolean {
+  const path = target.slice(0, end)
+  if (!/[vV][23]|%|\\/.test(path)) return false
+  return looksGuarded(path, prefixSegments)
+}
+
+/**
+ * The loosest reading any backend might apply: escapes decoded (repeatedly, overlong forms included),
+ * `\` as `/`, `;params` cut, empty and dot segments resolved, case folded.
+ */
+function looksGuarded (path: string, prefixSegments: readonly string[]): boolean {
+  let decoded = path
+  for (let pass = 0; pass < 3 && decoded.includes('%'); pass++) decoded = lenientDecode(decoded)
+  const segments: string[] = []
+  for (const raw of decoded.replaceAll('\\', '/').split('/')) {
+    const segment = raw.split(';')[0]?.trim().toLowerCase() ?? ''
+    if (segment === '' || segment === '.') continue
+    if (segment === '..') segments.pop()
+    else segments.push(segment)
+  }
+  if (!prefixSegments.every((s, i) => segments[i] === s)) return false
+  return VERSIONS.has(segments[prefixSegments.length] ?? '')
+}
+
+function lenientPath (target: string): string {
+  const absolute = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(target)
+  const rest = absolute === null ? `/${target}` : target.slice(absolute[0].length)
+  return rest.split(/[?#]/)[0] ?? ''
+}
+
+function lenientDecode (s: string): string {
+  return s
+    // Overlong two-byte forms (%c0%af) decode to ASCII in lax decoders.
+    .replace(/%[cC]([01])%([0-9A-Fa-f]{2})/g, (_, lead: string, next: string) => String.fromCharCode((Number(lead) << 6) | (parseInt(next, 16) & 0x3f)))
+    .replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+}
+
+function hexValue (c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30
+  if (c >= 0x41 && c <= 0x46) return c - 0x37
+  if (c >= 0x61 && c <= 0x66) return c - 0x57
+  return -1
+}
+
+function byteAt (path: string, i: number): number {
+  if (path.charCodeAt(i) !== 0x25) return -1
+  const hi = hexValue(path.charCodeAt(i + 1))
+  const lo = hexValue(path.charCodeAt(i + 2))
+  return hi < 0 || lo < 0 ? -1 : (hi << 4) | lo
+}
+
+/** Returns the first problem in a guarded path, scanning from the `/` that ends the prefix. */
+function checkCanonical (path: string, from: number): PathProblem | undefined {
+  let segmentStart = from + 1
+  for (let i = from + 1; i <= path.length; i++) {
+    const c = i < path.length ? path.charCodeAt(i) : 0x2f
+    if (c === 0x2f) {
+      const length = i - segmentStart
+      if (length === 0) return 'empty-segment'
+      if (path.charCodeAt(segmentStart) === 0x2e && (length === 1 || (length === 2 && path.charCodeAt(segmentStart + 1) === 0x2e))) return 'dot-segment'
+      segmentStart = i + 1
+    } else if (c === 0x25) {
+      const consumed = checkEscape(path, i)
+      if (typeof consumed === 'string') return consumed
+      i += consumed - 1
+    } else if (c === 0x5c) {
+      return 'backslash'
+    } else if (c === 0x3b) {
+      return 'semicolon'
+    } else if (c < 0x20 || c === 0x7f) {
+      return 'control-character'
+    } else if (c >= 0x80 || RAW_ALLOWED[c] !== 1) {
+      return 'invalid-character'
+    }
+  }
+  return undefined
+}
+
+/** Validates one percent-escape (a whole UTF-8 sequence); returns the characters consumed or a problem. */
+function checkEscape (path: string, i: number): number | PathProblem {
+  const b = byteAt(path, i)
+  if (b < 0) return 'bad-percent-encoding'
+  if (b < 0x80) {
+    if (UNRESERVED[b] === 1) return 'encoded-unreserved'
+    if (b === 0x2f) return 'encoded-slash'
+    if (b === 0x5c) return 'backslash'
+    if (b === 0x3b) return 'semicolon'
+    if (b === 0x25) return 'encoded-percent'
+    if (b < 0x20 || b === 0x7f) return 'control-character'
+    return 3
+  }
+  // Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
+  const need = b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : 0
+  if (need === 0) return 'invalid-utf8'
+  // The second byte's range excludes overlong forms (E0, F0), surrogates (ED) and > U+10FFFF (F4).
+  let low = b === 0xe0 ? 0xa0 : b === 0xf0 ? 0x90 : 0x80
+  let high = b === 0xed ? 0x9f : b === 0xf4 ? 0x8f : 0xbf
+  let codePoint = b & (0x3f >> need)
+  for (let k = 1; k <= need; k++) {
+    const next = byteAt(path, i + 3 * k)
+    if (next < 0 && path.charCodeAt(i + 3 * k) === 0x25) return 'bad-percent-encoding'
+    if (next < low || next > high) return 'invalid-utf8'
+    low = 0x80
+    high = 0xbf
+    codePoint = (codePoint << 6) | (next & 0x3f)
+  }
+  if (codePoint <= 0x9f) return 'control-character'
+  return 3 * (need + 1)
+}

@@ -1,0 +1,197 @@
+// The route table: which IAM actions each API route requires. Data in, validated compiled routes out.
+// The loader checks every row and reports all bad rows in one ConfigurationError.
+import { ProblemList, describe } from './errors.js'
+import { parseTemplate, type TemplateSegment } from './template.js'
+
+/** Methods a row may name. HEAD is never a row: it is authorized as GET. */
+export const ROUTE_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const
+export type RouteMethod = typeof ROUTE_METHODS[number]
+
+/** `cinder`: OpenStack-compatible API (OpenStack fault bodies). `evs`: Huawei-native API (`EVS.xxxx` bodies). */
+export type ApiFamily = 'cinder' | 'evs'
+
+/** What a parameter value must look like, checked on its percent-decoded value. */
+export interface ParamConstraint {
+  /** The decoded value must match (anchor it yourself). */
+  readonly pattern: RegExp
+  /** Longest accepted decoded value (default: 255). */
+  readonly maxLength?: number
+}
+
+/** One row of a route table, as users write it. */
+export interface RouteDefinition {
+  readonly method: RouteMethod
+  /** Path template in the API reference's syntax: `/v2/{project_id}/snapshots/{snapshot_id}`. */
+  readonly template: string
+  /** IAM actions the route requires; every one must be allowed (AND). */
+  readonly actions: readonly string[]
+  /** Whether grants scoped to an enterprise project may authorize this route. */
+  readonly enterpriseProject: boolean
+  readonly family: ApiFamily
+  /** Human name, used in logs and the CLI. */
+  readonly name: string
+  /** Per-parameter constraints; parameters not named here get the built-in ones. */
+  readonly params?: Readonly<Record<string, ParamConstraint>>
+}
+
+/** A validated row, ready for the matcher. */
+export interface CompiledRoute extends RouteDefinition {
+  readonly index: number
+  readonly segments: readonly TemplateSegment[]
+  readonly constraints: Readonly<Record<string, ParamConstraint>>
+}
+
+/** IAM action grammar for table rows: `service:resource:operation`, no wildcards. */
+export const ACTION_NAME = /^[a-z][a-z0-9-]*:[A-Za-z][A-Za-z0-9-]*:[A-Za-z][A-Za-z0-9-]*$/
+
+/** Huawei/Cinder ids: no dots, so `detail.json` can never be read as an id. */
+export const ID_CONSTRAINT: ParamConstraint = { pattern: /^[A-Za-z0-9_-]+$/, maxLength: 255 }
+/** Cinder's `project_id_regex` default. */
+export const PROJECT_ID_PATTERN = /^[0-9a-f-]+$/
+/** Cinder metadata keys (`^[a-zA-Z0-9-_:. /]{1,255}$`) minus `/`, which the path gate never lets through encoded. */
+export const METADATA_KEY_CONSTRAINT: ParamConstraint = { pattern: /^[A-Za-z0-9_:. -]+$/, maxLength: 255 }
+
+/** Built-in constraints by parameter name; any other parameter is id-like. */
+export function defaultConstraint (name: string, projectIdPattern: RegExp): ParamConstraint {
+  if (name === 'project_id') return { pattern: projectIdPattern, maxLength: 255 }
+  if (name === 'key') return METADATA_KEY_CONSTRAINT
+  return ID_CONSTRAINT
+}
+
+/** Loader settings. */
+export interface LoadOptions {
+  /** Pattern for `{project_id}` (default: Cinder's `[0-9a-f-]+`). */
+  readonly projectIdPattern?: RegExp
+}
+
+/** Validates every row and compiles the table. Throws EVS_AUTHZ_ERR_ROUTE_TABLE listing all bad rows. */
+export function loadRouteTable (rows: unknown, options: LoadOptions = {}): readonly CompiledRoute[] {
+  const problems = new ProblemList()
+  if (!Array.isArray(rows) || rows.length === 0) {
+    problems.add('routes', `should be a non-empty array of route rows, instead got ${describe(rows)}`)
+    problems.throwIfAny('EVS_AUTHZ_ERR_ROUTE_TABLE', 'Invalid route table')
+  }
+  const projectIdPattern = options.projectIdPattern ?? PROJECT_ID_PATTERN
+  const compiled: CompiledRoute[] = []
+  ;(rows as unknown[]).forEach((row, index) => {
+    const route = compileRow(row, index, projectIdPattern, problems)
+    if (route !== undefined) compiled.push(route)
+  })
+  checkConflicts(compiled, problems)
+  problems.throwIfAny('EVS_AUTHZ_ERR_ROUTE_TABLE', 'Invalid route table')
+  return Object.freeze(compiled)
+}
+
+function compileRow (row: unknown, index: number, projectIdPattern: RegExp, problems: ProblemList): CompiledRoute | undefined {
+  const at = `routes[${index}]`
+  if (typeof row !== 'object' || row === null) {
+    problems.add(at, `should be an object, instead got ${describe(row)}`)
+    return undefined
+  }
+  const r = row as Record<string, unknown>
+  const before = problems.items.length
+  if (!(ROUTE_METHODS as readonly unknown[]).includes(r['method'])) {
+    problems.add(`${at}.method`, `should be one of ${ROUTE_METHODS.join(', ')} (HEAD is authorized as GET), instead got ${describe(r['method'])}`)
+  }
+  const parsed = parseTemplate(r['template'] as string)
+  if (!parsed.ok) for (const message of parsed.problems) problems.add(`${at}.template`, `${describe(r['template'])} ${message}`)
+  const actions = r['actions']
+  if (!Array.isArray(actions) || actions.length === 0) {
+    problems.add(`${at}.actions`, `should be a non-empty array of action names, instead got ${describe(actions)}`)
+  } else {
+    for (const action of actions) {
+      if (typeof action !== 'string' || !ACTION_NAME.test(action)) {
+        problems.add(`${at}.actions`, `${describe(action)} is not an action name (service:resource:operation, no wildcards)`)
+      }
+    }
+    if (new Set(actions).size !== actions.length) problems.add(`${at}.actions`, 'lists an action twice')
+  }
+  if (typeof r['enterpriseProject'] !== 'boolean') {
+    problems.add(`${at}.enterpriseProject`, `should be a boolean, instead got ${describe(r['enterpriseProject'])}`)
+  }
+  if (r['family'] !== 'cinder' && r['family'] !== 'evs') {
+    problems.add(`${at}.family`, `should be "cinder" or "evs", instead got ${describe(r['family'])}`)
+  }
+  if (typeof r['name'] !== 'string' || r['name'].trim() === '') {
+    problems.add(`${at}.name`, `should be a non-empty string, instead got ${describe(r['name'])}`)
+  }
+  const constraints: Record<string, ParamConstraint> = Object.create(null)
+  const params = (r['params'] ?? {}) as Record<string, unknown>
+  if (typeof params !== 'object' || params === null) {
+    problems.add(`${at}.params`, `should be an object of parameter constraints, instead got ${describe(params)}`)
+  }
+  if (parsed.ok) {
+    for (const segment of parsed.segments) {
+      if (segment.kind === 'param') constraints[segment.name] = defaultConstraint(segment.name, projectIdPattern)
+    }
+    for (const [name, constraint] of Object.entries(params ?? {})) {
+      const where = `${at}.params.${name}`
+      if (!(name in constraints)) {
+        problems.add(where, `names no parameter of the template ${describe(r['template'])}`)
+      } else if (!isConstraint(constraint)) {
+        problems.add(where, `should be { pattern: RegExp, maxLength?: positive integer }, instead got ${describe(constraint)}`)
+      } else {
+        constraints[name] = constraint
+      }
+    }
+  }
+  if (problems.items.length > before || !parsed.ok) return undefined
+  const definition = row as RouteDefinition
+  return Object.freeze({
+    method: definition.method,
+    template: definition.template,
+    actions: Object.freeze([...definition.actions]),
+    enterpriseProject: definition.enterpriseProject,
+    family: definition.family,
+    name: definition.name,
+    params: definition.params ?? {},
+    index,
+    segments: parsed.segments,
+    constraints: Object.freeze(constraints)
+  })
+}
+
+function isConstraint (value: unknown): value is ParamConstraint {
+  if (typeof value !== 'object' || value === null) return false
+  const c = value as Record<string, unknown>
+  const maxLength = c['maxLength']
+  return c['pattern'] instanceof RegExp && !c['pattern'].global && !c['pattern'].sticky &&
+    (maxLength === undefined || (Number.isInteger(maxLength) && (maxLength as number) > 0))
+}
+
+/**
+ * Duplicates (same method and template), ambiguous templates (same method and shape, other parameter
+ * names) and parameters that disagree at one tree position (one name and one constraint per position).
+ */
+function checkConflicts (routes: readonly CompiledRoute[], problems: ProblemList): void {
+  const byShape = new Map<string, CompiledRoute>()
+  const paramAt = new Map<string, { route: CompiledRoute, name: string, constraint: ParamConstraint }>()
+  for (const route of routes) {
+    const shape = route.segments.map((s) => (s.kind === 'static' ? `/${s.value}` : '/{}')).join('')
+    const key = `${route.method} ${shape}`
+    const earlier = byShape.get(key)
+    if (earlier !== undefined) {
+      const what = earlier.template === route.template ? 'duplicates' : 'is ambiguous with'
+      problems.add(`routes[${route.index}]`, `${route.method} ${route.template} ${what} routes[${earlier.index}] ${earlier.method} ${earlier.template}`)
+    } else {
+      byShape.set(key, route)
+    }
+    let prefix = ''
+    for (const segment of route.segments) {
+      if (segment.kind === 'param') {
+        const constraint = route.constraints[segment.name] as ParamConstraint
+        const seen = paramAt.get(prefix)
+        if (seen === undefined) {
+          paramAt.set(prefix, { route, name: segment.name, constraint })
+        } else if (seen.name !== segment.name || !sameConstraint(seen.constraint, constraint)) {
+          problems.add(`routes[${route.index}]`, `parameter {${segment.name}} in ${route.template} sits where routes[${seen.route.index}] ${seen.route.template} has {${seen.name}}; one position takes one parameter name and constraint`)
+        }
+      }
+      prefix += segment.kind === 'static' ? `/${segment.value}` : '/{}'
+    }
+  }
+}
+
+function sameConstraint (a: ParamConstraint, b: ParamConstraint): boolean {
+  return a.pattern.source === b.pattern.source && a.pattern.flags === b.pattern.flags && a.maxLength === b.maxLength
+}
