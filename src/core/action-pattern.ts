@@ -11,7 +11,8 @@ export interface ActionParts {
 
 export type ActionPredicate = (action: ActionParts) => boolean
 
-const PATTERN_SEGMENT = /^[A-Za-z0-9_*.-]+$/
+// `?` is not a documented wildcard in Huawei IAM, so it is an ordinary (literal) character here.
+const PATTERN_SEGMENT = /^[A-Za-z0-9_*.?-]+$/
 
 /** Splits a table action (`evs:snapshots:get`) into folded parts. */
 export function splitAction (action: string): ActionParts {
@@ -50,7 +51,7 @@ function compileGlob (glob: string): (value: string) => boolean {
     if (head === '') return (value) => value.endsWith(rest)
     return (value) => value.length >= head.length + rest.length && value.startsWith(head) && value.endsWith(rest)
   }
-  const source = glob.split('*').map((part) => part.replace(/[.]/g, '\\.')).join('.*')
+  const source = glob.split('*').map((part) => part.replace(/[.?]/g, '\\$&')).join('.*')
   const regex = new RegExp(`^${source}$`)
   return (value) => regex.test(value)
 }

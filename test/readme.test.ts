@@ -1,0 +1,29 @@
+import t from 'tap'
+import { readFileSync } from 'node:fs'
+import { formatRouteTable } from '../src/core/route-docs.js'
+import { snapshotRoutes } from '../src/routes/snapshots.js'
+
+const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+
+t.test('the README route table is generated from the built-in table (npm run docs)', async (t) => {
+  const block = /<!-- routes:start[^>]*-->\n([\s\S]*?)\n<!-- routes:end -->/.exec(readme)
+  t.ok(block, 'README has the generated block')
+  t.equal(block?.[1], formatRouteTable(snapshotRoutes, 'markdown'))
+})
+
+t.test('the README documents every option, reason and error code', async (t) => {
+  const documented = ['grants', 'routes', 'prefix', 'mode', 'unmatched', 'policies', 'onDecision', 'projectIdPattern',
+    'malformed-path', 'method-override', 'no-credentials', 'invalid-grants', 'grants-error', 'route-not-found',
+    'method-not-allowed', 'project-mismatch', 'explicit-deny', 'missing-action', 'granted', 'unmatched-pass',
+    'EVS_AUTHZ_ERR_ROUTE_TABLE', 'EVS_AUTHZ_ERR_OPTIONS', 'EVS_AUTHZ_ERR_POLICY']
+  for (const word of documented) t.match(readme, `\`${word}\``, `README mentions \`${word}\``)
+})
+
+t.test('the route table renders as json and as a text table', async (t) => {
+  const json = JSON.parse(formatRouteTable(snapshotRoutes, 'json')) as Array<{ template: string, actions: string[] }>
+  t.equal(json.length, snapshotRoutes.length)
+  t.same(json[0]?.actions, ['evs:snapshots:create', 'evs:volumes:get'])
+  const text = formatRouteTable(snapshotRoutes, 'table').split('\n')
+  t.equal(text.length, snapshotRoutes.length + 2)
+  t.match(text[2], /^POST\s+\/v2\/\{project_id\}\/snapshots\s+evs:snapshots:create \+ evs:volumes:get\s+no\s+cinder/)
+})
