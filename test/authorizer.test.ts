@@ -109,7 +109,7 @@ const bodies: Array<[string, string, unknown, Record<string, unknown>, number, u
   ['cinder 403', 'DELETE', `/v2/${P}/snapshots/${SNAP}`, { project_id: P, actions: [] }, 403, { forbidden: { code: 403, message: 'Policy doesn\'t allow evs:snapshots:delete to be performed.' } }],
   ['evs 403', 'POST', `/v2/${P}/cloudsnapshots`, { project_id: P }, 403, { error: { code: 'EVS.5403', message: 'Policy doesn\'t allow evs:snapshots:create to be performed.' } }],
   ['cinder 401', 'GET', `/v2/${P}/snapshots`, undefined as never, 401, { error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } }],
-  ['evs 401', 'GET', `/v2/${P}/cloudsnapshots/detail`, undefined as never, 401, { error: { code: 'EVS.5401', message: 'The request you have made requires authentication.' } }],
+  ['evs 401', 'GET', `/v2/${P}/cloudsnapshots/detail`, undefined as never, 401, { error: { code: 'EVS.5401', message: 'Authentication required.' } }],
   ['cinder 400', 'GET', `/v2/${P}/snapshots/a%2Fb`, undefined as never, 400, { badRequest: { code: 400, message: 'Malformed request url' } }],
   ['evs 400', 'GET', `/v2/${P}/cloudsnapshots/a%5Cb`, undefined as never, 400, { error: { code: 'EVS.5400', message: 'Malformed request url' } }],
   ['project mismatch', 'GET', `/v2/${P}/snapshots`, { project_id: OTHER, actions: ['*'] }, 403, { forbidden: { code: 403, message: 'Project ID in the URI is different from the project ID in the token.' } }],

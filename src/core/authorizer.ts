@@ -7,7 +7,7 @@ import { DENY_STATUS, type AllowDecision, type AllowReason, type Decision, type 
 import { ProblemList, describe } from './errors.js'
 import { effectOf, readGrants, type GrantResult } from './grants.js'
 import { compileMatcher, type MatchResult } from './matcher.js'
-import { compilePathGate, type PathProblem } from './path-gate.js'
+import { compilePathGate, foldCase, type PathProblem } from './path-gate.js'
 import type { IamPolicy } from './policy.js'
 import { loadRouteTable, type ApiFamily, type CompiledRoute, type RouteDefinition } from './route-table.js'
 import { snapshotRoutes } from '../routes/snapshots.js'
@@ -57,14 +57,13 @@ export interface Authorizer {
   readonly routes: readonly CompiledRoute[]
 }
 
-const OVERRIDE_HEADERS = ['x-http-method-override', 'x-http-method', 'x-method-override'] as const
+const OVERRIDE_HEADERS = new Set(['x-http-method-override', 'x-http-method', 'x-method-override'])
 const CANONICAL_PREFIX = /^(\/[A-Za-z0-9._~-]+)*$/
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>)
 const NONE: readonly string[] = Object.freeze([])
 
-/** Validates options (throws EVS_AUTHZ_ERR_OPTIONS / _ROUTE_TABLE / _POLICY listing every problem) and compiles. */
-export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
-  const problems = new ProblemList()
+/** Checks the scalar options, adding every problem to `problems` (adapters add theirs to the same list). */
+export function checkAuthorizerOptions (options: AuthorizerOptions, problems: ProblemList): void {
   const prefix = options.prefix ?? ''
   if (typeof prefix !== 'string' || !CANONICAL_PREFIX.test(prefix) || /(^|\/)\.\.?(\/|$)/.test(prefix)) {
     problems.add('prefix', `should be '' or a canonical path without a trailing slash such as '/evs', instead got ${describe(prefix)}`)
@@ -75,7 +74,15 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
     problems.add('projectIdPattern', `should be a RegExp, instead got ${describe(options.projectIdPattern)}`)
   }
   if (options.now !== undefined && typeof options.now !== 'function') problems.add('now', 'should be a function returning epoch milliseconds')
+}
+
+/** Validates options (throws EVS_AUTHZ_ERR_OPTIONS / _ROUTE_TABLE / _POLICY listing every problem) and compiles. */
+export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
+  const problems = new ProblemList()
+  checkAuthorizerOptions(options, problems)
   problems.throwIfAny('EVS_AUTHZ_ERR_OPTIONS', 'Invalid evs-authz options')
+  const prefix = options.prefix ?? ''
+  const unmatched = options.unmatched ?? 'deny'
 
   const routes = loadRouteTable(options.routes ?? snapshotRoutes, options.projectIdPattern === undefined ? {} : { projectIdPattern: options.projectIdPattern })
   const catalogue = compileCatalogue(options.policies)
@@ -105,12 +112,8 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
       return { kind: 'decided', decision: deny('malformed-path', method, truncate(gated.path), guessFamily(gated.path), { detail: gated.problem }) }
     }
     const path = gated.path
-    const headers = request.headers
-    if (headers !== undefined) {
-      for (const name of OVERRIDE_HEADERS) {
-        if (headers[name] !== undefined) return { kind: 'decided', decision: deny('method-override', method, path, guessFamily(path), { detail: `${name} header` }) }
-      }
-    }
+    const override = overrideHeader(request.headers)
+    if (override !== undefined) return { kind: 'decided', decision: deny('method-override', method, path, guessFamily(path), { detail: `${override} header` }) }
     const match = matcher.match(method, path, gated.start)
     if (match.kind === 'ambiguous') {
       return { kind: 'decided', decision: deny('malformed-path', method, path, guessFamily(path), { detail: 'ambiguous-segment' satisfies PathProblem, param: match.param }) }
@@ -217,6 +220,19 @@ function allow (reason: AllowReason, method: string, path: string, route: Compil
   }
 }
 
+/** The method-override header present, if any. Names are compared case-insensitively: not every caller lower-cases them. */
+function overrideHeader (headers: RequestTarget['headers']): string | undefined {
+  if (headers === undefined) return undefined
+  for (const name in headers) {
+    // Only the three lengths can match; skip the lower-casing for every other header.
+    if ((name.length === 13 || name.length === 17 || name.length === 22) && headers[name] !== undefined) {
+      const lower = name.toLowerCase()
+      if (OVERRIDE_HEADERS.has(lower)) return lower
+    }
+  }
+  return undefined
+}
+
 /** Anything that names a snapshot collection, in any case or spelling, is never let through unmatched. */
 function looksLikeSnapshots (path: string): boolean {
   let decoded = path
@@ -225,7 +241,7 @@ function looksLikeSnapshots (path: string): boolean {
   } catch {
     return true
   }
-  return decoded.toLowerCase().includes('snapshot')
+  return foldCase(decoded).includes('snapshot')
 }
 
 function guessFamily (path: string): ApiFamily {

@@ -1,6 +1,6 @@
 // Reads what a decoded token grants: allowed actions, policy documents, catalogue roles, and the
 // identity and project it speaks for. Understands flat JWT claims and Keystone/IAM token bodies.
-import type { ActionParts } from './action-pattern.js'
+import { compileActionPattern, type ActionParts } from './action-pattern.js'
 import type { Catalogue } from './catalogue.js'
 import { describe } from './errors.js'
 import { compilePolicy, statementApplies, type CompiledStatement, type ConditionContext, type IamPolicy } from './policy.js'
@@ -66,10 +66,13 @@ export function readGrants (claims: unknown, catalogue: Catalogue): GrantResult 
 
   const actions = c['actions']
   if (actions !== undefined) {
-    if (!Array.isArray(actions) || actions.some((a) => typeof a !== 'string')) {
-      problems.push({ at: 'actions', message: `should be an array of action patterns, instead got ${describe(actions)}` })
-    } else if (actions.length > 0) {
-      statements.push(...compilePolicy({ Version: '1.1', Statement: [{ Effect: 'Allow', Action: actions }] }, 'actions', problems))
+    if (!Array.isArray(actions)) {
+      problems.push({ at: 'actions', message: 'should be an array of action patterns' })
+    } else {
+      actions.forEach((pattern, i) => { if (compileActionPattern(pattern as string) === undefined) problems.push({ at: `actions[${i}]`, message: 'is not an action pattern' }) })
+      if (actions.length > 0 && problems.length === 0) {
+        statements.push(...compilePolicy({ Version: '1.1', Statement: [{ Effect: 'Allow', Action: actions }] }, 'actions', problems))
+      }
     }
   }
   const policies = c['policies']
@@ -82,7 +85,8 @@ export function readGrants (claims: unknown, catalogue: Catalogue): GrantResult 
     if (granted !== undefined) statements.push(...granted)
   }
   if (problems.length > 0) {
-    return { ok: false, reason: 'invalid-grants', detail: problems.map((p) => `${p.at}: ${p.message}`).join('; ') }
+    // Locations only: the messages may quote claim values, and claims are token material.
+    return { ok: false, reason: 'invalid-grants', detail: `malformed claims at ${[...new Set(problems.map((p) => p.at))].join(', ')}` }
   }
 
   const conditionValues = new Map<string, string | boolean>()

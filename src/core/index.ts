@@ -1,5 +1,5 @@
 // The framework-free surface: named re-exports only.
-export { createAuthorizer } from './authorizer.js'
+export { checkAuthorizerOptions, createAuthorizer } from './authorizer.js'
 export type { Authorizer, AuthorizerOptions, Inspection, PendingMatch, RequestTarget } from './authorizer.js'
 export { DENY_STATUS } from './decision.js'
 export type { AllowDecision, AllowReason, Decision, DenyDecision, DenyReason } from './decision.js'
@@ -7,7 +7,7 @@ export { DECISION_MESSAGE, decisionLogFields, decisionLogLevel } from './decisio
 export type { DecisionLogFields, Mode } from './decision-log.js'
 export { denialMessage, denialResponse } from './responses.js'
 export type { DenialResponse } from './responses.js'
-export { ConfigurationError } from './errors.js'
+export { ConfigurationError, ProblemList } from './errors.js'
 export type { ConfigurationProblem, ErrorCode } from './errors.js'
 export { loadRouteTable, ACTION_NAME, ID_CONSTRAINT, METADATA_KEY_CONSTRAINT, PROJECT_ID_PATTERN } from './route-table.js'
 export type { ApiFamily, CompiledRoute, ParamConstraint, RouteDefinition, RouteMethod } from './route-table.js'

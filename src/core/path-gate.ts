@@ -41,11 +41,11 @@ export interface PathGate {
 }
 
 export function compilePathGate (prefix: string): PathGate {
-  const prefixSegments = prefix.split('/').slice(1).map((s) => s.toLowerCase())
+  const prefixSegments = prefix.split('/').slice(1).map(foldCase)
   return {
     inspect (target) {
       if (target.charCodeAt(0) !== 0x2f) {
-        return looksGuarded(lenientPath(target), prefixSegments)
+        return mentionsVersion(lenientSegments(lenientPath(target)))
           ? { kind: 'malformed', problem: 'not-origin-form', path: target }
           : { kind: 'outside' }
       }
@@ -54,7 +54,7 @@ export function compilePathGate (prefix: string): PathGate {
         const c = target.charCodeAt(i)
         if (c === 0x3f || c === 0x23) { end = i; break }
       }
-      if (!isCanonicallyGuarded(target, end, prefix) && !maybeGuarded(target, end, prefixSegments)) return { kind: 'outside' }
+      if (!isCanonicallyGuarded(target, end, prefix) && !maybeGuarded(target, prefixSegments)) return { kind: 'outside' }
       const path = end === target.length ? target : target.slice(0, end)
       if (target.includes('#')) return { kind: 'malformed', problem: 'fragment', path }
       if (!path.startsWith(prefix) || path.charCodeAt(prefix.length) !== 0x2f) {
@@ -76,42 +76,83 @@ function isCanonicallyGuarded (target: string, end: number, prefix: string): boo
     (p + 3 === end || target.charCodeAt(p + 3) === 0x2f)
 }
 
-// Any other spelling that could reach the versioned API must mention a version or use escapes.
-function maybeGuarded (target: string, end: number, prefixSegments: readonly string[]): boolean {
-  const path = target.slice(0, end)
+// Any other spelling that could reach the versioned API must mention a version, use escapes or `\`.
+// The path is read up to `?` only: a hop that re-encodes `#` makes what follows it part of the path.
+function maybeGuarded (target: string, prefixSegments: readonly string[]): boolean {
+  const query = target.indexOf('?')
+  const path = query === -1 ? target : target.slice(0, query)
   if (!/[vV][23]|%|\\/.test(path)) return false
-  return looksGuarded(path, prefixSegments)
+  const segments = lenientSegments(path)
+  if (startsGuarded(resolveDots(segments), prefixSegments)) return true
+  if (startsGuarded(segments.filter((s) => s !== '..'), prefixSegments)) return true
+  // Traversal next to a version segment may escape a prefix that a proxy strips: always suspicious.
+  return segments.includes('..') && mentionsVersion(segments)
 }
 
 /**
- * The loosest reading any backend might apply: escapes decoded (repeatedly, overlong forms included),
- * `\` as `/`, `;params` cut, empty and dot segments resolved, case folded.
+ * The loosest reading any backend might apply: escapes decoded (repeatedly, overlong UTF-8 included),
+ * `\` as `/`, `;params` cut, Unicode compatibility forms and case folded. Empty and `.` segments dropped.
  */
-function looksGuarded (path: string, prefixSegments: readonly string[]): boolean {
+function lenientSegments (path: string): string[] {
   let decoded = path
   for (let pass = 0; pass < 3 && decoded.includes('%'); pass++) decoded = lenientDecode(decoded)
   const segments: string[] = []
   for (const raw of decoded.replaceAll('\\', '/').split('/')) {
-    const segment = raw.split(';')[0]?.trim().toLowerCase() ?? ''
-    if (segment === '' || segment === '.') continue
-    if (segment === '..') segments.pop()
-    else segments.push(segment)
+    const segment = foldCase(raw.split(';')[0]?.trim() ?? '')
+    if (segment !== '' && segment !== '.') segments.push(segment)
   }
-  if (!prefixSegments.every((s, i) => segments[i] === s)) return false
-  return VERSIONS.has(segments[prefixSegments.length] ?? '')
+  return segments
+}
+
+function resolveDots (segments: readonly string[]): string[] {
+  const resolved: string[] = []
+  for (const segment of segments) {
+    if (segment === '..') resolved.pop()
+    else resolved.push(segment)
+  }
+  return resolved
+}
+
+function startsGuarded (segments: readonly string[], prefixSegments: readonly string[]): boolean {
+  return prefixSegments.every((s, i) => segments[i] === s) && VERSIONS.has(segments[prefixSegments.length] ?? '')
+}
+
+function mentionsVersion (segments: readonly string[]): boolean {
+  return segments.some((s) => VERSIONS.has(s))
+}
+
+/** Case-insensitive comparison the way lenient servers do it (NFKC, then upper then lower: `ſ` is `s`). */
+export function foldCase (text: string): string {
+  return text.normalize('NFKC').toUpperCase().toLowerCase()
 }
 
 function lenientPath (target: string): string {
-  const absolute = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(target)
+  const absolute = /^[A-Za-z][A-Za-z0-9+.-]*:[\\/]{2}[^/\\?#]*/.exec(target)
   const rest = absolute === null ? `/${target}` : target.slice(absolute[0].length)
-  return rest.split(/[?#]/)[0] ?? ''
+  return rest.split('?')[0] ?? ''
 }
 
+// Decodes %XX runs as UTF-8 without validation, so overlong forms (%c0%ae, %e0%80%ae) become the
+// ASCII a lax decoder would see; stray bytes become Latin-1 characters.
 function lenientDecode (s: string): string {
-  return s
-    // Overlong two-byte forms (%c0%af) decode to ASCII in lax decoders.
-    .replace(/%[cC]([01])%([0-9A-Fa-f]{2})/g, (_, lead: string, next: string) => String.fromCharCode((Number(lead) << 6) | (parseInt(next, 16) & 0x3f)))
-    .replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+  return s.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+    const bytes = run.slice(1).split('%').map((h) => parseInt(h, 16))
+    let out = ''
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i] as number
+      const need = b >= 0xf0 && b <= 0xf7 ? 3 : b >= 0xe0 ? 2 : b >= 0xc0 ? 1 : 0
+      const tail = bytes.slice(i + 1, i + 1 + need)
+      if (need > 0 && tail.length === need && tail.every((c) => c >= 0x80 && c <= 0xbf)) {
+        let codePoint = b & (0x3f >> need)
+        for (const c of tail) codePoint = (codePoint << 6) | (c & 0x3f)
+        out += codePoint <= 0x10ffff && (codePoint < 0xd800 || codePoint > 0xdfff) ? String.fromCodePoint(codePoint) : '\ufffd'
+        i += need
+      } else {
+        out += String.fromCharCode(b)
+      }
+    }
+    return out
+  })
 }
 
 function hexValue (c: number): number {

@@ -21,7 +21,8 @@ export function denialMessage (decision: DenyDecision): string {
     case 'method-override':
       return 'Malformed request url'
     case 'no-credentials':
-      return 'The request you have made requires authentication.'
+      // EVS.5401's documented text on Huawei-native routes; keystonemiddleware's on Cinder routes.
+      return decision.family === 'evs' ? 'Authentication required.' : 'The request you have made requires authentication.'
     case 'grants-error':
       return 'The server has either erred or is incapable of performing the requested operation.'
     case 'project-mismatch':

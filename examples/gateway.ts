@@ -1,0 +1,61 @@
+// The demo EVS gateway: @fastify/jwt verifies the token from X-Auth-Token (as EVS clients send it),
+// evs-authz authorizes, @fastify/http-proxy forwards the authorized path unchanged to the upstream.
+import fastifyJwt from '@fastify/jwt'
+import proxy from '@fastify/http-proxy'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import evsAuthz, { type EvsAuthzOptions } from 'evs-authz'
+
+/** Identity headers a client must never be able to set for the backend (keystonemiddleware strips these). */
+export const IDENTITY_HEADERS: readonly string[] = [
+  'x-identity-status', 'x-service-identity-status', 'x-roles', 'x-role', 'x-service-roles',
+  'x-domain-id', 'x-domain-name', 'x-project-id', 'x-project-name', 'x-project-domain-id', 'x-project-domain-name',
+  'x-user-id', 'x-user-name', 'x-user-domain-id', 'x-user-domain-name', 'x-user', 'x-tenant-id', 'x-tenant-name',
+  'x-tenant', 'x-is-admin-project', 'x-service-catalog', 'openstack-system-scope',
+  'x-service-project-id', 'x-service-user-id', 'x-service-user-name', 'x-service-project-name'
+]
+
+export interface GatewayOptions {
+  /** Where authorized requests go, e.g. `http://127.0.0.1:8776`. */
+  readonly upstream: string
+  /** HS256 key for the demo tokens. In production use a public key and pin algorithms, issuer and audience. */
+  readonly secret: string
+  readonly logger?: FastifyServerOptions['logger']
+  /** Extra evs-authz options (mode, unmatched, policies, onDecision, ...). */
+  readonly authz?: EvsAuthzOptions
+}
+
+export async function buildGateway (options: GatewayOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: options.logger ?? false })
+  await app.register(fastifyJwt, {
+    secret: options.secret,
+    verify: {
+      algorithms: ['HS256'],
+      cache: true,
+      extractToken: (request) => {
+        const token = request.headers['x-auth-token']
+        return typeof token === 'string' ? token : undefined
+      }
+    }
+  })
+  // Authenticate, but leave a missing or bad token to evs-authz, which answers 401 in the API's envelope.
+  app.addHook('onRequest', async (request) => {
+    if (request.headers['x-auth-token'] === undefined) return
+    try {
+      await request.jwtVerify()
+    } catch (error) {
+      request.log.info({ reason: (error as { code?: string }).code }, 'token rejected')
+    }
+  })
+  await app.register(evsAuthz, options.authz ?? {})
+  await app.register(proxy, {
+    upstream: options.upstream,
+    replyOptions: {
+      rewriteRequestHeaders: (_request, headers) => {
+        const forwarded = { ...headers }
+        for (const name of IDENTITY_HEADERS) delete forwarded[name]
+        return forwarded
+      }
+    }
+  })
+  return app
+}
