@@ -1,7 +1,13 @@
-// Every row of the seed table (hand transcription, v2 and v3 twins) driven through the Fastify plugin:
+// Every row of the seed table (hand transcription, v2 and v3 twins) driven through BOTH adapters, the
+// Fastify plugin and the Express middleware, from this one case table; every request is sent to both
+// and they must agree on status, body and decision line:
 // exact grant → allowed; each action withheld → 403 naming it; no token → 401; other project → 403;
 // explicit Deny beats Allow * → 403; HEAD on GET rows as GET. Each request logs exactly one decision line.
 import t from 'tap'
+import express from 'express'
+import { inject } from 'light-my-request'
+import { pino } from 'pino'
+import evsAuthzExpress from '../src/express.js'
 import { buildApp, nextRequestId, type LogLine } from './fixtures/app.js'
 import { seedRows, type SeedFamily, type SeedRow } from './fixtures/seed-table.js'
 
@@ -18,6 +24,30 @@ const { app, reached, decisionLines } = buildApp()
 t.before(async () => { await app.ready() })
 t.teardown(async () => { await app.close() })
 
+// The Express twin: a real pino logger on an in-memory stream, the claims header read into req.user
+// (as passport would) and the request id into req.id (as pino-http would), before the middleware.
+const expressLines: LogLine[] = []
+const expressReached: string[] = []
+const expressApp = express()
+expressApp.use((req, _res, next) => {
+  const claims = req.headers['x-test-claims']
+  Reflect.set(req, 'user', typeof claims === 'string' ? JSON.parse(claims) : undefined)
+  Reflect.set(req, 'id', req.headers['x-request-id'])
+  next()
+})
+expressApp.use(evsAuthzExpress({ logger: pino({ level: 'debug' }, { write: (line: string) => { expressLines.push(JSON.parse(line) as LogLine) } }) }))
+expressApp.all(/.*/, (req, res) => {
+  expressReached.push(String(req.headers['x-request-id']))
+  res.json({ reached: true })
+})
+
+// What must be identical between adapters: everything but process/time fields and Fastify's reqId binding.
+function comparable (line: LogLine | undefined): unknown {
+  if (line === undefined) return undefined
+  const { time: _time, pid: _pid, hostname: _hostname, reqId: _reqId, ...rest } = line as LogLine & Record<string, unknown>
+  return rest
+}
+
 function concreteUrl (template: string): string {
   return template.replace('{project_id}', PROJECT).replace('{snapshot_id}', SNAPSHOT).replace('{key}', KEY)
 }
@@ -30,6 +60,7 @@ function forbiddenBody (family: SeedFamily, action: string): unknown {
 }
 
 interface Sent {
+  readonly adapter: 'fastify' | 'express'
   readonly status: number
   readonly body: string
   readonly json: unknown
@@ -39,20 +70,32 @@ interface Sent {
   readonly reqId: string
 }
 
-async function send (method: string, url: string, claims: unknown): Promise<Sent> {
+function parse (body: string): unknown {
+  try {
+    return body === '' ? undefined : JSON.parse(body)
+  } catch {
+    return undefined
+  }
+}
+
+/** Sends one request to both adapters; returns both results after checking they agree. */
+async function send (method: string, url: string, claims: unknown): Promise<Sent[]> {
   const reqId = nextRequestId('matrix')
   const headers: Record<string, string> = { 'x-request-id': reqId }
   if (claims !== undefined) headers['x-test-claims'] = JSON.stringify(claims)
-  const response = await app.inject({ method: method as 'GET', url, headers })
-  const lines = decisionLines(reqId)
-  let json: unknown
-  try {
-    json = response.body === '' ? undefined : JSON.parse(response.body)
-  } catch {
-    json = undefined
-  }
-  return { status: response.statusCode, body: response.body, json, reached: reached.includes(reqId), line: lines[0], lineCount: lines.length, reqId }
+  const fastifyResponse = await app.inject({ method: method as 'GET', url, headers })
+  const expressResponse = await inject(expressApp, { method: method as 'GET', url, headers })
+  const fastifyLines = decisionLines(reqId)
+  const expressDecisionLines = expressLines.filter((line) => line['requestId'] === reqId && line.msg === 'evs-authz decision')
+  const results: Sent[] = [
+    { adapter: 'fastify', status: fastifyResponse.statusCode, body: fastifyResponse.body, json: parse(fastifyResponse.body), reached: reached.includes(reqId), line: fastifyLines[0], lineCount: fastifyLines.length, reqId },
+    { adapter: 'express', status: expressResponse.statusCode, body: expressResponse.body, json: parse(expressResponse.body), reached: expressReached.includes(reqId), line: expressDecisionLines[0], lineCount: expressDecisionLines.length, reqId }
+  ]
+  parity.push({ what: `${method} ${url}`, fastify: results[0] as Sent, express: results[1] as Sent })
+  return results
 }
+
+const parity: Array<{ what: string, fastify: Sent, express: Sent }> = []
 
 interface ExpectedLine {
   readonly decision: 'allow' | 'deny'
@@ -92,74 +135,80 @@ for (const row of seedRows) {
     const isHead = method === 'HEAD'
     t.test(`${method} ${row.template} (${row.family})`, async (t) => {
       t.test('(a) exactly the row\'s actions in the right project → allowed, handler reached', async (t) => {
-        const sent = await send(method, url, { project_id: PROJECT, sub: USER, actions: [...row.actions] })
-        t.equal(sent.status, 200)
-        t.ok(sent.reached, 'handler reached')
-        if (!isHead) t.same(sent.json, { reached: true })
-        checkLine(t, sent, { decision: 'allow', reason: 'granted', method, row, template: row.template, missing: [], userId: USER })
+        for (const sent of await send(method, url, { project_id: PROJECT, sub: USER, actions: [...row.actions] })) {
+          t.equal(sent.status, 200)
+          t.ok(sent.reached, 'handler reached')
+          if (!isHead) t.same(sent.json, { reached: true })
+          checkLine(t, sent, { decision: 'allow', reason: 'granted', method, row, template: row.template, missing: [], userId: USER })
+        }
       })
 
       for (const withheld of row.actions) {
         t.test(`(b) grant without ${withheld} → 403 naming it`, async (t) => {
-          const sent = await send(method, url, { project_id: PROJECT, sub: USER, actions: row.actions.filter((a) => a !== withheld) })
-          t.equal(sent.status, 403)
-          t.notOk(sent.reached, 'handler not reached')
-          if (!isHead) t.same(sent.json, forbiddenBody(row.family, withheld))
-          checkLine(t, sent, { decision: 'deny', reason: 'missing-action', method, row, template: row.template, missing: [withheld], userId: USER })
+          for (const sent of await send(method, url, { project_id: PROJECT, sub: USER, actions: row.actions.filter((a) => a !== withheld) })) {
+            t.equal(sent.status, 403)
+            t.notOk(sent.reached, 'handler not reached')
+            if (!isHead) t.same(sent.json, forbiddenBody(row.family, withheld))
+            checkLine(t, sent, { decision: 'deny', reason: 'missing-action', method, row, template: row.template, missing: [withheld], userId: USER })
+          }
         })
       }
 
       if (row.actions.length > 1) {
         t.test('(b\') no action at all → 403, every action missing in table order', async (t) => {
-          const sent = await send(method, url, { project_id: PROJECT, sub: USER, actions: [] })
-          t.equal(sent.status, 403)
-          t.notOk(sent.reached, 'handler not reached')
-          if (!isHead) {
-            const named = row.actions.map((a) => forbiddenBody(row.family, a))
-            t.ok(named.some((body) => JSON.stringify(body) === sent.body), `body names one of the row's actions: ${sent.body}`)
+          for (const sent of await send(method, url, { project_id: PROJECT, sub: USER, actions: [] })) {
+            t.equal(sent.status, 403)
+            t.notOk(sent.reached, 'handler not reached')
+            if (!isHead) {
+              const named = row.actions.map((a) => forbiddenBody(row.family, a))
+              t.ok(named.some((body) => JSON.stringify(body) === sent.body), `body names one of the row's actions: ${sent.body}`)
+            }
+            checkLine(t, sent, { decision: 'deny', reason: 'missing-action', method, row, template: row.template, missing: row.actions, userId: USER })
           }
-          checkLine(t, sent, { decision: 'deny', reason: 'missing-action', method, row, template: row.template, missing: row.actions, userId: USER })
         })
       }
 
       t.test('(c) no claims → 401', async (t) => {
-        const sent = await send(method, url, undefined)
-        t.equal(sent.status, 401)
-        t.notOk(sent.reached, 'handler not reached')
-        if (!isHead) {
-          if (row.family === 'cinder') {
-            t.same(sent.json, { error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } })
-          } else {
-            t.match(sent.json, { error: { code: 'EVS.5401', message: String } })
-            t.same(Object.keys((sent.json as { error: object }).error).sort(), ['code', 'message'])
+        for (const sent of await send(method, url, undefined)) {
+          t.equal(sent.status, 401)
+          t.notOk(sent.reached, 'handler not reached')
+          if (!isHead) {
+            if (row.family === 'cinder') {
+              t.same(sent.json, { error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } })
+            } else {
+              t.match(sent.json, { error: { code: 'EVS.5401', message: String } })
+              t.same(Object.keys((sent.json as { error: object }).error).sort(), ['code', 'message'])
+            }
           }
+          checkLine(t, sent, { decision: 'deny', reason: 'no-credentials', method, row, template: row.template, missing: [], userId: undefined })
         }
-        checkLine(t, sent, { decision: 'deny', reason: 'no-credentials', method, row, template: row.template, missing: [], userId: undefined })
       })
 
       t.test('(d) right actions, another project in the token → 403', async (t) => {
-        const sent = await send(method, url, { project_id: OTHER_PROJECT, sub: USER, actions: [...row.actions] })
-        t.equal(sent.status, 403)
-        t.notOk(sent.reached, 'handler not reached')
-        if (!isHead) {
-          if (row.family === 'cinder') t.match(sent.json, { forbidden: { code: 403, message: String } })
-          else t.match(sent.json, { error: { code: 'EVS.5403', message: String } })
-          t.notMatch(sent.body, OTHER_PROJECT, 'the token\'s project is not echoed')
+        for (const sent of await send(method, url, { project_id: OTHER_PROJECT, sub: USER, actions: [...row.actions] })) {
+          t.equal(sent.status, 403)
+          t.notOk(sent.reached, 'handler not reached')
+          if (!isHead) {
+            if (row.family === 'cinder') t.match(sent.json, { forbidden: { code: 403, message: String } })
+            else t.match(sent.json, { error: { code: 'EVS.5403', message: String } })
+            t.notMatch(sent.body, OTHER_PROJECT, 'the token\'s project is not echoed')
+          }
+          checkLine(t, sent, { decision: 'deny', reason: 'project-mismatch', method, row, template: row.template, missing: [], userId: USER })
         }
-        checkLine(t, sent, { decision: 'deny', reason: 'project-mismatch', method, row, template: row.template, missing: [], userId: USER })
       })
 
       for (const denied of row.actions) {
         t.test(`(e) Allow * with an explicit Deny on ${denied} → 403 naming it`, async (t) => {
-          const sent = await send(method, url, {
+          for (const sent of await send(method, url, {
             project_id: PROJECT,
             sub: USER,
             policies: [{ Version: '1.1', Statement: [{ Effect: 'Allow', Action: ['*'] }, { Effect: 'Deny', Action: [denied] }] }]
-          })
-          t.equal(sent.status, 403)
-          t.notOk(sent.reached, 'handler not reached')
-          if (!isHead) t.same(sent.json, forbiddenBody(row.family, denied))
-          checkLine(t, sent, { decision: 'deny', reason: 'explicit-deny', method, row, template: row.template, missing: [denied], userId: USER })
+          })) {
+            t.equal(sent.status, 403)
+            t.notOk(sent.reached, 'handler not reached')
+            if (!isHead) t.same(sent.json, forbiddenBody(row.family, denied))
+            checkLine(t, sent, { decision: 'deny', reason: 'explicit-deny', method, row, template: row.template, missing: [denied], userId: USER })
+          }
         })
       }
     })
@@ -175,10 +224,23 @@ for (const [method, template] of [
   ['DELETE', '/v3/{project_id}/cloudsnapshots/{snapshot_id}']
 ] as const) {
   t.test(`${method} ${template} does not exist → refused even with every action`, async (t) => {
-    const sent = await send(method, concreteUrl(template), { project_id: PROJECT, sub: USER, actions: ['evs:*:*'] })
-    t.equal(sent.status, 403)
-    t.notOk(sent.reached, 'handler not reached')
-    t.equal(sent.lineCount, 1, 'exactly one decision line')
-    t.equal(sent.line?.['decision'], 'deny')
+    for (const sent of await send(method, concreteUrl(template), { project_id: PROJECT, sub: USER, actions: ['evs:*:*'] })) {
+      t.equal(sent.status, 403)
+      t.notOk(sent.reached, 'handler not reached')
+      t.equal(sent.lineCount, 1, 'exactly one decision line')
+      t.equal(sent.line?.['decision'], 'deny')
+    }
   })
 }
+
+t.test('Fastify and Express agree on every request of the matrix', async (t) => {
+  for (const row of seedRows) {
+    t.ok(parity.some((p) => p.what === `${row.method} ${concreteUrl(row.template)}`), `${row.method} ${row.template} went to both adapters`)
+  }
+  for (const { what, fastify, express } of parity) {
+    if (fastify.status !== express.status || fastify.body !== express.body || JSON.stringify(comparable(fastify.line)) !== JSON.stringify(comparable(express.line))) {
+      t.fail(`adapters disagree on ${what}`, { fastify: [fastify.status, fastify.body, comparable(fastify.line)], express: [express.status, express.body, comparable(express.line)] })
+    }
+  }
+  t.pass('compared every request')
+})
