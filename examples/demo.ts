@@ -14,7 +14,9 @@ export const personas: readonly Persona[] = [
   { name: 'admin', claims: { sub: 'alice', project_id: DEMO.project, roles: ['te_admin'] } },
   { name: 'readonly', claims: { sub: 'bob', project_id: DEMO.project, roles: ['readonly'] } },
   { name: 'operator', claims: { sub: 'carol', project_id: DEMO.project, actions: ['evs:snapshots:create', 'evs:snapshots:get', 'evs:snapshots:list', 'evs:snapshots:update', 'evs:snapshots:rollback', 'evs:volumes:get'] } },
-  { name: 'other', claims: { sub: 'dave', project_id: DEMO.otherProject, roles: ['te_admin'] } }
+  { name: 'other', claims: { sub: 'dave', project_id: DEMO.otherProject, roles: ['te_admin'] } },
+  // EVS FullAccess, but only in the dev enterprise project: cloudsnapshots of dev volumes, nothing else.
+  { name: 'ep_dev', claims: { sub: 'erin', project_id: DEMO.project, enterprise_projects: [{ id: DEMO.devEp, roles: ['EVS FullAccess'] }] } }
 ]
 
 export interface Demo {
@@ -25,7 +27,7 @@ export interface Demo {
   close (): Promise<void>
 }
 
-export async function startDemo (options: { port?: number, upstream?: string, secret?: string, logger?: boolean } = {}): Promise<Demo> {
+export async function startDemo (options: { port?: number, upstream?: string, secret?: string, serviceToken?: string, logger?: boolean } = {}): Promise<Demo> {
   const secret = options.secret ?? randomBytes(32).toString('hex')
   const backend = options.upstream === undefined ? buildEvsBackend() : undefined
   let upstreamUrl = options.upstream ?? ''
@@ -33,7 +35,7 @@ export async function startDemo (options: { port?: number, upstream?: string, se
     await backend.listen({ host: '127.0.0.1', port: 0 })
     upstreamUrl = `http://127.0.0.1:${(backend.server.address() as AddressInfo).port}`
   }
-  const gateway = await buildGateway({ upstream: upstreamUrl, secret, logger: options.logger === true ? { level: 'info' } : false })
+  const gateway = await buildGateway({ upstream: upstreamUrl, secret, serviceToken: options.serviceToken ?? 'demo-service-token', logger: options.logger === true ? { level: 'info' } : false })
   await gateway.listen({ host: '127.0.0.1', port: options.port ?? 8080 })
   const gatewayUrl = `http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}`
   const tokens = Object.fromEntries(personas.map((p) => [p.name, gateway.jwt.sign(p.claims, { expiresIn: '24h' })]))
@@ -45,6 +47,10 @@ export async function startDemo (options: { port?: number, upstream?: string, se
     { expect: 403, what: 'operator may not delete (no evs:snapshots:delete)', persona: 'operator', method: 'DELETE', path: `${p}/snapshots/${DEMO.devSnapshot}` },
     { expect: 403, what: 'another project\'s admin is refused here', persona: 'other', method: 'GET', path: `${p}/snapshots/${DEMO.snapshot}` },
     { expect: 401, what: 'no token', persona: undefined, method: 'GET', path: `${p}/snapshots` },
+    { expect: 200, what: 'EP-scoped user reads a snapshot of a dev-EP volume', persona: 'ep_dev', method: 'GET', path: `${p}/cloudsnapshots/${DEMO.devSnapshot}` },
+    { expect: 403, what: 'EP-scoped user may not read a production-EP snapshot', persona: 'ep_dev', method: 'GET', path: `${p}/cloudsnapshots/${DEMO.snapshot}` },
+    { expect: 200, what: 'EP-scoped user lists the dev EP', persona: 'ep_dev', method: 'GET', path: `${p}/cloudsnapshots/detail?enterprise_project_id=${DEMO.devEp}` },
+    { expect: 403, what: 'EP-scoped grants do not count on Cinder routes', persona: 'ep_dev', method: 'GET', path: `${p}/snapshots/${DEMO.devSnapshot}` },
     { expect: 400, what: 'a path-confusion spelling', persona: 'admin', method: 'GET', path: `${p}/snapshots/%64etail` },
     { expect: 202, what: 'admin deletes a snapshot', persona: 'admin', method: 'DELETE', path: `${p}/snapshots/${DEMO.devSnapshot}` }
   ]

@@ -108,7 +108,9 @@ export function buildEvsBackend (options: { projects?: Map<string, ProjectData>,
   const listSnapshots = (detail: boolean) => async (request: Req, reply: FastifyReply) => {
     const project = projectOf(request, reply)
     if (project === undefined) return reply
-    const all = [...project.snapshots.values()]
+    // EVS filters by the enterprise project of each snapshot's source volume (all_granted_eps: no filter here).
+    const ep = (request.query as Record<string, string | undefined>)['enterprise_project_id']
+    const all = [...project.snapshots.values()].filter((s) => ep === undefined || ep === 'all_granted_eps' || project.volumes.get(s.volume_id)?.enterprise_project_id === ep)
     const snapshots = detail ? all.map((s) => view(s, request.params['project_id'] ?? '')) : all.map(({ id, name, description, status, size, volume_id: volumeId, created_at: createdAt, metadata }) => ({ id, name, description, status, size, volume_id: volumeId, created_at: createdAt, metadata }))
     return { snapshots, count: snapshots.length }
   }

@@ -3,7 +3,7 @@
 import fastifyJwt from '@fastify/jwt'
 import proxy from '@fastify/http-proxy'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import evsAuthz, { type EvsAuthzOptions } from 'evs-authz'
+import evsAuthz, { upstreamEnterpriseProjectResolver, type EvsAuthzOptions } from 'evs-authz'
 
 /** Identity headers a client must never be able to set for the backend (keystonemiddleware strips these). */
 export const IDENTITY_HEADERS: readonly string[] = [
@@ -14,12 +14,28 @@ export const IDENTITY_HEADERS: readonly string[] = [
   'x-service-project-id', 'x-service-user-id', 'x-service-user-name', 'x-service-project-name'
 ]
 
+const IDENTITY = new Set(IDENTITY_HEADERS)
+
+/**
+ * Drops identity headers, however spelled: WSGI servers map `X_Roles` and `X-Roles` to the same
+ * HTTP_X_ROLES, so names are compared with `_` read as `-`.
+ */
+export function stripIdentityHeaders<H extends Record<string, unknown>> (headers: H): H {
+  const forwarded: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (!IDENTITY.has(name.toLowerCase().replaceAll('_', '-'))) forwarded[name] = value
+  }
+  return forwarded as H
+}
+
 export interface GatewayOptions {
   /** Where authorized requests go, e.g. `http://127.0.0.1:8776`. */
   readonly upstream: string
   /** HS256 key for the demo tokens. In production use a public key and pin algorithms, issuer and audience. */
   readonly secret: string
   readonly logger?: FastifyServerOptions['logger']
+  /** A service token the gateway uses to look up enterprise projects upstream (enables EP-scoped grants). */
+  readonly serviceToken?: string
   /** Extra evs-authz options (mode, unmatched, policies, onDecision, ...). */
   readonly authz?: EvsAuthzOptions
 }
@@ -46,15 +62,14 @@ export async function buildGateway (options: GatewayOptions): Promise<FastifyIns
       request.log.info({ reason: (error as { code?: string }).code }, 'token rejected')
     }
   })
-  await app.register(evsAuthz, options.authz ?? {})
+  await app.register(evsAuthz, {
+    ...(options.serviceToken === undefined ? {} : { resolveEnterpriseProject: upstreamEnterpriseProjectResolver({ upstream: options.upstream, token: options.serviceToken }) }),
+    ...options.authz
+  })
   await app.register(proxy, {
     upstream: options.upstream,
     replyOptions: {
-      rewriteRequestHeaders: (_request, headers) => {
-        const forwarded = { ...headers }
-        for (const name of IDENTITY_HEADERS) delete forwarded[name]
-        return forwarded
-      }
+      rewriteRequestHeaders: (_request, headers) => stripIdentityHeaders(headers)
     }
   })
   return app

@@ -1,9 +1,12 @@
-// What both adapters do per request, apart from reading the request and writing the answer:
-// read the grants only when needed, decide (failing closed), log one line, tell onDecision.
+// What both adapters do per request, apart from reading the request and writing the answer: read the
+// grants only when needed, decide (failing closed), resolve enterprise projects when an EP-scoped grant
+// is in play, log one line, tell onDecision.
 import {
   DECISION_MESSAGE, ProblemList, checkAuthorizerOptions, createAuthorizer, decisionLogFields, decisionLogLevel,
-  type AuthorizerOptions, type Decision, type Mode, type RequestTarget
+  isEnterpriseProjectQuestion,
+  type AuthorizerOptions, type BodyProblem, type Decision, type EnterpriseProjectQuestion, type Mode, type RequestTarget
 } from './core/index.js'
+import { createEnterpriseProjectLookup, type EnterpriseProjectCacheOptions, type ResolveEnterpriseProject } from './enterprise-resolution.js'
 
 /** Options both adapters share on top of the authorizer's. */
 export interface AdapterOptions<R> extends AuthorizerOptions {
@@ -13,6 +16,14 @@ export interface AdapterOptions<R> extends AuthorizerOptions {
   readonly mode?: Mode
   /** Called once per decision, after logging; what it throws is logged and ignored. */
   readonly onDecision?: (decision: Decision, request: R) => void
+  /** Looks up the enterprise project of a snapshot or volume (for EP-scoped grants). */
+  readonly resolveEnterpriseProject?: ResolveEnterpriseProject<R>
+  /** Cache of resolved enterprise projects (default: `{ ttl: 60000, max: 10000 }`). */
+  readonly enterpriseProjectCache?: EnterpriseProjectCacheOptions
+  /** Milliseconds a lookup may take before the request is denied (default: 2000). */
+  readonly resolverTimeout?: number
+  /** Largest JSON body read for EP decisions, in bytes (default: 65536). */
+  readonly bodyLimit?: number
 }
 
 /** The minimum of a pino logger the flow needs. */
@@ -22,74 +33,134 @@ export interface DecisionLogger {
   error (fields: object, message: string): void
 }
 
-/**
- * Runs one request. `attach` receives the decision first (before onDecision sees it), then `finish`
- * gets it (undefined outside the guarded space) with whether to block.
- */
-export type DecisionFlow<R> = (
-  request: R,
-  target: RequestTarget,
-  log: DecisionLogger,
-  requestId: string | undefined,
-  attach: (decision: Decision) => void,
-  finish: (decision: Decision | undefined, block: boolean) => void
-) => void
+/** One request as the flow sees it; the adapter supplies how to record and finish. */
+export interface FlowContext<R> {
+  readonly request: R
+  readonly log: DecisionLogger
+  readonly requestId: string | undefined
+  /** Receives the decision first (before onDecision sees it). */
+  readonly attach: (decision: Decision) => void
+  /** Receives the decision (undefined outside the guarded space) and whether to block. */
+  readonly finish: (decision: Decision | undefined, block: boolean) => void
+}
+
+export interface DecisionFlow<R> {
+  /** Starts a request; `needBody` is called instead of `finish` when the decision needs the JSON body. */
+  start (context: FlowContext<R>, target: RequestTarget, needBody: (question: EnterpriseProjectQuestion) => void): void
+  /** Continues a request that needed its body (parsed JSON, or the reason it could not be read). */
+  resume (context: FlowContext<R>, question: EnterpriseProjectQuestion, body: unknown): void
+  readonly bodyLimit: number
+}
 
 /** Validates the adapter options (all problems at once) and compiles the authorizer. */
 export function createDecisionFlow<R> (options: AdapterOptions<R>, defaultGrants: (request: R) => unknown): DecisionFlow<R> {
   const mode = options.mode ?? 'enforce'
   const grants = options.grants ?? defaultGrants
   const onDecision = options.onDecision
+  const bodyLimit = options.bodyLimit ?? 65_536
+  const timeout = options.resolverTimeout ?? 2000
   const problems = new ProblemList()
   if (mode !== 'enforce' && mode !== 'audit') problems.add('mode', `should be 'enforce' or 'audit', instead got ${JSON.stringify(mode)}`)
   if (typeof grants !== 'function') problems.add('grants', 'should be a function (request) => claims')
   if (onDecision !== undefined && typeof onDecision !== 'function') problems.add('onDecision', 'should be a function (decision, request) => void')
+  if (options.resolveEnterpriseProject !== undefined && typeof options.resolveEnterpriseProject !== 'function') {
+    problems.add('resolveEnterpriseProject', 'should be a function ({ kind, id, projectId, request }) => enterprise project id')
+  }
+  for (const [at, value] of [['bodyLimit', bodyLimit], ['resolverTimeout', timeout], ['enterpriseProjectCache.ttl', options.enterpriseProjectCache?.ttl ?? 1], ['enterpriseProjectCache.max', options.enterpriseProjectCache?.max ?? 1]] as const) {
+    if (!Number.isInteger(value) || value <= 0) problems.add(at, `should be a positive integer, instead got ${JSON.stringify(value)}`)
+  }
   checkAuthorizerOptions(options, problems)
   problems.throwIfAny('EVS_AUTHZ_ERR_OPTIONS', 'Invalid evs-authz options')
   const authorizer = createAuthorizer(options)
+  const lookup = createEnterpriseProjectLookup<R>({ resolve: options.resolveEnterpriseProject, cache: options.enterpriseProjectCache ?? {}, timeout })
 
-  return function runDecisionFlow (request, target, log, requestId, attach, finish) {
-    const settle = (decision: Decision): void => {
-      attach(decision)
-      log[decisionLogLevel(decision)](decisionLogFields(decision, mode, requestId), DECISION_MESSAGE)
-      if (onDecision !== undefined) {
-        try {
-          onDecision(decision, request)
-        } catch (error) {
-          log.error({ err: error }, 'evs-authz onDecision threw; the decision stands')
-        }
+  function settle (context: FlowContext<R>, decision: Decision): void {
+    context.attach(decision)
+    context.log[decisionLogLevel(decision)](decisionLogFields(decision, mode, context.requestId), DECISION_MESSAGE)
+    if (onDecision !== undefined) {
+      try {
+        onDecision(decision, context.request)
+      } catch (error) {
+        context.log.error({ err: error }, 'evs-authz onDecision threw; the decision stands')
       }
-      finish(decision, !decision.allowed && mode === 'enforce')
     }
+    context.finish(decision, !decision.allowed && mode === 'enforce')
+  }
+
+  function resume (context: FlowContext<R>, question: EnterpriseProjectQuestion, body: unknown): void {
+    const targets = authorizer.enterpriseTargets(question, body)
+    if (!('ok' in targets)) {
+      settle(context, targets)
+      return
+    }
+    const projectId = question.params['project_id'] ?? question.grant.projectId ?? ''
+    lookup(targets.lookups, projectId, context.request).then(
+      (resolutions) => settle(context, authorizer.answer(question, targets, resolutions)),
+      /* c8 ignore next: lookup() reports failures as resolutions and does not reject */
+      () => settle(context, authorizer.answer(question, targets, targets.lookups.map((l) => ({ lookup: l, outcome: 'failed', detail: 'lookup failed' }))))
+    )
+  }
+
+  function start (context: FlowContext<R>, target: RequestTarget, needBody: (question: EnterpriseProjectQuestion) => void): void {
     const inspection = authorizer.inspect(target)
     if (inspection.kind === 'outside') {
-      finish(undefined, false)
+      context.finish(undefined, false)
       return
     }
     if (inspection.kind === 'decided') {
-      settle(inspection.decision)
+      settle(context, inspection.decision)
       return
     }
-    const decide = (claims: unknown): Decision => {
+    const proceed = (claims: unknown): void => {
+      let result: Decision | EnterpriseProjectQuestion
       try {
-        return authorizer.decide(inspection, claims)
+        result = authorizer.decide(inspection, claims)
       } catch (error) {
-        return authorizer.fail(inspection, error)
+        result = authorizer.fail(inspection, error)
       }
+      if (!isEnterpriseProjectQuestion(result)) settle(context, result)
+      else if (result.needsBody) needBody(result)
+      else resume(context, result, undefined)
     }
     let claims: unknown
     try {
-      claims = grants(request)
+      claims = grants(context.request)
     } catch (error) {
-      settle(authorizer.fail(inspection, error))
+      settle(context, authorizer.fail(inspection, error))
       return
     }
     if (isThenable(claims)) {
-      claims.then((resolved) => settle(decide(resolved)), (error: unknown) => settle(authorizer.fail(inspection, error)))
+      claims.then(proceed, (error: unknown) => settle(context, authorizer.fail(inspection, error)))
       return
     }
-    settle(decide(claims))
+    proceed(claims)
   }
+
+  return { start, resume, bodyLimit }
+}
+
+/** Parses a JSON body buffer, or says why it cannot be used. */
+export function parseJsonBody (buffer: Buffer | undefined, limit: number): unknown {
+  if (buffer === undefined) return { bodyProblem: `the JSON body exceeds ${limit} bytes` } satisfies BodyProblem
+  if (buffer.length === 0) return { bodyProblem: 'the JSON body is missing' } satisfies BodyProblem
+  try {
+    return JSON.parse(buffer.toString('utf8'))
+  } catch {
+    return { bodyProblem: 'the body is not valid JSON' } satisfies BodyProblem
+  }
+}
+
+/** Reads a stream up to `limit` bytes; undefined when it is longer. */
+export async function readLimited (stream: AsyncIterable<unknown>, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = []
+  let length = 0
+  for await (const chunk of stream) {
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk))
+    length += bytes.length
+    if (length > limit) return undefined
+    chunks.push(bytes)
+  }
+  return Buffer.concat(chunks)
 }
 
 function isThenable (value: unknown): value is PromiseLike<unknown> {

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { pino } from 'pino'
-import { createDecisionFlow, type AdapterOptions, type DecisionLogger } from './adapter-flow.js'
+import { createDecisionFlow, parseJsonBody, readLimited, type AdapterOptions, type DecisionLogger } from './adapter-flow.js'
 import { denialResponse, type Decision } from './core/index.js'
 
 /** Options of the Express middleware (see README "Express"). */
@@ -19,7 +19,7 @@ declare module 'express-serve-static-core' {
   }
 }
 
-type RequestWithIdentity = Request & { user?: unknown, auth?: unknown, id?: unknown, log?: DecisionLogger }
+type RequestWithIdentity = Request & { user?: unknown, auth?: unknown, id?: unknown, _body?: boolean }
 
 /** Default grants: `req.user` (passport and most auth middleware), else express-jwt's `req.auth`. */
 const userOf = (req: Request): unknown => (req as RequestWithIdentity).user ?? (req as RequestWithIdentity).auth
@@ -30,15 +30,35 @@ export function evsAuthzExpress (options: EvsAuthzExpressOptions = {}): RequestH
   const logger = options.logger ?? pino()
   return function evsAuthzMiddleware (req: Request, res: Response, next: NextFunction): void {
     const r = req as RequestWithIdentity
-    const requestId = typeof r.id === 'string' || typeof r.id === 'number' ? String(r.id) : randomUUID()
-    const attach = (decision: Decision): void => { req.evsAuthz = decision }
-    flow(req, { method: req.method, url: req.originalUrl, headers: req.headers }, logger, requestId, attach, (decision, block) => {
-      if (decision === undefined || decision.allowed || !block) {
-        next()
+    const context = {
+      request: req,
+      log: logger,
+      requestId: typeof r.id === 'string' || typeof r.id === 'number' ? String(r.id) : randomUUID(),
+      attach: (decision: Decision) => { req.evsAuthz = decision },
+      finish: (decision: Decision | undefined, block: boolean) => {
+        if (decision === undefined || decision.allowed || !block) {
+          next()
+          return
+        }
+        const response = denialResponse(decision)
+        res.status(response.status).set(response.headers).json(response.body)
+      }
+    }
+    flow.start(context, { method: req.method, url: req.originalUrl, headers: req.headers }, (question) => {
+      // A body parser (express.json()) may have run already; otherwise read the body here and leave it
+      // parsed on req.body, marked the way body-parser marks it so later parsers skip it.
+      if (r._body === true || (typeof req.body === 'object' && req.body !== null)) {
+        flow.resume(context, question, req.body)
         return
       }
-      const response = denialResponse(decision)
-      res.status(response.status).set(response.headers).json(response.body)
+      readLimited(req, flow.bodyLimit).then((buffer) => {
+        const body = parseJsonBody(buffer, flow.bodyLimit)
+        if (buffer !== undefined && !(typeof body === 'object' && body !== null && 'bodyProblem' in body)) {
+          req.body = body
+          r._body = true
+        }
+        flow.resume(context, question, body)
+      }, next)
     })
   }
 }

@@ -1,9 +1,11 @@
-// The Fastify adapter: one global onRequest hook over the shared decision flow. It only reads the
-// request and writes the answer; all judgement lives in core.
-import type { FastifyPluginCallback, FastifyRequest } from 'fastify'
+// The Fastify adapter: a global onRequest hook over the shared decision flow, plus a preParsing hook
+// that reads the JSON body only for the EP-scoped decisions that need it (create, rollback) and hands
+// the same bytes on. It only reads the request and writes the answer; all judgement lives in core.
+import { Readable } from 'node:stream'
+import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { createDecisionFlow, type AdapterOptions } from './adapter-flow.js'
-import { denialResponse, type Decision } from './core/index.js'
+import { createDecisionFlow, parseJsonBody, readLimited, type AdapterOptions, type DecisionFlow, type FlowContext } from './adapter-flow.js'
+import { denialResponse, type Decision, type EnterpriseProjectQuestion } from './core/index.js'
 
 /** Options of the Fastify plugin (see README "Options"). */
 export interface EvsAuthzOptions extends AdapterOptions<FastifyRequest> {}
@@ -18,8 +20,17 @@ declare module 'fastify' {
 /** Default grants: `request.user`, as set by @fastify/jwt and most auth plugins. */
 const userOf = (request: FastifyRequest): unknown => (request as FastifyRequest & { user?: unknown }).user
 
+/** A question waiting for the body, between onRequest and preParsing. */
+const awaitingBody = new WeakMap<FastifyRequest, EnterpriseProjectQuestion>()
+
+function deny (reply: FastifyReply, decision: Decision): void {
+  if (decision.allowed) return
+  const response = denialResponse(decision)
+  reply.code(response.status).headers(response.headers).send(response.body)
+}
+
 const plugin: FastifyPluginCallback<EvsAuthzOptions> = (fastify, options, done) => {
-  let flow: ReturnType<typeof createDecisionFlow<FastifyRequest>>
+  let flow: DecisionFlow<FastifyRequest>
   try {
     flow = createDecisionFlow(options, userOf)
   } catch (error) {
@@ -27,17 +38,48 @@ const plugin: FastifyPluginCallback<EvsAuthzOptions> = (fastify, options, done) 
     done(error as Error)
     return
   }
+  const context = (request: FastifyRequest, finish: FlowContext<FastifyRequest>['finish']): FlowContext<FastifyRequest> => ({
+    request,
+    log: request.log,
+    requestId: String(request.id),
+    attach: (decision) => { request.evsAuthz = decision },
+    finish
+  })
+
   fastify.decorateRequest('evsAuthz', null)
   fastify.addHook('onRequest', function evsAuthzOnRequest (request, reply, next) {
-    const attach = (decision: Decision): void => { request.evsAuthz = decision }
-    flow(request, request, request.log, String(request.id), attach, (decision, block) => {
-      if (decision === undefined || decision.allowed || !block) {
-        next()
-        return
-      }
-      const response = denialResponse(decision)
-      reply.code(response.status).headers(response.headers).send(response.body)
+    flow.start(context(request, (decision, block) => {
+      if (decision !== undefined && block) deny(reply, decision)
+      else next()
+    }), request, (question) => {
+      awaitingBody.set(request, question)
+      next()
     })
+  })
+  fastify.addHook('preParsing', function evsAuthzReadBody (request, reply, payload, next) {
+    const question = awaitingBody.get(request)
+    if (question === undefined) {
+      next(null, payload)
+      return
+    }
+    readLimited(payload, flow.bodyLimit).then((buffer) => {
+      flow.resume(context(request, (decision, block) => {
+        awaitingBody.delete(request)
+        if (decision !== undefined && block) deny(reply, decision)
+        // Hand the exact bytes on, so body parsers and proxies see what was authorized.
+        else next(null, Readable.from(buffer === undefined ? [] : [buffer]))
+      }), question, parseJsonBody(buffer, flow.bodyLimit))
+    }, (error: unknown) => next(error as Error))
+  })
+  // Fail closed: a request whose EP decision never completed must not reach a handler.
+  fastify.addHook('preHandler', function evsAuthzGuard (request, reply, next) {
+    if (awaitingBody.has(request)) {
+      awaitingBody.delete(request)
+      request.log.error({ path: request.url.split('?')[0] }, 'evs-authz: enterprise-project decision did not complete; denied')
+      reply.code(500).send({ computeFault: { code: 500, message: 'The server has either erred or is incapable of performing the requested operation.' } })
+      return
+    }
+    next()
   })
   done()
 }

@@ -1,4 +1,6 @@
 // Package entry: the Fastify plugin (default export) and the framework-free core, by name.
 export { default, evsAuthz } from './fastify.js'
 export type { EvsAuthzOptions } from './fastify.js'
+export { upstreamEnterpriseProjectResolver } from './enterprise-resolution.js'
+export type { EnterpriseProjectCacheOptions, EnterpriseProjectQuery, ResolveEnterpriseProject, UpstreamResolverOptions } from './enterprise-resolution.js'
 export * from './core/index.js'

@@ -163,7 +163,8 @@ t.test('decision log fields carry ids and actions, at the documented levels', as
     projectId: P,
     userId: 'u-1',
     requestId: 'req-7',
-    detail: undefined
+    detail: undefined,
+    enterpriseProjects: undefined
   })
   const allowFields = JSON.stringify(decisionLogFields(allowDecision, 'enforce', 'r'))
   t.notMatch(allowFields, /hunter2|secret=abc/, 'neither claims nor the query string are logged')

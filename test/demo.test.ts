@@ -19,7 +19,7 @@ t.test('every printed curl command gets the status printed above it', async (t) 
   const printed = describeDemo(demo)
   const exports = printed.split('\n').filter((line) => line.startsWith('export TOKEN_')).join('\n')
   t.equal(exports.split('\n').length, personas.length, 'one token per persona')
-  t.equal(demo.curls.length, 8)
+  t.equal(demo.curls.length, 12)
   for (const example of demo.curls) {
     const command = curlCommand(demo.gatewayUrl, example)
     t.ok(printed.includes(`# ${example.expect}: ${example.what}\n${command}`), `printed: ${example.what}`)

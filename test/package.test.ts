@@ -14,10 +14,10 @@ const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
   peerDependenciesMeta: Record<string, { optional: boolean }>
 }
 
-t.test('ESM, Node >= 20, runtime dependencies limited to fastify-plugin, path-to-regexp and pino', async (t) => {
+t.test('ESM, Node >= 20, runtime dependencies limited to fastify-plugin, lru-cache (EP lookup cache), path-to-regexp and pino', async (t) => {
   t.equal(pkg.type, 'module')
   t.equal(pkg.engines.node, '>=20')
-  t.same(Object.keys(pkg.dependencies).sort(), ['fastify-plugin', 'path-to-regexp', 'pino'])
+  t.same(Object.keys(pkg.dependencies).sort(), ['fastify-plugin', 'lru-cache', 'path-to-regexp', 'pino'])
   t.same(pkg.peerDependenciesMeta, { fastify: { optional: true }, express: { optional: true } })
 })
 

@@ -3,9 +3,13 @@
 // map lookups remain.
 import { splitAction, type ActionParts } from './action-pattern.js'
 import { compileCatalogue } from './catalogue.js'
-import { DENY_STATUS, type AllowDecision, type AllowReason, type Decision, type DenyDecision, type DenyReason } from './decision.js'
+import { DENY_STATUS, type AllowDecision, type AllowReason, type Decision, type DenyDecision, type DenyReason, type EnterpriseProjectFact } from './decision.js'
+import {
+  enterpriseProjectTargets, isEnterpriseProjectQuestion, judgeEnterpriseProjects,
+  type EnterpriseProjectQuestion, type EnterpriseProjectResolution, type EnterpriseProjectTargets
+} from './enterprise.js'
 import { ProblemList, describe } from './errors.js'
-import { effectOf, readGrants, type GrantResult } from './grants.js'
+import { effectInEnterpriseProject, effectOf, readGrants, type GrantResult } from './grants.js'
 import { compileMatcher, type MatchResult } from './matcher.js'
 import { compilePathGate, foldCase, type PathProblem } from './path-gate.js'
 import type { IamPolicy } from './policy.js'
@@ -36,6 +40,9 @@ export interface RequestTarget {
   readonly headers?: Readonly<Record<string, string | readonly string[] | undefined>>
 }
 
+/** EP targets that can be resolved (see enterpriseTargets). */
+export type ReadyTargets = Extract<EnterpriseProjectTargets, { ok: true }>
+
 /** A lookup that still needs the caller's grants to become a decision. */
 export type PendingMatch = Exclude<MatchResult, { kind: 'ambiguous' }>
 
@@ -43,16 +50,28 @@ export type PendingMatch = Exclude<MatchResult, { kind: 'ambiguous' }>
 export type Inspection =
   | { readonly kind: 'outside' }
   | { readonly kind: 'decided', readonly decision: Decision }
-  | { readonly kind: 'pending', readonly method: string, readonly path: string, readonly match: PendingMatch, readonly family: ApiFamily }
+  | { readonly kind: 'pending', readonly method: string, readonly path: string, readonly url: string, readonly match: PendingMatch, readonly family: ApiFamily }
 
 export interface Authorizer {
   /** Gate and match: no claims needed. `outside` paths are not ours to judge. */
   inspect (request: RequestTarget): Inspection
-  /** Completes a pending inspection with the caller's decoded claims (null/undefined: no token). */
-  decide (inspection: Extract<Inspection, { kind: 'pending' }>, claims: unknown): Decision
+  /**
+   * Completes a pending inspection with the caller's decoded claims (null/undefined: no token). On an
+   * EP-capable row where only enterprise-project grants could allow, returns the question of which EPs
+   * the request touches: answer it with enterpriseTargets (query, body) and answer (looked-up EPs).
+   */
+  decide (inspection: Extract<Inspection, { kind: 'pending' }>, claims: unknown): Decision | EnterpriseProjectQuestion
+  /** The EPs a question's request names and the lookups to do (or a denial: malformed body, EP required). */
+  enterpriseTargets (question: EnterpriseProjectQuestion, body: unknown): ReadyTargets | DenyDecision
+  /** The decision once every lookup is resolved. */
+  answer (question: EnterpriseProjectQuestion, targets: ReadyTargets, resolutions: readonly EnterpriseProjectResolution[]): Decision
   /** Completes a pending inspection when reading the grants failed: fail closed. */
   fail (inspection: Extract<Inspection, { kind: 'pending' }>, error: unknown): DenyDecision
-  /** inspect + decide; `undefined` for requests outside the guarded space. */
+  /**
+   * inspect + decide, synchronously; `undefined` for requests outside the guarded space. EP questions
+   * are answered when the query names the EPs; those needing a body or a lookup are denied
+   * (`enterprise-project-unresolved`): the adapters do those.
+   */
   authorize (request: RequestTarget, claims: unknown): Decision | undefined
   readonly routes: readonly CompiledRoute[]
 }
@@ -61,6 +80,7 @@ const OVERRIDE_HEADERS = new Set(['x-http-method-override', 'x-http-method', 'x-
 const CANONICAL_PREFIX = /^(\/[A-Za-z0-9._~-]+)*$/
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>)
 const NONE: readonly string[] = Object.freeze([])
+const NONE_EP: readonly EnterpriseProjectFact[] = Object.freeze([])
 
 /** Checks the scalar options, adding every problem to `problems` (adapters add theirs to the same list). */
 export function checkAuthorizerOptions (options: AuthorizerOptions, problems: ProblemList): void {
@@ -122,10 +142,10 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
       return { kind: 'decided', decision: allow('unmatched-pass', method, path, undefined, NO_PARAMS, undefined) }
     }
     const family = match.kind === 'matched' ? match.route.family : match.kind === 'no-method' ? match.family : guessFamily(path)
-    return { kind: 'pending', method, path, match, family }
+    return { kind: 'pending', method, path, url: request.url, match, family }
   }
 
-  function decide (pending: Extract<Inspection, { kind: 'pending' }>, claims: unknown): Decision {
+  function decide (pending: Extract<Inspection, { kind: 'pending' }>, claims: unknown): Decision | EnterpriseProjectQuestion {
     const { method, path, match, family } = pending
     const result = grantsOf(claims)
     if (!result.ok) {
@@ -152,7 +172,35 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
       if (effect === 'deny') denied ??= action
     }
     if (missing === undefined) return allow('granted', method, path, route, params, grant.userId)
+    // A project-wide Deny cannot be lifted by an enterprise-project grant.
+    if (denied === undefined && grant.enterpriseProjects.size > 0) {
+      if (route.enterpriseProject) {
+        const query = pending.url.indexOf('?') === -1 ? '' : pending.url.slice(pending.url.indexOf('?') + 1)
+        return { kind: 'enterprise-project', method, path, query, family, route, params, grant, needsBody: route.enterpriseProjectFrom?.some((s) => s.from === 'body') === true }
+      }
+      const epWouldAllow = [...grant.enterpriseProjects.keys()].some((id) =>
+        (missing ?? []).every((action) => effectInEnterpriseProject(grant, id, action, actionParts.get(action) as ActionParts, now) === 'allow'))
+      if (epWouldAllow) {
+        return deny('enterprise-project-unsupported', method, path, family, { match, userId: grant.userId, missing, action: missing[0], detail: 'enterprise-project grants do not apply to this route (IAM project authorization only)' })
+      }
+    }
     return deny(denied === undefined ? 'missing-action' : 'explicit-deny', method, path, family, { match, userId: grant.userId, missing, action: denied ?? missing[0] })
+  }
+
+  function enterpriseTargets (question: EnterpriseProjectQuestion, body: unknown): ReadyTargets | DenyDecision {
+    const targets = enterpriseProjectTargets(question, body)
+    return targets.ok ? targets : questionDenial(question, targets.reason, { detail: targets.detail })
+  }
+
+  function answer (question: EnterpriseProjectQuestion, targets: ReadyTargets, resolutions: readonly EnterpriseProjectResolution[]): Decision {
+    const verdict = judgeEnterpriseProjects(question, targets, resolutions, actionParts, now)
+    if (verdict.allowed) return { ...allow('granted', question.method, question.path, question.route, question.params, question.grant.userId), enterpriseProjects: verdict.facts }
+    return questionDenial(question, verdict.reason, { detail: verdict.detail, missing: verdict.missing, action: verdict.action, enterpriseProjects: verdict.facts })
+  }
+
+  function questionDenial (question: EnterpriseProjectQuestion, reason: DenyReason, extras: DenyExtras): DenyDecision {
+    const match: PendingMatch = { kind: 'matched', route: question.route, params: question.params }
+    return deny(reason, question.method, question.path, question.family, { ...extras, match, userId: question.grant.userId })
   }
 
   function fail (pending: Extract<Inspection, { kind: 'pending' }>, error: unknown): DenyDecision {
@@ -164,10 +212,19 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
     inspect,
     decide,
     fail,
+    enterpriseTargets,
+    answer,
     authorize (request, claims) {
       const inspection = inspect(request)
       if (inspection.kind === 'outside') return undefined
-      return inspection.kind === 'decided' ? inspection.decision : decide(inspection, claims)
+      if (inspection.kind === 'decided') return inspection.decision
+      const result = decide(inspection, claims)
+      if (!isEnterpriseProjectQuestion(result)) return result
+      if (result.needsBody) return questionDenial(result, 'enterprise-project-unresolved', { detail: 'needs the request body and an enterprise-project resolver' })
+      const targets = enterpriseTargets(result, undefined)
+      if (!('ok' in targets)) return targets
+      if (targets.lookups.length > 0) return questionDenial(result, 'enterprise-project-unresolved', { detail: 'needs an enterprise-project resolver' })
+      return answer(result, targets, [])
     },
     routes
   }
@@ -180,6 +237,7 @@ interface DenyExtras {
   readonly missing?: readonly string[]
   readonly action?: string | undefined
   readonly param?: string
+  readonly enterpriseProjects?: readonly EnterpriseProjectFact[]
 }
 
 function deny (reason: DenyReason, method: string, path: string, family: ApiFamily, extras: DenyExtras): DenyDecision {
@@ -200,7 +258,8 @@ function deny (reason: DenyReason, method: string, path: string, family: ApiFami
     action: extras.action,
     projectId: params['project_id'],
     userId: extras.userId,
-    detail: extras.param === undefined ? extras.detail : `${extras.detail ?? ''}: {${extras.param}}`
+    detail: extras.param === undefined ? extras.detail : `${extras.detail ?? ''}: {${extras.param}}`,
+    enterpriseProjects: extras.enterpriseProjects ?? NONE_EP
   }
 }
 
@@ -216,7 +275,8 @@ function allow (reason: AllowReason, method: string, path: string, route: Compil
     missing: NONE,
     projectId: params['project_id'],
     userId,
-    detail: undefined
+    detail: undefined,
+    enterpriseProjects: NONE_EP
   }
 }
 

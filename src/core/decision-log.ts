@@ -24,6 +24,8 @@ export interface DecisionLogFields {
   readonly userId: string | undefined
   readonly requestId: string | undefined
   readonly detail: string | undefined
+  /** EP-scoped decisions: the enterprise projects and how each was learnt (query, resolver, cache). */
+  readonly enterpriseProjects: ReadonlyArray<{ readonly id: string, readonly source: string, readonly from: string }> | undefined
 }
 
 export function decisionLogFields (decision: Decision, mode: Mode, requestId: string | undefined): DecisionLogFields {
@@ -41,7 +43,8 @@ export function decisionLogFields (decision: Decision, mode: Mode, requestId: st
     projectId: decision.projectId,
     userId: decision.userId,
     requestId,
-    detail: decision.detail
+    detail: decision.detail,
+    enterpriseProjects: decision.enterpriseProjects.length === 0 ? undefined : decision.enterpriseProjects
   }
 }
 

@@ -16,6 +16,11 @@ export type DenyReason =
   | 'project-mismatch'
   | 'explicit-deny'
   | 'missing-action'
+  | 'malformed-body'
+  | 'enterprise-project-unsupported'
+  | 'enterprise-project-required'
+  | 'enterprise-project-unresolved'
+  | 'enterprise-project-error'
 
 /** HTTP status per denial reason. */
 export const DENY_STATUS: Readonly<Record<DenyReason, 400 | 401 | 403 | 500>> = Object.freeze({
@@ -28,8 +33,22 @@ export const DENY_STATUS: Readonly<Record<DenyReason, 400 | 401 | 403 | 500>> = 
   'method-not-allowed': 403,
   'project-mismatch': 403,
   'explicit-deny': 403,
-  'missing-action': 403
+  'missing-action': 403,
+  'malformed-body': 400,
+  'enterprise-project-unsupported': 403,
+  'enterprise-project-required': 403,
+  'enterprise-project-unresolved': 403,
+  'enterprise-project-error': 500
 })
+
+/** How the enterprise project of a request was learnt. */
+export interface EnterpriseProjectFact {
+  readonly id: string
+  /** `query`: named by the request; `resolver` / `cache`: looked up for a snapshot or volume. */
+  readonly source: 'query' | 'resolver' | 'cache'
+  /** Where the looked-up resource id came from. */
+  readonly from: 'query' | 'path' | 'body'
+}
 
 interface DecisionFacts {
   readonly method: string
@@ -47,6 +66,8 @@ interface DecisionFacts {
   readonly userId: string | undefined
   /** A short, log-safe explanation (never token material). */
   readonly detail: string | undefined
+  /** The enterprise projects that decided an EP-scoped decision (empty otherwise). */
+  readonly enterpriseProjects: readonly EnterpriseProjectFact[]
 }
 
 export interface AllowDecision extends DecisionFacts {

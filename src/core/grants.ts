@@ -13,6 +13,8 @@ export interface EvsClaims {
   readonly project_id?: string
   readonly sub?: string
   readonly user_id?: string
+  /** Grants scoped to enterprise projects; they count only on EP-capable routes. */
+  readonly enterprise_projects?: ReadonlyArray<{ readonly id: string, readonly actions?: readonly string[], readonly policies?: readonly IamPolicy[], readonly roles?: ReadonlyArray<string | { readonly name: string }> }>
   readonly token?: {
     readonly project?: { readonly id?: string, readonly name?: string }
     readonly user?: { readonly id?: string, readonly name?: string, readonly domain?: { readonly name?: string } }
@@ -24,14 +26,20 @@ export interface EvsClaims {
 /** The effect of the grant on one action. */
 export type ActionEffect = 'allow' | 'deny' | 'none'
 
-/** A compiled grant: everything needed to decide, computed once per claims object. */
-export interface Grant {
-  readonly projectId: string | undefined
-  readonly userId: string | undefined
+/** Statements granted at one scope (the IAM project, or one enterprise project). */
+export interface StatementSet {
   readonly statements: readonly CompiledStatement[]
-  readonly conditionValues: ReadonlyMap<string, string | boolean>
   /** Per-action outcomes, kept only when no statement depends on the clock. */
   readonly memo: Map<string, ActionEffect> | undefined
+}
+
+/** A compiled grant: everything needed to decide, computed once per claims object. */
+export interface Grant extends StatementSet {
+  readonly projectId: string | undefined
+  readonly userId: string | undefined
+  readonly conditionValues: ReadonlyMap<string, string | boolean>
+  /** Enterprise-project-scoped statements by EP id: they count only on EP-capable routes, for that EP. */
+  readonly enterpriseProjects: ReadonlyMap<string, StatementSet>
 }
 
 export type GrantResult =
@@ -62,27 +70,24 @@ export function readGrants (claims: unknown, catalogue: Catalogue): GrantResult 
   const tokenUser = objectAt(token, 'user')
   const tokenProject = objectAt(token, 'project')
   const problems: Array<{ at: string, message: string }> = []
-  const statements: CompiledStatement[] = []
-
-  const actions = c['actions']
-  if (actions !== undefined) {
-    if (!Array.isArray(actions)) {
-      problems.push({ at: 'actions', message: 'should be an array of action patterns' })
+  const statements = grantedStatements(c, token?.['roles'], '', catalogue, problems)
+  const enterpriseProjects = new Map<string, StatementSet>()
+  const scoped = c['enterprise_projects']
+  if (scoped !== undefined) {
+    if (!Array.isArray(scoped)) {
+      problems.push({ at: 'enterprise_projects', message: 'should be an array of { id, actions?, policies?, roles? }' })
     } else {
-      actions.forEach((pattern, i) => { if (compileActionPattern(pattern as string) === undefined) problems.push({ at: `actions[${i}]`, message: 'is not an action pattern' }) })
-      if (actions.length > 0 && problems.length === 0) {
-        statements.push(...compilePolicy({ Version: '1.1', Statement: [{ Effect: 'Allow', Action: actions }] }, 'actions', problems))
-      }
+      scoped.forEach((entry: unknown, i) => {
+        const at = `enterprise_projects[${i}]`
+        const id = typeof entry === 'object' && entry !== null ? (entry as Json)['id'] : undefined
+        if (typeof id !== 'string' || id === '' || enterpriseProjects.has(id)) {
+          problems.push({ at: `${at}.id`, message: 'should be a non-empty string, unique in the list' })
+          return
+        }
+        const granted = grantedStatements(entry as Json, undefined, `${at}.`, catalogue, problems)
+        enterpriseProjects.set(id, { statements: granted, memo: granted.some((st) => st.timeDependent) ? undefined : new Map() })
+      })
     }
-  }
-  const policies = c['policies']
-  if (policies !== undefined) {
-    if (!Array.isArray(policies)) problems.push({ at: 'policies', message: `should be an array of policy documents, instead got ${describe(policies)}` })
-    else policies.forEach((policy, i) => statements.push(...compilePolicy(policy, `policies[${i}]`, problems)))
-  }
-  for (const role of roleNames(c['roles'], token?.['roles'], problems)) {
-    const granted = catalogue.get(role)
-    if (granted !== undefined) statements.push(...granted)
   }
   if (problems.length > 0) {
     // Locations only: the messages may quote claim values, and claims are token material.
@@ -104,15 +109,43 @@ export function readGrants (claims: unknown, catalogue: Catalogue): GrantResult 
       projectId: firstString(c['project_id'], tokenProject?.['id'], objectAt(c, 'project')?.['id']),
       userId,
       statements,
+      memo: statements.some((s) => s.timeDependent) ? undefined : new Map(),
       conditionValues,
-      memo: statements.some((s) => s.timeDependent) ? undefined : new Map()
+      enterpriseProjects
     }
   }
 }
 
-function roleNames (roles: unknown, tokenRoles: unknown, problems: Array<{ at: string, message: string }>): string[] {
+/** `actions`, `policies` and `roles` of one scope (the claims themselves, or one enterprise_projects entry). */
+function grantedStatements (scope: Json, tokenRoles: unknown, at: string, catalogue: Catalogue, problems: Array<{ at: string, message: string }>): CompiledStatement[] {
+  const statements: CompiledStatement[] = []
+  const actions = scope['actions']
+  if (actions !== undefined) {
+    if (!Array.isArray(actions)) {
+      problems.push({ at: `${at}actions`, message: 'should be an array of action patterns' })
+    } else {
+      const before = problems.length
+      actions.forEach((pattern, i) => { if (compileActionPattern(pattern as string) === undefined) problems.push({ at: `${at}actions[${i}]`, message: 'is not an action pattern' }) })
+      if (actions.length > 0 && problems.length === before) {
+        statements.push(...compilePolicy({ Version: '1.1', Statement: [{ Effect: 'Allow', Action: actions }] }, `${at}actions`, problems))
+      }
+    }
+  }
+  const policies = scope['policies']
+  if (policies !== undefined) {
+    if (!Array.isArray(policies)) problems.push({ at: `${at}policies`, message: `should be an array of policy documents, instead got ${describe(policies)}` })
+    else policies.forEach((policy, i) => statements.push(...compilePolicy(policy, `${at}policies[${i}]`, problems)))
+  }
+  for (const role of roleNames(scope['roles'], tokenRoles, at, problems)) {
+    const granted = catalogue.get(role)
+    if (granted !== undefined) statements.push(...granted)
+  }
+  return statements
+}
+
+function roleNames (roles: unknown, tokenRoles: unknown, prefix: string, problems: Array<{ at: string, message: string }>): string[] {
   const names: string[] = []
-  for (const [at, list] of [['roles', roles], ['token.roles', tokenRoles]] as const) {
+  for (const [at, list] of [[`${prefix}roles`, roles], ['token.roles', tokenRoles]] as const) {
     if (list === undefined) continue
     if (!Array.isArray(list)) {
       problems.push({ at, message: `should be an array of role names, instead got ${describe(list)}` })
@@ -129,11 +162,24 @@ function roleNames (roles: unknown, tokenRoles: unknown, problems: Array<{ at: s
 
 /** Explicit Deny wins, then Allow, else none (implicit deny). Order of statements never matters. */
 export function effectOf (grant: Grant, actionName: string, action: ActionParts, now: () => number): ActionEffect {
-  const memoized = grant.memo?.get(actionName)
+  return effectInSet(grant, grant, actionName, action, now)
+}
+
+/** The effect in one enterprise project: project-wide and EP-scoped statements together (a Deny in either wins). */
+export function effectInEnterpriseProject (grant: Grant, enterpriseProjectId: string, actionName: string, action: ActionParts, now: () => number): ActionEffect {
+  const projectWide = effectOf(grant, actionName, action, now)
+  const scoped = grant.enterpriseProjects.get(enterpriseProjectId)
+  if (projectWide === 'deny' || scoped === undefined) return projectWide
+  const inScope = effectInSet(grant, scoped, actionName, action, now)
+  return inScope === 'none' ? projectWide : inScope
+}
+
+function effectInSet (grant: Grant, set: StatementSet, actionName: string, action: ActionParts, now: () => number): ActionEffect {
+  const memoized = set.memo?.get(actionName)
   if (memoized !== undefined) return memoized
-  const context: ConditionContext = { values: grant.conditionValues, now: grant.memo === undefined ? now() : 0 }
+  const context: ConditionContext = { values: grant.conditionValues, now: set.memo === undefined ? now() : 0 }
   let effect: ActionEffect = 'none'
-  for (const statement of grant.statements) {
+  for (const statement of set.statements) {
     if (!statementApplies(statement, action, context)) continue
     if (statement.effect === 'deny') {
       effect = 'deny'
@@ -141,6 +187,6 @@ export function effectOf (grant: Grant, actionName: string, action: ActionParts,
     }
     effect = 'allow'
   }
-  grant.memo?.set(actionName, effect)
+  set.memo?.set(actionName, effect)
   return effect
 }

@@ -18,6 +18,18 @@ export interface ParamConstraint {
   readonly maxLength?: number
 }
 
+/**
+ * Where the enterprise project a request touches comes from (EP-capable rows only): a query
+ * parameter naming it, or the EP of a snapshot or volume named by a path parameter or a JSON body field.
+ */
+export type EnterpriseProjectSource =
+  | { readonly from: 'query', readonly name: string }
+  | { readonly from: 'param', readonly name: string, readonly kind: ResourceKind }
+  | { readonly from: 'body', readonly path: readonly string[], readonly kind: ResourceKind }
+
+/** Resources whose enterprise project a resolver can look up. */
+export type ResourceKind = 'snapshot' | 'volume'
+
 /** One row of a route table, as users write it. */
 export interface RouteDefinition {
   readonly method: RouteMethod
@@ -27,6 +39,8 @@ export interface RouteDefinition {
   readonly actions: readonly string[]
   /** Whether grants scoped to an enterprise project may authorize this route. */
   readonly enterpriseProject: boolean
+  /** Required when `enterpriseProject` is true: where the request's enterprise project(s) come from (all must be granted). */
+  readonly enterpriseProjectFrom?: readonly EnterpriseProjectSource[]
   readonly family: ApiFamily
   /** Human name, used in logs and the CLI. */
   readonly name: string
@@ -115,6 +129,7 @@ function compileRow (row: unknown, index: number, projectIdPattern: RegExp, prob
   if (typeof r['name'] !== 'string' || r['name'].trim() === '') {
     problems.add(`${at}.name`, `should be a non-empty string, instead got ${describe(r['name'])}`)
   }
+  checkEnterpriseProjectSources(r, parsed.ok ? parsed.segments : [], at, problems)
   const constraints: Record<string, ParamConstraint> = Object.create(null)
   const params = (r['params'] ?? {}) as Record<string, unknown>
   if (typeof params !== 'object' || params === null) {
@@ -142,12 +157,37 @@ function compileRow (row: unknown, index: number, projectIdPattern: RegExp, prob
     template: definition.template,
     actions: Object.freeze([...definition.actions]),
     enterpriseProject: definition.enterpriseProject,
+    enterpriseProjectFrom: Object.freeze([...(definition.enterpriseProjectFrom ?? [])]),
     family: definition.family,
     name: definition.name,
     params: definition.params ?? {},
     index,
     segments: parsed.segments,
     constraints: Object.freeze(constraints)
+  })
+}
+
+function checkEnterpriseProjectSources (r: Record<string, unknown>, segments: readonly TemplateSegment[], at: string, problems: ProblemList): void {
+  const sources = r['enterpriseProjectFrom']
+  const where = `${at}.enterpriseProjectFrom`
+  if (r['enterpriseProject'] !== true) {
+    if (sources !== undefined && !(Array.isArray(sources) && sources.length === 0)) problems.add(where, 'is only allowed on rows with enterpriseProject: true')
+    return
+  }
+  if (!Array.isArray(sources) || sources.length === 0) {
+    problems.add(where, 'is required on rows with enterpriseProject: true: a non-empty array of { from: "query", name } | { from: "param", name, kind } | { from: "body", path, kind }')
+    return
+  }
+  const params = new Set(segments.flatMap((s) => (s.kind === 'param' ? [s.name] : [])))
+  sources.forEach((source: unknown, i) => {
+    const s = (typeof source === 'object' && source !== null ? source : {}) as Record<string, unknown>
+    const kindOk = s['kind'] === 'snapshot' || s['kind'] === 'volume'
+    const ok = s['from'] === 'query'
+      ? typeof s['name'] === 'string' && s['name'] !== ''
+      : s['from'] === 'param'
+        ? kindOk && typeof s['name'] === 'string' && params.has(s['name'])
+        : s['from'] === 'body' && kindOk && Array.isArray(s['path']) && s['path'].length > 0 && s['path'].every((k) => typeof k === 'string' && k !== '')
+    if (!ok) problems.add(`${where}[${i}]`, `should be { from: "query", name } | { from: "param", name (a template parameter), kind: "snapshot" | "volume" } | { from: "body", path: string[], kind }, instead got ${describe(source)}`)
   })
 }
 

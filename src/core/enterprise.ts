@@ -1,0 +1,128 @@
+// Enterprise-project (EP) authorization for EP-capable rows: which EPs a request touches (query,
+// path, body) and whether the caller's EP-scoped grants allow every action in every one of them.
+// The lookups themselves (snapshot or volume → EP) are the adapters' job: they are I/O.
+import type { ActionParts } from './action-pattern.js'
+import type { DenyReason, EnterpriseProjectFact } from './decision.js'
+import { effectInEnterpriseProject, type ActionEffect, type Grant } from './grants.js'
+import { ID_CONSTRAINT, type ApiFamily, type CompiledRoute, type ResourceKind } from './route-table.js'
+
+/** The value of `enterprise_project_id` meaning "every EP the caller is granted". */
+export const ALL_GRANTED_EPS = 'all_granted_eps'
+
+/** A decision that still needs the request's enterprise project(s). */
+export interface EnterpriseProjectQuestion {
+  readonly kind: 'enterprise-project'
+  readonly method: string
+  readonly path: string
+  readonly query: string
+  readonly family: ApiFamily
+  readonly route: CompiledRoute
+  readonly params: Readonly<Record<string, string>>
+  readonly grant: Grant
+  /** True when a source is in the JSON body (create, rollback): the body must be read first. */
+  readonly needsBody: boolean
+}
+
+/** Tells a decide() result that still needs enterprise projects from a final Decision. */
+export function isEnterpriseProjectQuestion (value: object): value is EnterpriseProjectQuestion {
+  return (value as { kind?: unknown }).kind === 'enterprise-project'
+}
+
+/** One snapshot or volume whose enterprise project must be looked up. */
+export interface EnterpriseProjectLookup {
+  readonly kind: ResourceKind
+  readonly id: string
+  readonly from: 'path' | 'body'
+}
+
+/** What a lookup found. `unknown`: no such resource (or no EP); `failed`: the resolver erred or timed out. */
+export type EnterpriseProjectResolution =
+  | { readonly lookup: EnterpriseProjectLookup, readonly outcome: 'found', readonly id: string, readonly cached: boolean }
+  | { readonly lookup: EnterpriseProjectLookup, readonly outcome: 'unknown' | 'failed', readonly detail: string }
+
+/** The request's EP targets: query-named EPs and the lookups still to do. */
+export type EnterpriseProjectTargets =
+  | { readonly ok: true, readonly named: readonly string[] | undefined, readonly lookups: readonly EnterpriseProjectLookup[] }
+  | { readonly ok: false, readonly reason: DenyReason, readonly detail: string }
+
+/** A body that could not be read: too large or not JSON. */
+export interface BodyProblem {
+  readonly bodyProblem: string
+}
+
+/** Reads the query and body sources of a question. */
+export function enterpriseProjectTargets (question: EnterpriseProjectQuestion, body: unknown): EnterpriseProjectTargets {
+  let named: string[] | undefined
+  const lookups: EnterpriseProjectLookup[] = []
+  if (typeof body === 'object' && body !== null && 'bodyProblem' in body) {
+    return { ok: false, reason: 'malformed-body', detail: String((body as BodyProblem).bodyProblem) }
+  }
+  for (const source of question.route.enterpriseProjectFrom ?? []) {
+    if (source.from === 'query') {
+      const values = new URLSearchParams(question.query).getAll(source.name)
+      if (values.length === 0) {
+        return { ok: false, reason: 'enterprise-project-required', detail: `enterprise-project grants only: name the enterprise project with ?${source.name}=<id> or ${ALL_GRANTED_EPS}` }
+      }
+      named = [...(named ?? []), ...values]
+    } else if (source.from === 'param') {
+      const id = question.params[source.name]
+      if (id !== undefined) lookups.push({ kind: source.kind, id, from: 'path' })
+    } else {
+      let value: unknown = body
+      for (const key of source.path) value = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined
+      // The id goes into an upstream lookup URL: only id-shaped values are accepted.
+      if (typeof value !== 'string' || value.length > (ID_CONSTRAINT.maxLength ?? 255) || !ID_CONSTRAINT.pattern.test(value)) {
+        return { ok: false, reason: 'malformed-body', detail: `the JSON body needs ${source.path.join('.')} (an id)` }
+      }
+      lookups.push({ kind: source.kind, id: value, from: 'body' })
+    }
+  }
+  return { ok: true, named, lookups }
+}
+
+/** The outcome of an EP-scoped evaluation: allowed, or the reason with the missing actions. */
+export type EnterpriseProjectVerdict =
+  | { readonly allowed: true, readonly facts: readonly EnterpriseProjectFact[] }
+  | { readonly allowed: false, readonly reason: DenyReason, readonly detail: string, readonly missing: readonly string[], readonly action: string | undefined, readonly facts: readonly EnterpriseProjectFact[] }
+
+/** Every action must be allowed in every touched EP (project-wide and EP-scoped statements together). */
+export function judgeEnterpriseProjects (
+  question: EnterpriseProjectQuestion,
+  targets: Extract<EnterpriseProjectTargets, { ok: true }>,
+  resolutions: readonly EnterpriseProjectResolution[],
+  actionParts: ReadonlyMap<string, ActionParts>,
+  now: () => number
+): EnterpriseProjectVerdict {
+  const facts: EnterpriseProjectFact[] = []
+  const failed = resolutions.find((r) => r.outcome === 'failed')
+  if (failed !== undefined && failed.outcome === 'failed') return refuse('enterprise-project-error', `${failed.lookup.kind} ${failed.lookup.id}: ${failed.detail}`, facts)
+  for (const r of resolutions) {
+    if (r.outcome !== 'found') return refuse('enterprise-project-unresolved', `no enterprise project for ${r.lookup.kind} ${r.lookup.id} (${r.detail})`, facts)
+    facts.push({ id: r.id, source: r.cached ? 'cache' : 'resolver', from: r.lookup.from })
+  }
+  const grant = question.grant
+  let ids = facts.map((f) => f.id)
+  for (const named of targets.named ?? []) {
+    if (named === ALL_GRANTED_EPS) {
+      ids = [...ids, ...grant.enterpriseProjects.keys()]
+      facts.push(...[...grant.enterpriseProjects.keys()].map((id) => ({ id, source: 'query' as const, from: 'query' as const })))
+    } else {
+      ids.push(named)
+      facts.push({ id: named, source: 'query', from: 'query' })
+    }
+  }
+  for (const id of new Set(ids)) {
+    const effects: Array<[string, ActionEffect]> = question.route.actions.map((action) =>
+      [action, effectInEnterpriseProject(grant, id, action, actionParts.get(action) as ActionParts, now)])
+    const missing = effects.filter(([, effect]) => effect !== 'allow').map(([action]) => action)
+    if (missing.length === 0) continue
+    const denied = effects.find(([, effect]) => effect === 'deny')?.[0]
+    const granted = grant.enterpriseProjects.has(id) ? 'granted' : 'not granted'
+    return { allowed: false, reason: denied === undefined ? 'missing-action' : 'explicit-deny', detail: `in enterprise project ${id} (${granted} to the caller)`, missing, action: denied ?? missing[0], facts }
+  }
+  return { allowed: true, facts }
+}
+
+function refuse (reason: DenyReason, detail: string, facts: readonly EnterpriseProjectFact[]): EnterpriseProjectVerdict {
+  return { allowed: false, reason, detail, missing: [], action: undefined, facts }
+}
