@@ -15,7 +15,9 @@ t.test('the README documents every option, reason and error code', async (t) => 
   const documented = ['grants', 'routes', 'prefix', 'mode', 'unmatched', 'policies', 'onDecision', 'projectIdPattern',
     'malformed-path', 'method-override', 'no-credentials', 'invalid-grants', 'grants-error', 'route-not-found',
     'method-not-allowed', 'project-mismatch', 'explicit-deny', 'missing-action', 'granted', 'unmatched-pass',
-    'EVS_AUTHZ_ERR_ROUTE_TABLE', 'EVS_AUTHZ_ERR_OPTIONS', 'EVS_AUTHZ_ERR_POLICY']
+    'EVS_AUTHZ_ERR_ROUTE_TABLE', 'EVS_AUTHZ_ERR_OPTIONS', 'EVS_AUTHZ_ERR_POLICY',
+    'malformed-body', 'enterprise-project-unsupported', 'enterprise-project-required', 'enterprise-project-unresolved',
+    'enterprise-project-error', 'resolveEnterpriseProject', 'enterpriseProjectCache', 'resolverTimeout', 'bodyLimit']
   for (const word of documented) t.match(readme, `\`${word}\``, `README mentions \`${word}\``)
 })
 
