@@ -3,8 +3,9 @@
 // is in play, log one line, tell onDecision.
 import {
   DECISION_MESSAGE, ProblemList, checkAuthorizerOptions, createAuthorizer, decisionLogFields, decisionLogLevel,
-  isEnterpriseProjectQuestion,
-  type AuthorizerOptions, type BodyProblem, type Decision, type EnterpriseProjectQuestion, type Mode, type RequestTarget
+  denialResponse, isEnterpriseProjectQuestion,
+  type AuthorizerOptions, type BodyProblem, type Decision, type DenialResponse, type DenyDecision, type EnterpriseProjectQuestion,
+  type Mode, type RequestTarget
 } from './core/index.js'
 import { createEnterpriseProjectLookup, type EnterpriseProjectCacheOptions, type ResolveEnterpriseProject } from './enterprise-resolution.js'
 
@@ -137,6 +138,16 @@ export function createDecisionFlow<R> (options: AdapterOptions<R>, defaultGrants
   }
 
   return { start, resume, bodyLimit }
+}
+
+/**
+ * The answer to a denial, with the request id in the headers OpenStack clients show
+ * (`x-compute-request-id` is what cinderclient prints as "Request-ID"), matching the decision line.
+ */
+export function denialWithRequestId (decision: DenyDecision, requestId: string | undefined): DenialResponse {
+  const response = denialResponse(decision)
+  if (requestId === undefined) return response
+  return { ...response, headers: { ...response.headers, 'x-openstack-request-id': requestId, 'x-compute-request-id': requestId } }
 }
 
 /** Parses a JSON body buffer, or says why it cannot be used. */

@@ -3,8 +3,8 @@
 import { randomUUID } from 'node:crypto'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { pino } from 'pino'
-import { createDecisionFlow, parseJsonBody, readLimited, type AdapterOptions, type DecisionLogger } from './adapter-flow.js'
-import { denialResponse, type Decision } from './core/index.js'
+import { createDecisionFlow, denialWithRequestId, parseJsonBody, readLimited, type AdapterOptions, type DecisionLogger } from './adapter-flow.js'
+import type { Decision } from './core/index.js'
 
 /** Options of the Express middleware (see README "Express"). */
 export interface EvsAuthzExpressOptions extends AdapterOptions<Request> {
@@ -30,18 +30,25 @@ export function evsAuthzExpress (options: EvsAuthzExpressOptions = {}): RequestH
   const logger = options.logger ?? pino()
   return function evsAuthzMiddleware (req: Request, res: Response, next: NextFunction): void {
     const r = req as RequestWithIdentity
+    const requestId = typeof r.id === 'string' || typeof r.id === 'number' ? String(r.id) : `req-${randomUUID()}`
     const context = {
       request: req,
       log: logger,
-      requestId: typeof r.id === 'string' || typeof r.id === 'number' ? String(r.id) : randomUUID(),
+      requestId,
       attach: (decision: Decision) => { req.evsAuthz = decision },
       finish: (decision: Decision | undefined, block: boolean) => {
-        if (decision === undefined || decision.allowed || !block) {
-          next()
+        if (decision !== undefined && !decision.allowed && block) {
+          const response = denialWithRequestId(decision, requestId)
+          res.status(response.status).set(response.headers).json(response.body)
           return
         }
-        const response = denialResponse(decision)
-        res.status(response.status).set(response.headers).json(response.body)
+        if (decision?.allowed === true && decision.forwardUrl !== undefined) {
+          // Downstream proxies forward req.url (mount-relative): drop the same parameters there.
+          const query = decision.forwardUrl.includes('?') ? decision.forwardUrl.slice(decision.forwardUrl.indexOf('?')) : ''
+          req.url = `${req.url.split('?')[0] ?? ''}${query}`
+          req.originalUrl = decision.forwardUrl
+        }
+        next()
       }
     }
     flow.start(context, { method: req.method, url: req.originalUrl, headers: req.headers }, (question) => {

@@ -4,8 +4,8 @@
 import { Readable } from 'node:stream'
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { createDecisionFlow, parseJsonBody, readLimited, type AdapterOptions, type DecisionFlow, type FlowContext } from './adapter-flow.js'
-import { denialResponse, type Decision, type EnterpriseProjectQuestion } from './core/index.js'
+import { createDecisionFlow, denialWithRequestId, parseJsonBody, readLimited, type AdapterOptions, type DecisionFlow, type FlowContext } from './adapter-flow.js'
+import type { Decision, EnterpriseProjectQuestion } from './core/index.js'
 
 /** Options of the Fastify plugin (see README "Options"). */
 export interface EvsAuthzOptions extends AdapterOptions<FastifyRequest> {}
@@ -23,10 +23,15 @@ const userOf = (request: FastifyRequest): unknown => (request as FastifyRequest 
 /** A question waiting for the body, between onRequest and preParsing. */
 const awaitingBody = new WeakMap<FastifyRequest, EnterpriseProjectQuestion>()
 
-function deny (reply: FastifyReply, decision: Decision): void {
-  if (decision.allowed) return
-  const response = denialResponse(decision)
-  reply.code(response.status).headers(response.headers).send(response.body)
+function answer (request: FastifyRequest, reply: FastifyReply, decision: Decision | undefined, block: boolean, next: () => void): void {
+  if (decision !== undefined && !decision.allowed && block) {
+    const response = denialWithRequestId(decision, String(request.id))
+    reply.code(response.status).headers(response.headers).send(response.body)
+    return
+  }
+  // The proxy forwards request.url (raw.url): a rewritten URL is what the backend receives.
+  if (decision?.allowed === true && decision.forwardUrl !== undefined) request.raw.url = decision.forwardUrl
+  next()
 }
 
 const plugin: FastifyPluginCallback<EvsAuthzOptions> = (fastify, options, done) => {
@@ -48,10 +53,7 @@ const plugin: FastifyPluginCallback<EvsAuthzOptions> = (fastify, options, done) 
 
   fastify.decorateRequest('evsAuthz', null)
   fastify.addHook('onRequest', function evsAuthzOnRequest (request, reply, next) {
-    flow.start(context(request, (decision, block) => {
-      if (decision !== undefined && block) deny(reply, decision)
-      else next()
-    }), request, (question) => {
+    flow.start(context(request, (decision, block) => answer(request, reply, decision, block, () => next())), request, (question) => {
       awaitingBody.set(request, question)
       next()
     })
@@ -65,9 +67,8 @@ const plugin: FastifyPluginCallback<EvsAuthzOptions> = (fastify, options, done) 
     readLimited(payload, flow.bodyLimit).then((buffer) => {
       flow.resume(context(request, (decision, block) => {
         awaitingBody.delete(request)
-        if (decision !== undefined && block) deny(reply, decision)
         // Hand the exact bytes on, so body parsers and proxies see what was authorized.
-        else next(null, Readable.from(buffer === undefined ? [] : [buffer]))
+        answer(request, reply, decision, block, () => next(null, Readable.from(buffer === undefined ? [] : [buffer])))
       }), question, parseJsonBody(buffer, flow.bodyLimit))
     }, (error: unknown) => next(error as Error))
   })

@@ -50,6 +50,8 @@ t.test('npm start\'s entry point prints working commands and stops on SIGTERM', 
   t.equal(await statusOf(exports, lines[first + 1] ?? ''), 200)
   const denied = lines.findIndex((line) => line.startsWith('# 401: '))
   t.equal(await statusOf(exports, lines[denied + 1] ?? ''), 401)
+  // The log line is written by the child process; it may arrive just after the HTTP answer.
+  for (let waited = 0; waited < 5000 && !output.includes('"msg":"evs-authz decision"'); waited += 50) await new Promise((resolve) => setTimeout(resolve, 50))
   t.match(output, /"msg":"evs-authz decision"/, 'decision lines are logged')
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
   child.kill('SIGTERM')

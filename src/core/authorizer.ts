@@ -9,7 +9,8 @@ import {
   type EnterpriseProjectQuestion, type EnterpriseProjectResolution, type EnterpriseProjectTargets
 } from './enterprise.js'
 import { ProblemList, describe } from './errors.js'
-import { effectInEnterpriseProject, effectOf, readGrants, type GrantResult } from './grants.js'
+import { ALL_PROJECTS_ACTION, withoutCrossProjectParams } from './cross-project.js'
+import { allowsExplicitly, effectInEnterpriseProject, effectOf, readGrants, type Grant, type GrantResult } from './grants.js'
 import { compileMatcher, type MatchResult } from './matcher.js'
 import { compilePathGate, foldCase, type PathProblem } from './path-gate.js'
 import type { IamPolicy } from './policy.js'
@@ -30,6 +31,8 @@ export interface AuthorizerOptions {
   readonly projectIdPattern?: RegExp
   /** Clock for `g:CurrentTime` conditions (default: `Date.now`). */
   readonly now?: () => number
+  /** `all_tenants` / `all_projects` in the query: `'strip'` them from the forwarded URL (default) or `'deny'`. */
+  readonly crossProjectQuery?: 'strip' | 'deny'
 }
 
 /** The parts of a request the authorizer reads. */
@@ -94,6 +97,8 @@ export function checkAuthorizerOptions (options: AuthorizerOptions, problems: Pr
     problems.add('projectIdPattern', `should be a RegExp, instead got ${describe(options.projectIdPattern)}`)
   }
   if (options.now !== undefined && typeof options.now !== 'function') problems.add('now', 'should be a function returning epoch milliseconds')
+  const crossProject = options.crossProjectQuery ?? 'strip'
+  if (crossProject !== 'strip' && crossProject !== 'deny') problems.add('crossProjectQuery', `should be 'strip' or 'deny', instead got ${describe(crossProject)}`)
 }
 
 /** Validates options (throws EVS_AUTHZ_ERR_OPTIONS / _ROUTE_TABLE / _POLICY listing every problem) and compiles. */
@@ -109,6 +114,19 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
   const matcher = compileMatcher(routes)
   const gate = compilePathGate(prefix)
   const now = options.now ?? Date.now
+  const crossProjectQuery = options.crossProjectQuery ?? 'strip'
+  const allProjectsAction = splitAction(ALL_PROJECTS_ACTION)
+
+  /** Applies the cross-project rule to an allow: keep, strip from the forwarded URL, or deny. */
+  function guardCrossProject (decision: AllowDecision, url: string, grant: Grant | undefined, family: ApiFamily): Decision {
+    const stripped = withoutCrossProjectParams(url)
+    if (stripped === undefined) return decision
+    if (grant !== undefined && allowsExplicitly(grant, ALL_PROJECTS_ACTION, allProjectsAction, now)) return decision
+    if (crossProjectQuery === 'deny') {
+      return deny('cross-project-query', decision.method, decision.path, family, { userId: decision.userId, detail: `all_tenants / all_projects need an explicit ${ALL_PROJECTS_ACTION} grant`, ...(decision.route === undefined ? {} : { match: { kind: 'matched', route: decision.route, params: decision.params } }) })
+    }
+    return { ...decision, forwardUrl: stripped, detail: 'cross-project query parameters removed' }
+  }
   const actionParts = new Map<string, ActionParts>()
   for (const route of routes) for (const action of route.actions) actionParts.set(action, splitAction(action))
   // Compiled grants per claims object: a verifier cache that hands back the same object pays once.
@@ -139,7 +157,7 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
       return { kind: 'decided', decision: deny('malformed-path', method, path, guessFamily(path), { detail: 'ambiguous-segment' satisfies PathProblem, param: match.param }) }
     }
     if (match.kind !== 'matched' && unmatched === 'pass' && !looksLikeSnapshots(path)) {
-      return { kind: 'decided', decision: allow('unmatched-pass', method, path, undefined, NO_PARAMS, undefined) }
+      return { kind: 'decided', decision: guardCrossProject(allow('unmatched-pass', method, path, undefined, NO_PARAMS, undefined), request.url, undefined, guessFamily(path)) }
     }
     const family = match.kind === 'matched' ? match.route.family : match.kind === 'no-method' ? match.family : guessFamily(path)
     return { kind: 'pending', method, path, url: request.url, match, family }
@@ -171,7 +189,7 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
       ;(missing ??= []).push(action)
       if (effect === 'deny') denied ??= action
     }
-    if (missing === undefined) return allow('granted', method, path, route, params, grant.userId)
+    if (missing === undefined) return guardCrossProject(allow('granted', method, path, route, params, grant.userId), pending.url, grant, family)
     // A project-wide Deny cannot be lifted by an enterprise-project grant.
     if (denied === undefined && grant.enterpriseProjects.size > 0) {
       if (route.enterpriseProject) {
@@ -194,7 +212,10 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
 
   function answer (question: EnterpriseProjectQuestion, targets: ReadyTargets, resolutions: readonly EnterpriseProjectResolution[]): Decision {
     const verdict = judgeEnterpriseProjects(question, targets, resolutions, actionParts, now)
-    if (verdict.allowed) return { ...allow('granted', question.method, question.path, question.route, question.params, question.grant.userId), enterpriseProjects: verdict.facts }
+    if (verdict.allowed) {
+      const url = question.query === '' ? question.path : `${question.path}?${question.query}`
+      return guardCrossProject({ ...allow('granted', question.method, question.path, question.route, question.params, question.grant.userId), enterpriseProjects: verdict.facts }, url, question.grant, question.family)
+    }
     return questionDenial(question, verdict.reason, { detail: verdict.detail, missing: verdict.missing, action: verdict.action, enterpriseProjects: verdict.facts })
   }
 
@@ -276,7 +297,8 @@ function allow (reason: AllowReason, method: string, path: string, route: Compil
     projectId: params['project_id'],
     userId,
     detail: undefined,
-    enterpriseProjects: NONE_EP
+    enterpriseProjects: NONE_EP,
+    forwardUrl: undefined
   }
 }
 

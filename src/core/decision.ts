@@ -21,6 +21,7 @@ export type DenyReason =
   | 'enterprise-project-required'
   | 'enterprise-project-unresolved'
   | 'enterprise-project-error'
+  | 'cross-project-query'
 
 /** HTTP status per denial reason. */
 export const DENY_STATUS: Readonly<Record<DenyReason, 400 | 401 | 403 | 500>> = Object.freeze({
@@ -38,7 +39,8 @@ export const DENY_STATUS: Readonly<Record<DenyReason, 400 | 401 | 403 | 500>> = 
   'enterprise-project-unsupported': 403,
   'enterprise-project-required': 403,
   'enterprise-project-unresolved': 403,
-  'enterprise-project-error': 500
+  'enterprise-project-error': 500,
+  'cross-project-query': 403
 })
 
 /** How the enterprise project of a request was learnt. */
@@ -73,6 +75,8 @@ interface DecisionFacts {
 export interface AllowDecision extends DecisionFacts {
   readonly allowed: true
   readonly reason: AllowReason
+  /** When set, forward this URL instead of the received one (cross-project parameters removed). */
+  readonly forwardUrl: string | undefined
 }
 
 export interface DenyDecision extends DecisionFacts {

@@ -160,6 +160,13 @@ function roleNames (roles: unknown, tokenRoles: unknown, prefix: string, problem
   return names
 }
 
+/** Whether an unconditional Allow names `action` exactly (no wildcard) and no Deny covers it. */
+export function allowsExplicitly (grant: Grant, actionName: string, action: ActionParts, now: () => number): boolean {
+  const literal = actionName.toLowerCase()
+  const named = grant.statements.some((s) => s.effect === 'allow' && !s.uncertain && s.conditions.length === 0 && s.literals.has(literal))
+  return named && effectOf(grant, actionName, action, now) === 'allow'
+}
+
 /** Explicit Deny wins, then Allow, else none (implicit deny). Order of statements never matters. */
 export function effectOf (grant: Grant, actionName: string, action: ActionParts, now: () => number): ActionEffect {
   return effectInSet(grant, grant, actionName, action, now)

@@ -38,6 +38,8 @@ export interface CompiledStatement {
   readonly uncertain: boolean
   /** Depends on the clock, so its outcome must not be memoized. */
   readonly timeDependent: boolean
+  /** The wildcard-free action patterns it names, lower-cased (for grants that must be explicit). */
+  readonly literals: ReadonlySet<string>
 }
 
 const STATEMENT_KEYS = new Set(['Effect', 'Action', 'Condition', 'Resource', 'Sid'])
@@ -95,7 +97,8 @@ function compileStatement (statement: unknown, at: string, problems: Array<{ at:
     actions,
     conditions: condition.conditions,
     uncertain: condition.uncertain || resource.restricted,
-    timeDependent: condition.timeDependent
+    timeDependent: condition.timeDependent,
+    literals: new Set((patterns as string[]).filter((p) => !p.includes('*')).map((p) => p.toLowerCase()))
   }
 }
 

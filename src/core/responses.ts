@@ -35,6 +35,8 @@ export function denialMessage (decision: DenyDecision): string {
       return 'The server has either erred or is incapable of performing the requested operation.'
     case 'project-mismatch':
       return 'Project ID in the URI is different from the project ID in the token.'
+    case 'cross-project-query':
+      return 'Policy doesn\'t allow all_tenants or all_projects to be used.'
     case 'invalid-grants':
     case 'route-not-found':
     case 'method-not-allowed':
