@@ -22,6 +22,8 @@ interface MatchNode {
   staticMap: Map<string, MatchNode> | undefined
   /** Lower-cased static labels: a parameter may never equal one of these, whatever its case. */
   staticFolded: Set<string>
+  /** Lengths of the static labels: a value of another length cannot spell one (skips the lower-casing). */
+  staticLengths: Set<number>
   param: ParamEdge | undefined
   /** Routes that end here, by method. */
   routes: Map<string, CompiledRoute> | undefined
@@ -44,7 +46,7 @@ export interface Matcher {
 const LINEAR_SCAN_LIMIT = 8
 
 function newNode (): MatchNode {
-  return { statics: [], staticMap: undefined, staticFolded: new Set(), param: undefined, routes: undefined }
+  return { statics: [], staticMap: undefined, staticFolded: new Set(), staticLengths: new Set(), param: undefined, routes: undefined }
 }
 
 /** Compiles validated routes (see loadRouteTable) into the segment tree. */
@@ -59,6 +61,7 @@ export function compileMatcher (routes: readonly CompiledRoute[]): Matcher {
           edge = { label: segment.value, node: newNode() }
           node.statics.push(edge)
           node.staticFolded.add(segment.value.toLowerCase())
+          node.staticLengths.add(segment.value.length)
         }
         node = edge.node
       } else {
@@ -96,7 +99,7 @@ function lookup (root: MatchNode, method: string, path: string, start: number): 
       // The gate has validated every escape, so decoding cannot throw.
       const value = raw.includes('%') ? decodeURIComponent(raw) : raw
       if (value.length > param.maxLength || !param.constraint.pattern.test(value)) return { kind: 'no-route', rejectedParam: param.name }
-      if (node.staticFolded.size > 0 && node.staticFolded.has(value.toLowerCase())) return { kind: 'ambiguous', param: param.name }
+      if (node.staticLengths.has(value.length) && node.staticFolded.has(value.toLowerCase())) return { kind: 'ambiguous', param: param.name }
       params ??= Object.create(null) as Record<string, string>
       params[param.name] = value
       next = param.node

@@ -29,6 +29,9 @@ export type PathInspection =
 
 const VERSIONS = new Set(['v2', 'v3'])
 
+/** Segments of RAW_ALLOWED characters, none of them `.` or `..`, no escapes: canonical by construction. */
+const PLAIN_CANONICAL = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9\-._~!$&'()*+,=:@]+)+$/
+
 // RFC 3986 pchar without ";" (a path-parameter delimiter to some servers): unreserved, sub-delims, ":", "@".
 const RAW_ALLOWED = new Uint8Array(128)
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&\'()*+,=:@') RAW_ALLOWED[c.charCodeAt(0)] = 1
@@ -49,17 +52,18 @@ export function compilePathGate (prefix: string): PathGate {
           ? { kind: 'malformed', problem: 'not-origin-form', path: target }
           : { kind: 'outside' }
       }
-      let end = target.length
-      for (let i = 0; i < target.length; i++) {
-        const c = target.charCodeAt(i)
-        if (c === 0x3f || c === 0x23) { end = i; break }
-      }
+      const question = target.indexOf('?')
+      const hash = target.indexOf('#')
+      const end = hash === -1 ? (question === -1 ? target.length : question) : question === -1 ? hash : Math.min(question, hash)
       if (!isCanonicallyGuarded(target, end, prefix) && !maybeGuarded(target, prefixSegments)) return { kind: 'outside' }
       const path = end === target.length ? target : target.slice(0, end)
-      if (target.includes('#')) return { kind: 'malformed', problem: 'fragment', path }
+      if (hash !== -1) return { kind: 'malformed', problem: 'fragment', path }
       if (!path.startsWith(prefix) || path.charCodeAt(prefix.length) !== 0x2f) {
         return { kind: 'malformed', problem: 'prefix-spelling', path }
       }
+      // Hot path: a path without escapes that the one regex accepts is canonical; the scanner then
+      // only runs to name the problem of paths the regex refuses (or to validate escapes).
+      if (PLAIN_CANONICAL.test(path)) return { kind: 'guarded', path, start: prefix.length }
       const problem = checkCanonical(path, prefix.length)
       return problem === undefined ? { kind: 'guarded', path, start: prefix.length } : { kind: 'malformed', problem, path }
     }

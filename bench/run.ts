@@ -1,0 +1,153 @@
+// `npm run bench` (about 3 minutes on 2 cores) and `npm run bench -- --quick` (about 30 s).
+// Prints a markdown report on stdout (progress goes to stderr) and writes bench/results.json.
+// Run through `node --expose-gc --import tsx` (the npm script does): allocation figures need gc().
+import { writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { benchMatcher, type MatcherResult } from './lib/matcher.js'
+import { benchCases, decisionCases, grantScaleCases, tableScaleCases, timerOverhead, type DecisionFigures } from './lib/decision.js'
+import { benchGateway, type GatewayResult } from './lib/gateway.js'
+import { fmt, machineInfo, ratio, round, table } from './lib/stats.js'
+
+const started = Date.now()
+const quick = process.argv.includes('--quick')
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',')
+const wants = (section: string): boolean => only === undefined || only.includes(section)
+const log = (line: string): void => { process.stderr.write(`${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s  ${line}\n`) }
+
+const SETTINGS = quick
+  ? {
+      matcher: { warmupRounds: 2, rounds: 7, batchMs: 15 },
+      decision: { warmupRounds: 1, rounds: 3, batchMs: 15, allocSamples: 5 },
+      scale: { warmupRounds: 1, rounds: 3, batchMs: 10, allocSamples: 3 },
+      gateway: { connections: 50, warmupRequests: 3000, seconds: 1, rounds: 3 }
+    }
+  : {
+      matcher: { warmupRounds: 3, rounds: 15, batchMs: 40 },
+      decision: { warmupRounds: 1, rounds: 5, batchMs: 50, allocSamples: 11 },
+      scale: { warmupRounds: 1, rounds: 5, batchMs: 40, allocSamples: 7 },
+      gateway: { connections: 50, warmupRequests: 30000, seconds: 4, rounds: 4 }
+    }
+
+const TABLE_SIZES = [19, 1000, 10000]
+const GRANT_SIZES = [1, 100, 1000]
+
+interface Target { readonly what: string, readonly value: number, readonly shown: string, readonly target: string, readonly met: boolean | undefined }
+
+const machine = machineInfo()
+log(`evs-authz bench (${quick ? 'quick' : 'full'}) on ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}`)
+
+if ((globalThis as { gc?: unknown }).gc === undefined) {
+  log('allocation figures need --expose-gc: run `npm run bench` (node --expose-gc --import tsx bench/run.ts)')
+  process.exit(2)
+}
+
+let matcher: MatcherResult | undefined
+if (wants('matcher')) {
+  log('matcher ...')
+  matcher = benchMatcher(SETTINGS.matcher)
+}
+
+let decision: DecisionFigures[] | undefined
+const overheadNs = timerOverhead()
+if (wants('decision')) {
+  log('decision ...')
+  decision = await benchCases(decisionCases(), ['cached', 'uncached'], SETTINGS.decision)
+}
+
+let tableScale: DecisionFigures[] | undefined
+let grantScale: DecisionFigures[] | undefined
+if (wants('scale')) {
+  log('scale ...')
+  tableScale = await benchCases(tableScaleCases(TABLE_SIZES), ['cached'], SETTINGS.scale)
+  grantScale = await benchCases(grantScaleCases(GRANT_SIZES), ['cached', 'uncached'], SETTINGS.scale)
+}
+
+let gateway: GatewayResult | undefined
+if (wants('gateway')) {
+  log('gateway throughput (autocannon) ...')
+  gateway = await benchGateway(SETTINGS.gateway, log)
+}
+
+// ---- targets and report ----
+
+const find = (list: DecisionFigures[] | undefined, name: string, mode: string): DecisionFigures | undefined =>
+  list?.find((f) => f.case === name && f.mode === mode)
+const targets: Target[] = []
+const add = (what: string, value: number | undefined, shown: (v: number) => string, target: string, met: ((v: number) => boolean) | undefined): void => {
+  if (value === undefined || Number.isNaN(value)) return
+  targets.push({ what, value, shown: shown(value), target, met: met === undefined ? undefined : met(value) })
+}
+add('Matcher: gate + match vs find-my-way find() (time per lookup)', matcher?.ratios.gateAndMatchVsFindMyWay, ratio, '<= 0.5x', (v) => v <= 0.5)
+add('Matcher: tree walk alone vs find-my-way find()', matcher?.ratios.matchVsFindMyWay, ratio, '<= 0.5x', (v) => v <= 0.5)
+add('Matcher: gate + match vs find-my-way with the same constraints (like for like)', matcher?.ratios.gateAndMatchVsConstrainedFindMyWay, ratio, 'info', undefined)
+add('Decision p50, three plain actions (grants cached)', find(decision, 'three plain actions', 'cached')?.p50Ns, (v) => `${fmt(v)} ns`, '<= 500 ns', (v) => v <= 500)
+add('Decision p50, te_admin role (grants cached)', find(decision, 'te_admin role', 'cached')?.p50Ns, (v) => `${fmt(v)} ns`, '<= 500 ns', (v) => v <= 500)
+add('Decision p50, three plain actions (grants uncached)', find(decision, 'three plain actions', 'uncached')?.p50Ns, (v) => `${fmt(v)} ns`, 'info', undefined)
+add('Decision p50, te_admin role (grants uncached)', find(decision, 'te_admin role', 'uncached')?.p50Ns, (v) => `${fmt(v)} ns`, 'info', undefined)
+add('Gateway b/a: evs-authz + @fastify/jwt vs no authorization (req/s)', gateway?.ratios.bOverA, ratio, '>= 0.95', (v) => v >= 0.95)
+add('Gateway b/(a+jwt): evs-authz alone (both verify the JWT)', gateway?.ratios.bOverAJwt, ratio, 'info', undefined)
+add('Gateway b/c: evs-authz vs casbin keyMatch2 (req/s)', gateway?.ratios.bOverC, ratio, '>= 1.2', (v) => v >= 1.2)
+const t19 = find(tableScale, '19 routes', 'cached')?.meanNs
+const t10k = find(tableScale, '10000 routes', 'cached')?.meanNs
+add('Scale: 10,000 vs 19 routes (526x), mean time per decision', t19 === undefined || t10k === undefined ? undefined : t10k / t19, ratio, '<= 2x', (v) => v <= 2)
+
+const out: string[] = []
+out.push(`# evs-authz benchmarks (${quick ? 'quick' : 'full'} run)`, '')
+out.push(`${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.platform}, Node ${machine.node} (V8 ${machine.v8}), ${machine.date}.`)
+out.push(`Packages: ${Object.entries(machine.packages).map(([k, v]) => `${k} ${v}`).join(', ')}.`, '')
+out.push('## Headline ratios and targets', '')
+out.push(table(['Measure', 'Result', 'Target', 'Met'], targets.map((t) => [t.what, t.shown, t.target, t.met === undefined ? '-' : t.met ? 'yes' : '**no**'])), '')
+
+if (matcher !== undefined) {
+  out.push(`## 1. Matcher (${matcher.requests} requests: every route v2 + v3, ${Math.round(matcher.unmatchedShare * 100)}% matching nothing; median of ${matcher.rounds} interleaved rounds)`, '')
+  const fmw = matcher.nsPerLookup['find-my-way']
+  out.push(table(['Candidate', 'ns/lookup', 'vs find-my-way'], Object.entries(matcher.nsPerLookup).map(([name, ns]) => [name, fmt(ns, 1), ratio(ns / fmw)])), '')
+}
+
+const decisionRows = (list: DecisionFigures[]): Array<Array<string | number>> => list.map((f) => [
+  f.case, f.mode, fmt(f.p50Ns), fmt(f.p99Ns), fmt(f.meanNs), fmt(f.bytesPerDecision), `${Math.round(f.allowShare * 100)}%`
+])
+const decisionHead = ['Case', 'Grants', 'p50 ns', 'p99 ns', 'mean ns', 'bytes/decision', 'allowed']
+if (decision !== undefined) {
+  out.push('## 2. Decision: authorize() end to end (gate + match + grants + evaluation), every route v2 + v3', '')
+  out.push(table(decisionHead, decisionRows(decision)), '')
+  out.push(`cached: the same claims object for every decision (as a JWT verifier cache returns it), so grants are compiled once; uncached: a fresh claims object per decision, so grants are compiled every time. p50/p99 from individually timed decisions minus the timer's own cost (${fmt(overheadNs)} ns per hrtime.bigint() pair); mean from untimed batches. Bytes: used_heap_size (v8.getHeapStatistics) before and after a run of decisions small enough to stay inside the young generation, after two gc() calls, minus an empty run, median of samples with no GC inside (checked with a PerformanceObserver on 'gc').`, '')
+}
+
+if (gateway !== undefined) {
+  const s = gateway.settings
+  out.push(`## 3. Gateway throughput (autocannon, ${s.connections} connections, ${s.rounds} interleaved rounds of ${s.seconds} s per variant after ${fmt(s.warmupRequests)} warm-up requests each; every route v2 + v3 in turn)`, '')
+  const a = gateway.variants.find((v) => v.variant === 'a')?.reqPerSec ?? NaN
+  out.push(table(['Variant', 'What', 'req/s (median)', 'p99 ms (median)', 'vs a', 'status'], gateway.variants.map((v) => [v.variant, v.description, fmt(v.reqPerSec), fmt(v.p99Ms, 1), ratio(v.reqPerSec / a), v.expectedStatus])), '')
+  out.push(`Ratios: b/a ${ratio(gateway.ratios.bOverA)}, b/c ${ratio(gateway.ratios.bOverC)}, b/(a+jwt) ${ratio(gateway.ratios.bOverAJwt)}, d/a ${ratio(gateway.ratios.dOverA)}. ` +
+    `Each server is its own process; the backend (node:http, small JSON) is another; autocannon runs in this process on the same ${machine.cores} cores. ` +
+    `Loggers at info into /dev/null, Fastify's request lines off in every variant. @fastify/jwt cache returned the same claims object for a repeated token: ${String(gateway.sameClaimsObject)}.`, '')
+}
+
+if (tableScale !== undefined && grantScale !== undefined) {
+  out.push('## 4. Scale', '')
+  out.push('Route table growth: the 19 v2 rows plus synthetic rows (distinct static collection names), the same 19 requests, te_admin, grants cached.', '')
+  const base = tableScale[0]?.meanNs ?? NaN
+  out.push(table(['Routes', 'p50 ns', 'p99 ns', 'mean ns', 'mean vs 19 routes', 'bytes/decision'], tableScale.map((f) => [f.case, fmt(f.p50Ns), fmt(f.p99Ns), fmt(f.meanNs), ratio(f.meanNs / base), fmt(f.bytesPerDecision)])), '')
+  out.push('Grant growth: one policy of N statements (the EVS grants and a Deny last, so evaluation visits every statement), every route v2 + v3.', '')
+  out.push(table(decisionHead, decisionRows(grantScale)), '')
+}
+
+const seconds = (Date.now() - started) / 1000
+out.push(`Total run time ${round(seconds, 1)} s. Reproduce: \`npm ci && npm run bench\` (or \`npm run bench -- --quick\`); figures in bench/results.json.`)
+process.stdout.write(`${out.join('\n')}\n`)
+
+const results = {
+  mode: quick ? 'quick' : 'full',
+  machine,
+  settings: SETTINGS,
+  durationSeconds: round(seconds, 1),
+  timerOverheadNs: overheadNs,
+  targets,
+  matcher,
+  decision,
+  gateway,
+  scale: tableScale === undefined ? undefined : { tables: tableScale, grants: grantScale, tableSizes: TABLE_SIZES, grantSizes: GRANT_SIZES }
+}
+writeFileSync(fileURLToPath(new URL('./results.json', import.meta.url)), `${JSON.stringify(results, null, 2)}\n`)
+log(`wrote bench/results.json (${round(seconds, 1)} s)`)
