@@ -30,8 +30,8 @@ const personas = Array.from({ length: 400 }, (_, i) => persona(random, i))
 
 interface Mismatch { readonly index: number, readonly request: SoakRequest, readonly claims: unknown, readonly ours: unknown, readonly reference: RefDecision }
 
-function summary (decision: Decision | undefined): RefDecision {
-  if (decision === undefined) return { outcome: 'outside' }
+function summary (decision: Decision): RefDecision {
+  if (decision.reason === 'not-guarded') return { outcome: 'outside' }
   if (decision.allowed) return { outcome: 'allow', reason: decision.reason, ...(decision.route === undefined ? {} : { template: decision.route.template }) }
   const missing = decision.reason === 'missing-action' || decision.reason === 'explicit-deny' ? { missing: [...decision.missing] } : {}
   return { outcome: 'deny', status: decision.status, reason: decision.reason, ...(decision.route === undefined ? {} : { template: decision.route.template }), ...missing }

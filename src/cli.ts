@@ -100,7 +100,7 @@ function run (argv: readonly string[], io: Output): number {
       const authorizer = createAuthorizer({ ...authorizerOptions(values), ...(policies === undefined ? {} : { policies: policies as never }) })
       const decision = authorizer.authorize({ method: method.toUpperCase(), url: path }, claims)
       io.out(values.json === true ? `${JSON.stringify(decisionJson(decision), null, 2)}\n` : describeDecision(decision))
-      return decision === undefined || decision.allowed ? 0 : 1
+      return decision.allowed ? 0 : 1
     }
     case undefined:
       io.out(HELP)
@@ -177,8 +177,7 @@ function explanationJson (inspection: Inspection): unknown {
   return { guarded: true, match: 'matched', route: { name: r.name, method: r.method, template: r.template, actions: r.actions, enterpriseProject: r.enterpriseProject, family: r.family }, params: { ...match.params } }
 }
 
-function decisionJson (decision: Decision | undefined): unknown {
-  if (decision === undefined) return { guarded: false, allowed: true }
+function decisionJson (decision: Decision): unknown {
   return {
     allowed: decision.allowed,
     reason: decision.reason,
@@ -192,8 +191,8 @@ function decisionJson (decision: Decision | undefined): unknown {
   }
 }
 
-function describeDecision (decision: Decision | undefined): string {
-  if (decision === undefined) return 'allow: outside the guarded API space (passes untouched)\n'
+function describeDecision (decision: Decision): string {
+  if (decision.reason === 'not-guarded') return 'allow: not-guarded (outside the guarded API space; passes untouched)\n'
   const lines = [`${decision.allowed ? 'allow' : `deny ${decision.status}`}: ${decision.reason}`]
   if (decision.route !== undefined) lines.push(`route:    ${decision.route.name} (${decision.route.method} ${decision.route.template})`)
   if (decision.required.length > 0) lines.push(`required: ${decision.required.join(', ')}`)

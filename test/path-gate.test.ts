@@ -325,7 +325,7 @@ const cases: readonly GateCase[] = [
   }),
   c('17 prefix', 'GET', `/evs/x/../../v2/${P}/snapshots/s1`, bad('dot-segment'), { options: PREFIX }),
 
-  // Paths outside the API are not ours to judge: authorize() answers undefined.
+  // Paths outside the API are not ours to judge: authorize() lets them through as not-guarded.
   c('outside', 'GET', '/health', outside),
   c('outside', 'GET', '/v1/x', outside),
   c('outside', 'GET', '/static/a%20b.png', outside),
@@ -366,11 +366,12 @@ for (const k of cases) {
     const decision = authorizer.authorize({ method: k.method, url: k.url, headers: k.headers ?? {} }, claims)
     const e = k.expect
     if (e.kind === 'outside') {
-      t.equal(decision, undefined, 'passes untouched')
+      t.equal(decision.allowed, true, 'passes untouched')
+      t.equal(decision.reason, 'not-guarded')
       t.equal(authorizer.inspect({ method: k.method, url: k.url }).kind, 'outside')
       return
     }
-    if (decision === undefined) {
+    if (decision.reason === 'not-guarded') {
       t.fail(`was judged outside the guarded space${k.note === undefined ? '' : ` (${k.note})`}`)
       return
     }
@@ -436,7 +437,7 @@ t.test('property: hostile suffixes never throw, and every allow is canonical', a
     fc.assert(fc.property(suffix, method, (s, m) => {
       const url = `/v2/${P}/${s}`
       const decision = authorizerFor(options).authorize({ method: m, url, headers: {} }, FULL)
-      if (decision === undefined) throw new Error(`${url} judged outside the guarded space`)
+      if (decision.reason === 'not-guarded') throw new Error(`${url} judged outside the guarded space`)
       if (!decision.allowed) return true
       allows++
       const problem = canonicalProblem(url)

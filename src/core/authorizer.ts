@@ -71,11 +71,12 @@ export interface Authorizer {
   /** Completes a pending inspection when reading the grants failed: fail closed. */
   fail (inspection: Extract<Inspection, { kind: 'pending' }>, error: unknown): DenyDecision
   /**
-   * inspect + decide, synchronously; `undefined` for requests outside the guarded space. EP questions
+   * inspect + decide, synchronously; requests outside the guarded space get an allow with reason
+   * `not-guarded` (adapters neither log nor decorate those). EP questions
    * are answered when the query names the EPs; those needing a body or a lookup are denied
    * (`enterprise-project-unresolved`): the adapters do those.
    */
-  authorize (request: RequestTarget, claims: unknown): Decision | undefined
+  authorize (request: RequestTarget, claims: unknown): Decision
   readonly routes: readonly CompiledRoute[]
 }
 
@@ -237,7 +238,7 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
     answer,
     authorize (request, claims) {
       const inspection = inspect(request)
-      if (inspection.kind === 'outside') return undefined
+      if (inspection.kind === 'outside') return allow('not-guarded', request.method, request.url.split('?')[0] ?? '', undefined, NO_PARAMS, undefined)
       if (inspection.kind === 'decided') return inspection.decision
       const result = decide(inspection, claims)
       if (!isEnterpriseProjectQuestion(result)) return result

@@ -1,8 +1,8 @@
 // Decisions are values: a closed union of reasons, each with the facts needed to answer and to log.
 import type { ApiFamily, CompiledRoute } from './route-table.js'
 
-/** Why a request was let through. */
-export type AllowReason = 'granted' | 'unmatched-pass'
+/** Why a request was let through (`not-guarded`: outside the guarded API space, not judged). */
+export type AllowReason = 'granted' | 'unmatched-pass' | 'not-guarded'
 
 /** Why a request was refused, in the order the checks run. */
 export type DenyReason =
