@@ -3,7 +3,7 @@
 // map lookups remain.
 import { splitAction, type ActionParts } from './action-pattern.js'
 import { compileCatalogue } from './catalogue.js'
-import { DENY_STATUS, type AllowDecision, type AllowReason, type Decision, type DenyDecision, type DenyReason, type EnterpriseProjectFact } from './decision.js'
+import { allowDecision, denyDecision, type AllowDecision, type Decision, type DenyDecision, type DenyExtras, type DenyReason } from './decision.js'
 import {
   enterpriseProjectTargets, isEnterpriseProjectQuestion, judgeEnterpriseProjects,
   type EnterpriseProjectQuestion, type EnterpriseProjectResolution, type EnterpriseProjectTargets
@@ -83,8 +83,6 @@ export interface Authorizer {
 const OVERRIDE_HEADERS = new Set(['x-http-method-override', 'x-http-method', 'x-method-override'])
 const CANONICAL_PREFIX = /^(\/[A-Za-z0-9._~-]+)*$/
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>)
-const NONE: readonly string[] = Object.freeze([])
-const NONE_EP: readonly EnterpriseProjectFact[] = Object.freeze([])
 
 /** Checks the scalar options, adding every problem to `problems` (adapters add theirs to the same list). */
 export function checkAuthorizerOptions (options: AuthorizerOptions, problems: ProblemList): void {
@@ -124,7 +122,7 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
     if (stripped === undefined) return decision
     if (grant !== undefined && allowsExplicitly(grant, ALL_PROJECTS_ACTION, allProjectsAction, now)) return decision
     if (crossProjectQuery === 'deny') {
-      return deny('cross-project-query', decision.method, decision.path, family, { userId: decision.userId, detail: `all_tenants / all_projects need an explicit ${ALL_PROJECTS_ACTION} grant`, ...(decision.route === undefined ? {} : { match: { kind: 'matched', route: decision.route, params: decision.params } }) })
+      return denyDecision('cross-project-query', decision.method, decision.path, family, { userId: decision.userId, detail: `all_tenants / all_projects need an explicit ${ALL_PROJECTS_ACTION} grant`, ...(decision.route === undefined ? {} : { match: { kind: 'matched', route: decision.route, params: decision.params } }) })
     }
     return { ...decision, forwardUrl: stripped, detail: 'cross-project query parameters removed' }
   }
@@ -148,17 +146,17 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
     const gated = gate.inspect(request.url)
     if (gated.kind === 'outside') return gated
     if (gated.kind === 'malformed') {
-      return { kind: 'decided', decision: deny('malformed-path', method, truncate(gated.path), guessFamily(gated.path), { detail: gated.problem }) }
+      return { kind: 'decided', decision: denyDecision('malformed-path', method, truncate(gated.path), guessFamily(gated.path), { detail: gated.problem }) }
     }
     const path = gated.path
     const override = overrideHeader(request.headers)
-    if (override !== undefined) return { kind: 'decided', decision: deny('method-override', method, path, guessFamily(path), { detail: `${override} header` }) }
+    if (override !== undefined) return { kind: 'decided', decision: denyDecision('method-override', method, path, guessFamily(path), { detail: `${override} header` }) }
     const match = matcher.match(method, path, gated.start)
     if (match.kind === 'ambiguous') {
-      return { kind: 'decided', decision: deny('malformed-path', method, path, guessFamily(path), { detail: 'ambiguous-segment' satisfies PathProblem, param: match.param }) }
+      return { kind: 'decided', decision: denyDecision('malformed-path', method, path, guessFamily(path), { detail: 'ambiguous-segment' satisfies PathProblem, param: match.param }) }
     }
     if (match.kind !== 'matched' && unmatched === 'pass' && !looksLikeSnapshots(path)) {
-      return { kind: 'decided', decision: guardCrossProject(allow('unmatched-pass', method, path, undefined, NO_PARAMS, undefined), request.url, undefined, guessFamily(path)) }
+      return { kind: 'decided', decision: guardCrossProject(allowDecision('unmatched-pass', method, path, undefined, NO_PARAMS, undefined), request.url, undefined, guessFamily(path)) }
     }
     const family = match.kind === 'matched' ? match.route.family : match.kind === 'no-method' ? match.family : guessFamily(path)
     return { kind: 'pending', method, path, url: request.url, match, family }
@@ -168,19 +166,19 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
     const { method, path, match, family } = pending
     const result = grantsOf(claims)
     if (!result.ok) {
-      return deny(result.reason, method, path, family, { detail: result.reason === 'invalid-grants' ? result.detail : undefined, match })
+      return denyDecision(result.reason, method, path, family, { detail: result.reason === 'invalid-grants' ? result.detail : undefined, match })
     }
     const grant = result.grant
     if (match.kind === 'no-route') {
-      return deny('route-not-found', method, path, family, { userId: grant.userId, detail: match.rejectedParam === undefined ? undefined : `{${match.rejectedParam}} rejected` })
+      return denyDecision('route-not-found', method, path, family, { userId: grant.userId, detail: match.rejectedParam === undefined ? undefined : `{${match.rejectedParam}} rejected` })
     }
     if (match.kind !== 'matched') {
-      return deny('method-not-allowed', method, path, family, { userId: grant.userId, detail: `allowed: ${match.allowed.join(', ')}` })
+      return denyDecision('method-not-allowed', method, path, family, { userId: grant.userId, detail: `allowed: ${match.allowed.join(', ')}` })
     }
     const { route, params } = match
     const projectId = params['project_id']
     if (projectId !== undefined && grant.projectId !== projectId) {
-      return deny('project-mismatch', method, path, family, { match, userId: grant.userId, detail: grant.projectId === undefined ? 'the token names no project' : 'token project differs' })
+      return denyDecision('project-mismatch', method, path, family, { match, userId: grant.userId, detail: grant.projectId === undefined ? 'the token names no project' : 'token project differs' })
     }
     let missing: string[] | undefined
     let denied: string | undefined
@@ -190,7 +188,7 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
       ;(missing ??= []).push(action)
       if (effect === 'deny') denied ??= action
     }
-    if (missing === undefined) return guardCrossProject(allow('granted', method, path, route, params, grant.userId), pending.url, grant, family)
+    if (missing === undefined) return guardCrossProject(allowDecision('granted', method, path, route, params, grant.userId), pending.url, grant, family)
     // A project-wide Deny cannot be lifted by an enterprise-project grant.
     if (denied === undefined && grant.enterpriseProjects.size > 0) {
       if (route.enterpriseProject) {
@@ -200,10 +198,10 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
       const epWouldAllow = [...grant.enterpriseProjects.keys()].some((id) =>
         (missing ?? []).every((action) => effectInEnterpriseProject(grant, id, action, actionParts.get(action) as ActionParts, now) === 'allow'))
       if (epWouldAllow) {
-        return deny('enterprise-project-unsupported', method, path, family, { match, userId: grant.userId, missing, action: missing[0], detail: 'enterprise-project grants do not apply to this route (IAM project authorization only)' })
+        return denyDecision('enterprise-project-unsupported', method, path, family, { match, userId: grant.userId, missing, action: missing[0], detail: 'enterprise-project grants do not apply to this route (IAM project authorization only)' })
       }
     }
-    return deny(denied === undefined ? 'missing-action' : 'explicit-deny', method, path, family, { match, userId: grant.userId, missing, action: denied ?? missing[0] })
+    return denyDecision(denied === undefined ? 'missing-action' : 'explicit-deny', method, path, family, { match, userId: grant.userId, missing, action: denied ?? missing[0] })
   }
 
   function enterpriseTargets (question: EnterpriseProjectQuestion, body: unknown): ReadyTargets | DenyDecision {
@@ -215,19 +213,19 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
     const verdict = judgeEnterpriseProjects(question, targets, resolutions, actionParts, now)
     if (verdict.allowed) {
       const url = question.query === '' ? question.path : `${question.path}?${question.query}`
-      return guardCrossProject({ ...allow('granted', question.method, question.path, question.route, question.params, question.grant.userId), enterpriseProjects: verdict.facts }, url, question.grant, question.family)
+      return guardCrossProject({ ...allowDecision('granted', question.method, question.path, question.route, question.params, question.grant.userId), enterpriseProjects: verdict.facts }, url, question.grant, question.family)
     }
     return questionDenial(question, verdict.reason, { detail: verdict.detail, missing: verdict.missing, action: verdict.action, enterpriseProjects: verdict.facts })
   }
 
   function questionDenial (question: EnterpriseProjectQuestion, reason: DenyReason, extras: DenyExtras): DenyDecision {
     const match: PendingMatch = { kind: 'matched', route: question.route, params: question.params }
-    return deny(reason, question.method, question.path, question.family, { ...extras, match, userId: question.grant.userId })
+    return denyDecision(reason, question.method, question.path, question.family, { ...extras, match, userId: question.grant.userId })
   }
 
   function fail (pending: Extract<Inspection, { kind: 'pending' }>, error: unknown): DenyDecision {
     const name = error instanceof Error ? error.name : typeof error
-    return deny('grants-error', pending.method, pending.path, pending.family, { match: pending.match, detail: `grants() failed: ${name}` })
+    return denyDecision('grants-error', pending.method, pending.path, pending.family, { match: pending.match, detail: `grants() failed: ${name}` })
   }
 
   return {
@@ -238,7 +236,7 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
     answer,
     authorize (request, claims) {
       const inspection = inspect(request)
-      if (inspection.kind === 'outside') return allow('not-guarded', request.method, request.url.split('?')[0] ?? '', undefined, NO_PARAMS, undefined)
+      if (inspection.kind === 'outside') return allowDecision('not-guarded', request.method, request.url.split('?')[0] ?? '', undefined, NO_PARAMS, undefined)
       if (inspection.kind === 'decided') return inspection.decision
       const result = decide(inspection, claims)
       if (!isEnterpriseProjectQuestion(result)) return result
@@ -249,57 +247,6 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
       return answer(result, targets, [])
     },
     routes
-  }
-}
-
-interface DenyExtras {
-  readonly match?: MatchResult | undefined
-  readonly userId?: string | undefined
-  readonly detail?: string | undefined
-  readonly missing?: readonly string[]
-  readonly action?: string | undefined
-  readonly param?: string
-  readonly enterpriseProjects?: readonly EnterpriseProjectFact[]
-}
-
-function deny (reason: DenyReason, method: string, path: string, family: ApiFamily, extras: DenyExtras): DenyDecision {
-  const matched = extras.match?.kind === 'matched' ? extras.match : undefined
-  const route = matched?.route
-  const params = matched?.params ?? NO_PARAMS
-  return {
-    allowed: false,
-    reason,
-    status: DENY_STATUS[reason],
-    family,
-    method,
-    path,
-    route,
-    params,
-    required: route?.actions ?? NONE,
-    missing: extras.missing ?? NONE,
-    action: extras.action,
-    projectId: params['project_id'],
-    userId: extras.userId,
-    detail: extras.param === undefined ? extras.detail : `${extras.detail ?? ''}: {${extras.param}}`,
-    enterpriseProjects: extras.enterpriseProjects ?? NONE_EP
-  }
-}
-
-function allow (reason: AllowReason, method: string, path: string, route: CompiledRoute | undefined, params: Readonly<Record<string, string>>, userId: string | undefined): AllowDecision {
-  return {
-    allowed: true,
-    reason,
-    method,
-    path,
-    route,
-    params,
-    required: route?.actions ?? NONE,
-    missing: NONE,
-    projectId: params['project_id'],
-    userId,
-    detail: undefined,
-    enterpriseProjects: NONE_EP,
-    forwardUrl: undefined
   }
 }
 

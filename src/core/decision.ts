@@ -1,4 +1,5 @@
 // Decisions are values: a closed union of reasons, each with the facts needed to answer and to log.
+import type { PendingMatch } from './authorizer.js'
 import type { ApiFamily, CompiledRoute } from './route-table.js'
 
 /** Why a request was let through (`not-guarded`: outside the guarded API space, not judged). */
@@ -90,3 +91,61 @@ export interface DenyDecision extends DecisionFacts {
 }
 
 export type Decision = AllowDecision | DenyDecision
+
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>)
+const NONE: readonly string[] = Object.freeze([])
+const NONE_EP: readonly EnterpriseProjectFact[] = Object.freeze([])
+
+/** Optional facts of a denial. */
+export interface DenyExtras {
+  readonly match?: PendingMatch | undefined
+  readonly userId?: string | undefined
+  readonly detail?: string | undefined
+  readonly missing?: readonly string[]
+  readonly action?: string | undefined
+  readonly param?: string
+  readonly enterpriseProjects?: readonly EnterpriseProjectFact[]
+}
+
+/** Builds a denial; the status follows from the reason. */
+export function denyDecision (reason: DenyReason, method: string, path: string, family: ApiFamily, extras: DenyExtras): DenyDecision {
+  const matched = extras.match?.kind === 'matched' ? extras.match : undefined
+  const route = matched?.route
+  const params = matched?.params ?? NO_PARAMS
+  return {
+    allowed: false,
+    reason,
+    status: DENY_STATUS[reason],
+    family,
+    method,
+    path,
+    route,
+    params,
+    required: route?.actions ?? NONE,
+    missing: extras.missing ?? NONE,
+    action: extras.action,
+    projectId: params['project_id'],
+    userId: extras.userId,
+    detail: extras.param === undefined ? extras.detail : `${extras.detail ?? ''}: {${extras.param}}`,
+    enterpriseProjects: extras.enterpriseProjects ?? NONE_EP
+  }
+}
+
+/** Builds an allow. */
+export function allowDecision (reason: AllowReason, method: string, path: string, route: CompiledRoute | undefined, params: Readonly<Record<string, string>>, userId: string | undefined): AllowDecision {
+  return {
+    allowed: true,
+    reason,
+    method,
+    path,
+    route,
+    params,
+    required: route?.actions ?? NONE,
+    missing: NONE,
+    projectId: params['project_id'],
+    userId,
+    detail: undefined,
+    enterpriseProjects: NONE_EP,
+    forwardUrl: undefined
+  }
+}
