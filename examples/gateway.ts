@@ -2,7 +2,8 @@
 // evs-authz authorizes, @fastify/http-proxy forwards the authorized path unchanged to the upstream.
 import fastifyJwt from '@fastify/jwt'
 import proxy from '@fastify/http-proxy'
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { IncomingHttpHeaders } from 'node:http'
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
 import evsAuthz, { upstreamEnterpriseProjectResolver, type EvsAuthzOptions } from 'evs-authz'
 
 /** Identity headers a client must never be able to set for the backend (keystonemiddleware strips these). */
@@ -38,10 +39,18 @@ export interface GatewayOptions {
   readonly serviceToken?: string
   /** Extra evs-authz options (mode, unmatched, policies, onDecision, ...). */
   readonly authz?: EvsAuthzOptions
+  /** Extra Fastify server options, e.g. `genReqId` (the logger is `logger` above). */
+  readonly server?: Omit<FastifyServerOptions, 'logger' | 'loggerInstance'>
+  /** Runs after evs-authz is registered and before the proxy: hooks added here run between the two. */
+  readonly beforeProxy?: (app: FastifyInstance) => void | Promise<void>
+  /** The headers sent upstream, after client-sent identity headers are removed (e.g. to add the backend's credentials). */
+  readonly forwardHeaders?: (request: FastifyRequest, headers: IncomingHttpHeaders) => IncomingHttpHeaders
+  /** The backend's response headers as the client gets them. */
+  readonly responseHeaders?: (request: FastifyRequest, headers: IncomingHttpHeaders) => IncomingHttpHeaders
 }
 
 export async function buildGateway (options: GatewayOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: options.logger ?? false })
+  const app = Fastify({ ...options.server, logger: options.logger ?? false })
   await app.register(fastifyJwt, {
     secret: options.secret,
     verify: {
@@ -66,10 +75,18 @@ export async function buildGateway (options: GatewayOptions): Promise<FastifyIns
     ...(options.serviceToken === undefined ? {} : { resolveEnterpriseProject: upstreamEnterpriseProjectResolver({ upstream: options.upstream, token: options.serviceToken }) }),
     ...options.authz
   })
+  await options.beforeProxy?.(app)
+  const { forwardHeaders, responseHeaders } = options
   await app.register(proxy, {
     upstream: options.upstream,
     replyOptions: {
-      rewriteRequestHeaders: (_request, headers) => stripIdentityHeaders(headers)
+      rewriteRequestHeaders: (request, headers) => {
+        const stripped = stripIdentityHeaders(headers as IncomingHttpHeaders)
+        return forwardHeaders === undefined ? stripped : forwardHeaders(request as FastifyRequest, stripped)
+      },
+      ...(responseHeaders === undefined
+        ? {}
+        : { rewriteHeaders: (headers, request) => request === undefined ? headers : responseHeaders(request as FastifyRequest, headers as IncomingHttpHeaders) })
     }
   })
   return app

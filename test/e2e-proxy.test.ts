@@ -229,9 +229,8 @@ function probes (gatewayPort: number, backendPort: number): readonly Probe[] {
     p('method override', 'GET', `/v2/${P}/snapshots`, { reader: 400 }, { headers: ['x-http-method-override: POST'] }),
     p('method override', 'GET', `/v2/${P}/snapshots/detail`, { reader: 400 }, { headers: ['X-HTTP-Method-Override: GET'] }),
 
-    // Cinder's mapper strips `.json`; ids never contain dots, so these match no row (403/401).
-    // Metadata keys may contain dots: `k1.json` is the key `k1.json` to evs-authz and the key `k1`
-    // to the backend, the same route and the same actions.
+    // Cinder's mapper strips `.json`; ids never contain dots and metadata keys never end in a format
+    // suffix, so these match no row (403/401): `k1.json` would be the key `k1` to the backend.
     p('format suffix', 'GET', `/v2/${P}/snapshots/detail.json`, { full: 403, reader: 403, none: 401 }),
     p('format suffix', 'GET', `/v2/${P}/snapshots/${S}.json`, { full: 403, reader: 403 }),
     p('format suffix', 'DELETE', `/v2/${P}/snapshots/${S}.json`, { full: 403, noDelete: 403 }),
@@ -239,9 +238,10 @@ function probes (gatewayPort: number, backendPort: number): readonly Probe[] {
     p('format suffix', 'POST', `/v2/${P}/snapshots.json`, { full: 403 }),
     p('format suffix', 'GET', `/v2/${P}/cloudsnapshots/detail.json`, { reader: 403 }),
     p('format suffix', 'GET', `/v3/${P}/snapshots/${S}/metadata.json`, { reader: 403 }),
-    p('format suffix', 'GET', `/v2/${P}/snapshots/${S}/metadata/${K}.json`, { reader: 200 }, { reaches: 'GET /v2/{project_id}/snapshots/{snapshot_id}/metadata/{key}' }),
-    p('format suffix', 'DELETE', `/v2/${P}/snapshots/${S}/metadata/${K}.json`, { full: 200, noDelete: 403 }, { reaches: 'DELETE /v2/{project_id}/snapshots/{snapshot_id}/metadata/{key}' }),
-    p('format suffix', 'PUT', `/v2/${P}/snapshots/${S}/metadata/.json`, { full: 200, reader: 403 }, { reaches: 'PUT /v2/{project_id}/snapshots/{snapshot_id}/metadata/{key}' }),
+    p('format suffix', 'GET', `/v2/${P}/snapshots/${S}/metadata/${K}.json`, { full: 403, reader: 403 }),
+    p('format suffix', 'DELETE', `/v2/${P}/snapshots/${S}/metadata/${K}.json`, { full: 403, noDelete: 403 }),
+    p('format suffix', 'PUT', `/v2/${P}/snapshots/${S}/metadata/${K}.XML`, { full: 403, reader: 403 }),
+    p('format suffix', 'PUT', `/v2/${P}/snapshots/${S}/metadata/.json`, { full: 403, reader: 403 }),
 
     p('fragment', 'GET', `/v2/${P}/snapshots/${S}#x`, { reader: 400 }),
     p('fragment', 'GET', `/v2/${P}/snapshots#/../detail`, { reader: 400 }),

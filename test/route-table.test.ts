@@ -1,6 +1,6 @@
 import t from 'tap'
 import { ConfigurationError } from '../src/core/errors.js'
-import { loadRouteTable, type RouteDefinition } from '../src/core/route-table.js'
+import { METADATA_KEY_CONSTRAINT, loadRouteTable, type RouteDefinition } from '../src/core/route-table.js'
 import { snapshotRoutes } from '../src/routes/snapshots.js'
 
 const row = (overrides: Partial<Record<keyof RouteDefinition, unknown>> = {}): Record<string, unknown> => ({
@@ -81,4 +81,10 @@ t.test('user constraints replace the built-in ones; others keep theirs', async (
 t.test('the project id pattern is configurable', async (t) => {
   const [route] = loadRouteTable([row()], { projectIdPattern: /^[0-9A-Z]+$/ })
   t.equal(route?.constraints['project_id']?.pattern.source, '^[0-9A-Z]+$')
+})
+
+t.test('metadata keys: Cinder\'s alphabet without "/" and without a format suffix Cinder would strip', async (t) => {
+  const { pattern } = METADATA_KEY_CONSTRAINT
+  for (const key of ['color', 'k1', 'a.b', 'env:prod', 'has space', 'x-y_z', 'jsonish', 'data.jsonl']) t.ok(pattern.test(key), `accepts ${key}`)
+  for (const key of ['k1.json', 'K1.JSON', 'k1.xml', 'a/b', 'ü', 'k?', '']) t.notOk(pattern.test(key), `refuses ${key}`)
 })

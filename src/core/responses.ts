@@ -22,26 +22,24 @@ export function denialMessage (decision: DenyDecision): string {
       return 'Malformed request url'
     case 'malformed-body':
       return 'Malformed request body'
-    case 'enterprise-project-error':
-      return 'The server has either erred or is incapable of performing the requested operation.'
-    case 'enterprise-project-required':
-      return 'Policy doesn\'t allow this request to be performed without enterprise_project_id.'
-    case 'enterprise-project-unresolved':
-    case 'enterprise-project-unsupported':
     case 'no-credentials':
       // EVS.5401's documented text on Huawei-native routes; keystonemiddleware's on Cinder routes.
       return decision.family === 'evs' ? 'Authentication required.' : 'The request you have made requires authentication.'
     case 'grants-error':
+    case 'enterprise-project-error':
       return 'The server has either erred or is incapable of performing the requested operation.'
     case 'project-mismatch':
       return 'Project ID in the URI is different from the project ID in the token.'
     case 'cross-project-query':
       return 'Policy doesn\'t allow all_tenants or all_projects to be used.'
+    case 'enterprise-project-required':
+      return 'Policy doesn\'t allow this request to be performed without enterprise_project_id.'
     case 'invalid-grants':
     case 'route-not-found':
     case 'method-not-allowed':
       return 'Policy doesn\'t allow this request to be performed.'
-      return `Policy doesn't allow ${decision.action ?? 'this request'} to be performed.`
+    case 'enterprise-project-unresolved':
+    case 'enterprise-project-unsupported':
     case 'explicit-deny':
     case 'missing-action':
       return `Policy doesn't allow ${decision.action ?? 'this request'} to be performed.`

@@ -62,8 +62,11 @@ export const ACTION_NAME = /^[a-z][a-z0-9-]*:[A-Za-z][A-Za-z0-9-]*:[A-Za-z][A-Za
 export const ID_CONSTRAINT: ParamConstraint = { pattern: /^[A-Za-z0-9_-]+$/, maxLength: 255 }
 /** Cinder's `project_id_regex` default. */
 export const PROJECT_ID_PATTERN = /^[0-9a-f-]+$/
-/** Cinder metadata keys (`^[a-zA-Z0-9-_:. /]{1,255}$`) minus `/`, which the path gate never lets through encoded. */
-export const METADATA_KEY_CONSTRAINT: ParamConstraint = { pattern: /^[A-Za-z0-9_:. -]+$/, maxLength: 255 }
+/**
+ * Cinder metadata keys (`^[a-zA-Z0-9-_:. /]{1,255}$`) minus `/`, which the path gate never lets through
+ * encoded, and minus a trailing `.json` / `.xml`: Cinder reads those as a format suffix (`k1.json` is key `k1`).
+ */
+export const METADATA_KEY_CONSTRAINT: ParamConstraint = { pattern: /^(?![\s\S]*\.(?:json|xml)$)[A-Za-z0-9_:. -]+$/i, maxLength: 255 }
 
 /** Built-in constraints by parameter name; any other parameter is id-like. */
 export function defaultConstraint (name: string, projectIdPattern: RegExp): ParamConstraint {
