@@ -1,4 +1,4 @@
-// Reproduces the profiles quoted in bench/PERFORMANCE.md:
+// Reproduces the profiles quoted in the README "Performance" section:
 //   node --import tsx bench/profile.ts gateway  -> CPU profile of the evs-authz gateway (b) under load
 //   node --cpu-prof --cpu-prof-dir=/tmp/evs-authz-profiles --import tsx bench/profile.ts decision
 //   node --import tsx bench/profile.ts top <file.cpuprofile>
