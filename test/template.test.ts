@@ -43,3 +43,11 @@ for (const [template, problem] of invalid) {
     t.match(parsed.problems.join('\n'), problem)
   })
 }
+
+t.test('Object.prototype names are not parameter names (parameters land in plain objects)', async (t) => {
+  for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+    const parsed = parseTemplate(`/v2/{${name}}`)
+    t.equal(parsed.ok, false, name)
+    if (!parsed.ok) t.match(parsed.problems.join('\n'), /is reserved/)
+  }
+})

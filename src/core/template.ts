@@ -12,6 +12,8 @@ export type TemplateSegment =
 const STATIC_SEGMENT = /^[A-Za-z0-9._~-]+$/
 const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
 const BRACED_PARAM = /\{([^{}]*)\}/g
+/** Object.prototype names: parameters land in plain objects, so these can never be parameter names. */
+const RESERVED_NAMES = new Set(Object.getOwnPropertyNames(Object.prototype))
 
 /** Result of parsing: the segments, or every problem found. */
 export type ParsedTemplate =
@@ -32,6 +34,7 @@ export function parseTemplate (template: string): ParsedTemplate {
   }
   for (const [, name] of template.matchAll(BRACED_PARAM)) {
     if (!PARAM_NAME.test(name ?? '')) problems.push(`parameter name "${name ?? ''}" must match ${PARAM_NAME.source}`)
+    else if (RESERVED_NAMES.has(name ?? '')) problems.push(`parameter name "${name ?? ''}" is reserved`)
   }
   if (problems.length > 0) return { ok: false, problems }
 
