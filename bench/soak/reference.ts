@@ -23,6 +23,8 @@ export interface RefDecision {
 const PROJECT_ID = /^[0-9a-f-]+$/
 const ID = /^[A-Za-z0-9_-]+$/
 const META_KEY = /^[A-Za-z0-9_:. -]+$/
+// Cinder reads a trailing .json / .xml as a format suffix, so such keys are refused.
+const FORMAT_SUFFIX = /\.(json|xml)$/i
 const MAX_PARAM = 255
 
 // ---------------------------------------------------------------- lenient reading of a path
@@ -122,8 +124,9 @@ function isCanonical (path: string): boolean {
 
 // ---------------------------------------------------------------- matching
 
-function constraintOf (name: string): RegExp {
-  return name === 'project_id' ? PROJECT_ID : name === 'key' ? META_KEY : ID
+function constraintOf (name: string): { test: (value: string) => boolean } {
+  if (name === 'key') return { test: (value) => META_KEY.test(value) && !FORMAT_SUFFIX.test(value) }
+  return name === 'project_id' ? PROJECT_ID : ID
 }
 
 interface Shape { readonly route: RefRoute, readonly parts: ReadonlyArray<{ static: string } | { param: string }> }
