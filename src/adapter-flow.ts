@@ -161,17 +161,37 @@ export function parseJsonBody (buffer: Buffer | undefined, limit: number): unkno
   }
 }
 
-/** Reads a stream up to `limit` bytes; undefined when it is longer. */
-export async function readLimited (stream: AsyncIterable<unknown>, limit: number): Promise<Buffer | undefined> {
+/** A body read up to a limit: the bytes (undefined past the limit) and the whole body again, to hand on. */
+export interface LimitedBody {
+  readonly buffer: Buffer | undefined
+  /** Every byte of the body: what was read, then whatever was left unread. */
+  readonly replay: AsyncIterable<Buffer>
+}
+
+/** Reads a stream up to `limit` bytes without losing the rest: past the limit it stops and keeps its place. */
+export async function readLimited (stream: AsyncIterable<unknown>, limit: number): Promise<LimitedBody> {
   const chunks: Buffer[] = []
+  const iterator = stream[Symbol.asyncIterator]()
   let length = 0
-  for await (const chunk of stream) {
-    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk))
-    length += bytes.length
-    if (length > limit) return undefined
+  let exhausted = false
+  while (length <= limit) {
+    const next = await iterator.next()
+    if (next.done === true) {
+      exhausted = true
+      break
+    }
+    const bytes = Buffer.isBuffer(next.value) ? next.value : Buffer.from(String(next.value))
     chunks.push(bytes)
+    length += bytes.length
   }
-  return Buffer.concat(chunks)
+  async function * replay (): AsyncIterable<Buffer> {
+    yield * chunks
+    if (exhausted) return
+    for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) {
+      yield Buffer.isBuffer(next.value) ? next.value : Buffer.from(String(next.value))
+    }
+  }
+  return { buffer: exhausted ? Buffer.concat(chunks) : undefined, replay: replay() }
 }
 
 function isThenable (value: unknown): value is PromiseLike<unknown> {

@@ -58,7 +58,9 @@ export function evsAuthzExpress (options: EvsAuthzExpressOptions = {}): RequestH
         flow.resume(context, question, req.body)
         return
       }
-      readLimited(req, flow.bodyLimit).then((buffer) => {
+      // Express cannot hand a consumed stream on: in audit mode a body past bodyLimit reaches later
+      // middleware truncated (enforce mode answers 400 anyway).
+      readLimited(req, flow.bodyLimit).then(({ buffer }) => {
         const body = parseJsonBody(buffer, flow.bodyLimit)
         if (buffer !== undefined && !(typeof body === 'object' && body !== null && 'bodyProblem' in body)) {
           req.body = body

@@ -64,11 +64,12 @@ const plugin: FastifyPluginCallback<EvsAuthzOptions> = (fastify, options, done) 
       next(null, payload)
       return
     }
-    readLimited(payload, flow.bodyLimit).then((buffer) => {
+    readLimited(payload, flow.bodyLimit).then(({ buffer, replay }) => {
       flow.resume(context(request, (decision, block) => {
         awaitingBody.delete(request)
-        // Hand the exact bytes on, so body parsers and proxies see what was authorized.
-        answer(request, reply, decision, block, () => next(null, Readable.from(buffer === undefined ? [] : [buffer])))
+        // Hand the exact bytes on (all of them, even past the limit in audit mode), so body parsers
+        // and proxies see what was authorized.
+        answer(request, reply, decision, block, () => next(null, Readable.from(replay)))
       }), question, parseJsonBody(buffer, flow.bodyLimit))
     }, (error: unknown) => next(error as Error))
   })

@@ -201,3 +201,14 @@ t.test('EP options are validated with the others', async (t) => {
   app.register(evsAuthz, { resolverTimeout: -1, bodyLimit: 1.5, enterpriseProjectCache: { ttl: 0 }, resolveEnterpriseProject: 'x' as never })
   await t.rejects(async () => { await app.ready() }, { code: 'EVS_AUTHZ_ERR_OPTIONS', message: /resolveEnterpriseProject[\s\S]*bodyLimit[\s\S]*resolverTimeout[\s\S]*enterpriseProjectCache\.ttl/ })
 })
+
+t.test('audit mode hands on the whole body, even past the limit it read up to', async (t) => {
+  const h = await harness({ bodyLimit: 64, mode: 'audit' })
+  t.teardown(() => h.app.close())
+  const body = { snapshot: { volume_id: VOL_B, description: 'x'.repeat(5000) } }
+  const sent = await send(h, 'POST', `/v2/${P}/cloudsnapshots`, body, epOnly({ id: EP_A, actions: ['evs:snapshots:create'] }))
+  t.equal(sent.status, 200, 'audit never blocks')
+  t.equal(sent.line?.['reason'], 'malformed-body', 'but logs what enforce mode would answer')
+  t.equal(sent.line?.['mode'], 'audit')
+  t.same(h.reached, [`POST /v2/${P}/cloudsnapshots ${JSON.stringify(body)}`], 'the handler got every byte')
+})
