@@ -171,3 +171,18 @@ t.test('decision log fields carry ids and actions, at the documented levels', as
   t.equal(decisionLogLevel(allowDecision), 'debug')
   t.equal(decisionLogLevel(denyDecision), 'info')
 })
+
+t.test('a custom table\'s own version segments are guarded too: its rows can never be bypassed', async (t) => {
+  const v5 = createAuthorizer({
+    routes: [...snapshotRoutes, { method: 'DELETE', template: '/v5/{project_id}/snapshots/{snapshot_id}', actions: ['evs:snapshots:delete'], enterpriseProject: false, family: 'evs', name: 'Delete a snapshot (v5)' }]
+  })
+  const reader = { project_id: P, roles: ['readonly'] }
+  t.equal(v5.authorize({ method: 'DELETE', url: `/v5/${P}/snapshots/${SNAP}` }, reader).reason, 'missing-action')
+  t.equal(v5.authorize({ method: 'DELETE', url: `/V5/${P}/snapshots/${SNAP}` }, reader).reason, 'route-not-found')
+  t.equal(v5.authorize({ method: 'DELETE', url: `/v5/${P}/snapshots/${SNAP}/` }, reader).reason, 'malformed-path')
+  t.equal(v5.authorize({ method: 'DELETE', url: `/x/../v5/${P}/snapshots/${SNAP}` }, reader).reason, 'malformed-path')
+  t.equal(v5.authorize({ method: 'DELETE', url: `/%765/${P}/snapshots/${SNAP}` }, reader).reason, 'malformed-path')
+  t.equal(v5.authorize({ method: 'GET', url: '/v6/anything' }, reader).reason, 'not-guarded')
+  t.equal(createAuthorizer().authorize({ method: 'DELETE', url: `/v5/${P}/snapshots/${SNAP}` }, reader).reason, 'not-guarded', 'the built-in table guards v2 and v3 only')
+  t.throws(() => createAuthorizer({ routes: [{ method: 'GET', template: '/{project_id}/x', actions: ['evs:x:get'], enterpriseProject: false, family: 'cinder', name: 'x' }] }), { code: 'EVS_AUTHZ_ERR_ROUTE_TABLE', message: /must start with a static segment/ })
+})

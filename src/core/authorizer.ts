@@ -12,7 +12,7 @@ import { ProblemList, describe } from './errors.js'
 import { ALL_PROJECTS_ACTION, withoutCrossProjectParams } from './cross-project.js'
 import { allowsExplicitly, effectInEnterpriseProject, effectOf, readGrants, type Grant, type GrantResult } from './grants.js'
 import { compileMatcher, type MatchResult } from './matcher.js'
-import { compilePathGate, foldCase, type PathProblem } from './path-gate.js'
+import { DEFAULT_VERSIONS, compilePathGate, foldCase, type PathProblem } from './path-gate.js'
 import type { IamPolicy } from './policy.js'
 import { loadRouteTable, type ApiFamily, type CompiledRoute, type RouteDefinition } from './route-table.js'
 import { snapshotRoutes } from '../routes/snapshots.js'
@@ -111,7 +111,8 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
   const routes = loadRouteTable(options.routes ?? snapshotRoutes, options.projectIdPattern === undefined ? {} : { projectIdPattern: options.projectIdPattern })
   const catalogue = compileCatalogue(options.policies)
   const matcher = compileMatcher(routes)
-  const gate = compilePathGate(prefix)
+  // The guarded space: v2, v3 and the first segment of every template, so custom rows are never bypassed.
+  const gate = compilePathGate(prefix, [...DEFAULT_VERSIONS, ...routes.flatMap((r) => (r.segments[0]?.kind === 'static' ? [r.segments[0].value] : []))])
   const now = options.now ?? Date.now
   const crossProjectQuery = options.crossProjectQuery ?? 'strip'
   const allProjectsAction = splitAction(ALL_PROJECTS_ACTION)

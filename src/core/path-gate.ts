@@ -27,7 +27,8 @@ export type PathInspection =
   /** `path` is the canonical path (no query); the template part starts at `start`. */
   | { readonly kind: 'guarded', readonly path: string, readonly start: number }
 
-const VERSIONS = new Set(['v2', 'v3'])
+/** The built-in table's API versions; a table adds the first segments of its own templates. */
+export const DEFAULT_VERSIONS: readonly string[] = ['v2', 'v3']
 
 /** Segments of RAW_ALLOWED characters, none of them `.` or `..`, no escapes: canonical by construction. */
 const PLAIN_CANONICAL = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9\-._~!$&'()*+,=:@]+)+$/
@@ -43,8 +44,33 @@ export interface PathGate {
   inspect (target: string): PathInspection
 }
 
-export function compilePathGate (prefix: string): PathGate {
+/**
+ * Compiles the gate for a prefix (`''` or `/evs`) and the version segments that open the guarded space
+ * (default: v2 and v3; the authorizer passes the first segment of every template in its table).
+ */
+export function compilePathGate (prefix: string, versionSegments: readonly string[] = DEFAULT_VERSIONS): PathGate {
   const prefixSegments = prefix.split('/').slice(1).map(foldCase)
+  const versions = new Set(versionSegments.map(foldCase))
+  const extraVersions = [...versions].filter((v) => v !== 'v2' && v !== 'v3')
+  const plainFastPath = versions.has('v2') && versions.has('v3')
+  // Any spelling that could reach a guarded version mentions it, uses escapes or a backslash.
+  const mention = new RegExp([...[...versions].map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), '%', '\\\\'].join('|'), 'i')
+  const mentionsVersion = (segments: readonly string[]): boolean => segments.some((s) => versions.has(s))
+  const startsGuarded = (segments: readonly string[]): boolean =>
+    prefixSegments.every((s, i) => segments[i] === s) && versions.has(segments[prefixSegments.length] ?? '')
+  // The loosest readings: with dots resolved, with dots dropped, and traversal next to a version anywhere
+  // (a proxy that strips the prefix may let `..` escape it).
+  const maybeGuarded = (target: string): boolean => {
+    const query = target.indexOf('?')
+    const path = query === -1 ? target : target.slice(0, query)
+    if (!mention.test(path)) return false
+    const segments = lenientSegments(path)
+    return startsGuarded(resolveDots(segments)) || startsGuarded(segments.filter((s) => s !== '..')) ||
+      (segments.includes('..') && mentionsVersion(segments))
+  }
+  const isCanonicallyGuarded = (target: string, end: number): boolean =>
+    (plainFastPath && isPlainV2orV3(target, end, prefix)) || (extraVersions.length > 0 && target.startsWith(prefix) && target.charCodeAt(prefix.length) === 0x2f &&
+      versions.has(foldCase(target.slice(prefix.length + 1, nextSlash(target, prefix.length + 1, end)))))
   return {
     inspect (target) {
       if (target.charCodeAt(0) !== 0x2f) {
@@ -55,7 +81,7 @@ export function compilePathGate (prefix: string): PathGate {
       const question = target.indexOf('?')
       const hash = target.indexOf('#')
       const end = hash === -1 ? (question === -1 ? target.length : question) : question === -1 ? hash : Math.min(question, hash)
-      if (!isCanonicallyGuarded(target, end, prefix) && !maybeGuarded(target, prefixSegments)) return { kind: 'outside' }
+      if (!isCanonicallyGuarded(target, end) && !maybeGuarded(target)) return { kind: 'outside' }
       const path = end === target.length ? target : target.slice(0, end)
       if (hash !== -1) return { kind: 'malformed', problem: 'fragment', path }
       if (!path.startsWith(prefix) || path.charCodeAt(prefix.length) !== 0x2f) {
@@ -71,7 +97,7 @@ export function compilePathGate (prefix: string): PathGate {
 }
 
 // Fast path for the common case: `{prefix}/v2/` or `{prefix}/v3/` spelled plainly (version in any case).
-function isCanonicallyGuarded (target: string, end: number, prefix: string): boolean {
+function isPlainV2orV3 (target: string, end: number, prefix: string): boolean {
   const p = prefix.length
   if (!target.startsWith(prefix)) return false
   const v = target.charCodeAt(p + 1)
@@ -80,17 +106,9 @@ function isCanonicallyGuarded (target: string, end: number, prefix: string): boo
     (p + 3 === end || target.charCodeAt(p + 3) === 0x2f)
 }
 
-// Any other spelling that could reach the versioned API must mention a version, use escapes or `\`.
-// The path is read up to `?` only: a hop that re-encodes `#` makes what follows it part of the path.
-function maybeGuarded (target: string, prefixSegments: readonly string[]): boolean {
-  const query = target.indexOf('?')
-  const path = query === -1 ? target : target.slice(0, query)
-  if (!/[vV][23]|%|\\/.test(path)) return false
-  const segments = lenientSegments(path)
-  if (startsGuarded(resolveDots(segments), prefixSegments)) return true
-  if (startsGuarded(segments.filter((s) => s !== '..'), prefixSegments)) return true
-  // Traversal next to a version segment may escape a prefix that a proxy strips: always suspicious.
-  return segments.includes('..') && mentionsVersion(segments)
+function nextSlash (target: string, from: number, end: number): number {
+  const slash = target.indexOf('/', from)
+  return slash === -1 || slash > end ? end : slash
 }
 
 /**
@@ -115,14 +133,6 @@ function resolveDots (segments: readonly string[]): string[] {
     else resolved.push(segment)
   }
   return resolved
-}
-
-function startsGuarded (segments: readonly string[], prefixSegments: readonly string[]): boolean {
-  return prefixSegments.every((s, i) => segments[i] === s) && VERSIONS.has(segments[prefixSegments.length] ?? '')
-}
-
-function mentionsVersion (segments: readonly string[]): boolean {
-  return segments.some((s) => VERSIONS.has(s))
 }
 
 /** Case-insensitive comparison the way lenient servers do it (NFKC, then upper then lower: `ſ` is `s`). */

@@ -132,6 +132,9 @@ function compileRow (row: unknown, index: number, projectIdPattern: RegExp, prob
   if (typeof r['name'] !== 'string' || r['name'].trim() === '') {
     problems.add(`${at}.name`, `should be a non-empty string, instead got ${describe(r['name'])}`)
   }
+  if (parsed.ok && parsed.segments[0]?.kind !== 'static') {
+    problems.add(`${at}.template`, `${describe(r['template'])} must start with a static segment (the API version, such as /v2): it opens the guarded space`)
+  }
   checkEnterpriseProjectSources(r, parsed.ok ? parsed.segments : [], at, problems)
   const constraints: Record<string, ParamConstraint> = Object.create(null)
   const params = (r['params'] ?? {}) as Record<string, unknown>
