@@ -49,10 +49,13 @@ export interface GatewayOptions {
   readonly responseHeaders?: (request: FastifyRequest, headers: IncomingHttpHeaders) => IncomingHttpHeaders
 }
 
-export async function buildGateway (options: GatewayOptions): Promise<FastifyInstance> {
-  const app = Fastify({ ...options.server, logger: options.logger ?? false })
+/**
+ * @fastify/jwt reading the token from X-Auth-Token (as EVS clients send it), HS256 pinned, cache on.
+ * A missing or bad token is left to evs-authz, which answers 401 in the API's envelope.
+ */
+export async function authenticateFromAuthToken (app: FastifyInstance, secret: string): Promise<void> {
   await app.register(fastifyJwt, {
-    secret: options.secret,
+    secret,
     verify: {
       algorithms: ['HS256'],
       cache: true,
@@ -62,7 +65,6 @@ export async function buildGateway (options: GatewayOptions): Promise<FastifyIns
       }
     }
   })
-  // Authenticate, but leave a missing or bad token to evs-authz, which answers 401 in the API's envelope.
   app.addHook('onRequest', async (request) => {
     if (request.headers['x-auth-token'] === undefined) return
     try {
@@ -71,6 +73,11 @@ export async function buildGateway (options: GatewayOptions): Promise<FastifyIns
       request.log.info({ reason: (error as { code?: string }).code }, 'token rejected')
     }
   })
+}
+
+export async function buildGateway (options: GatewayOptions): Promise<FastifyInstance> {
+  const app = Fastify({ ...options.server, logger: options.logger ?? false })
+  await authenticateFromAuthToken(app, options.secret)
   await app.register(evsAuthz, {
     ...(options.serviceToken === undefined ? {} : { resolveEnterpriseProject: upstreamEnterpriseProjectResolver({ upstream: options.upstream, token: options.serviceToken }) }),
     ...options.authz

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream'
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { createDecisionFlow, denialWithRequestId, parseJsonBody, readLimited, type AdapterOptions, type DecisionFlow, type FlowContext } from './adapter-flow.js'
-import type { Decision, EnterpriseProjectQuestion } from './core/index.js'
+import { DECISION_MESSAGE, decisionLogFields, denyDecision, type Decision, type EnterpriseProjectQuestion } from './core/index.js'
 
 /** Options of the Fastify plugin (see README "Options"). */
 export interface EvsAuthzOptions extends AdapterOptions<FastifyRequest> {}
@@ -75,13 +75,15 @@ const plugin: FastifyPluginCallback<EvsAuthzOptions> = (fastify, options, done) 
   })
   // Fail closed: a request whose EP decision never completed must not reach a handler.
   fastify.addHook('preHandler', function evsAuthzGuard (request, reply, next) {
-    if (awaitingBody.has(request)) {
-      awaitingBody.delete(request)
-      request.log.error({ path: request.url.split('?')[0] }, 'evs-authz: enterprise-project decision did not complete; denied')
-      reply.code(500).send({ computeFault: { code: 500, message: 'The server has either erred or is incapable of performing the requested operation.' } })
+    const question = awaitingBody.get(request)
+    if (question === undefined) {
+      next()
       return
     }
-    next()
+    awaitingBody.delete(request)
+    const decision = denyDecision('enterprise-project-error', question.method, question.path, question.family, { detail: 'the request body was never read' })
+    request.log.error(decisionLogFields(decision, 'enforce', String(request.id)), DECISION_MESSAGE)
+    answer(request, reply, decision, true, next)
   })
   done()
 }

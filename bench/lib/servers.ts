@@ -7,13 +7,13 @@
 //   casbin     <upstream> <key>  (c) + casbin (RBAC + RESTful keyMatch2) in an onRequest hook
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import fastifyJwt from '@fastify/jwt'
 import proxy from '@fastify/http-proxy'
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify'
 import { pino } from 'pino'
 import { newEnforcer, newModelFromString, StringAdapter } from 'casbin'
 import evsAuthz, { snapshotRoutes } from 'evs-authz'
 import { toColonSyntax } from '../../dist/core/template.js'
+import { authenticateFromAuthToken } from '../../examples/gateway.js'
 import { PROJECT } from './fixtures.js'
 
 export type ServerKind = 'backend' | 'proxy' | 'jwt' | 'evs-authz' | 'casbin'
@@ -62,27 +62,6 @@ function startBackend (): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)))
 }
 
-async function registerJwt (app: FastifyInstance, key: string): Promise<void> {
-  await app.register(fastifyJwt, {
-    secret: key,
-    verify: {
-      algorithms: ['HS256'],
-      cache: true,
-      extractToken: (request: FastifyRequest) => {
-        const token = request.headers['x-auth-token']
-        return typeof token === 'string' ? token : undefined
-      }
-    }
-  })
-  // As in examples/gateway.ts: a missing or bad token is left to the authorizer (401).
-  app.addHook('onRequest', async (request) => {
-    if (request.headers['x-auth-token'] === undefined) return
-    try {
-      await request.jwtVerify()
-    } catch {}
-  })
-}
-
 async function buildGateway (kind: Exclude<ServerKind, 'backend'>, upstream: string, key: string, extraHook?: (request: FastifyRequest) => void): Promise<FastifyInstance> {
   // Logger at info into /dev/null: evs-authz logs allows at debug (skipped) and denials at info.
   // Fastify's own two request lines per request are off in every variant, so they do not dilute
@@ -91,7 +70,7 @@ async function buildGateway (kind: Exclude<ServerKind, 'backend'>, upstream: str
     logger: { level: 'info', stream: pino.destination({ dest: '/dev/null', sync: false }) },
     logController: new LogController({ disableRequestLogging: true })
   })
-  if (kind !== 'proxy') await registerJwt(app, key)
+  if (kind !== 'proxy') await authenticateFromAuthToken(app, key)
   if (extraHook !== undefined) app.addHook('onRequest', async (request) => extraHook(request))
   if (kind === 'evs-authz') await app.register(evsAuthz)
   if (kind === 'casbin') {

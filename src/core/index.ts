@@ -1,8 +1,8 @@
 // The framework-free surface: named re-exports only.
 export { checkAuthorizerOptions, createAuthorizer } from './authorizer.js'
 export type { Authorizer, AuthorizerOptions, Inspection, PendingMatch, ReadyTargets, RequestTarget } from './authorizer.js'
-export { DENY_STATUS } from './decision.js'
-export type { AllowDecision, AllowReason, Decision, DenyDecision, DenyReason, EnterpriseProjectFact } from './decision.js'
+export { DENY_STATUS, allowDecision, denyDecision } from './decision.js'
+export type { AllowDecision, AllowReason, Decision, DenyDecision, DenyExtras, DenyReason, EnterpriseProjectFact } from './decision.js'
 export { DECISION_MESSAGE, decisionLogFields, decisionLogLevel } from './decision-log.js'
 export type { DecisionLogFields, Mode } from './decision-log.js'
 export { denialMessage, denialResponse } from './responses.js'
