@@ -4,30 +4,7 @@ import fastifyJwt from '@fastify/jwt'
 import proxy from '@fastify/http-proxy'
 import type { IncomingHttpHeaders } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
-import evsAuthz, { upstreamEnterpriseProjectResolver, type EvsAuthzOptions } from 'evs-authz'
-
-/** Identity headers a client must never be able to set for the backend (keystonemiddleware strips these). */
-export const IDENTITY_HEADERS: readonly string[] = [
-  'x-identity-status', 'x-service-identity-status', 'x-roles', 'x-role', 'x-service-roles',
-  'x-domain-id', 'x-domain-name', 'x-project-id', 'x-project-name', 'x-project-domain-id', 'x-project-domain-name',
-  'x-user-id', 'x-user-name', 'x-user-domain-id', 'x-user-domain-name', 'x-user', 'x-tenant-id', 'x-tenant-name',
-  'x-tenant', 'x-is-admin-project', 'x-service-catalog', 'openstack-system-scope',
-  'x-service-project-id', 'x-service-user-id', 'x-service-user-name', 'x-service-project-name'
-]
-
-const IDENTITY = new Set(IDENTITY_HEADERS)
-
-/**
- * Drops identity headers, however spelled: WSGI servers map `X_Roles` and `X-Roles` to the same
- * HTTP_X_ROLES, so names are compared with `_` read as `-`.
- */
-export function stripIdentityHeaders<H extends Record<string, unknown>> (headers: H): H {
-  const forwarded: Record<string, unknown> = {}
-  for (const [name, value] of Object.entries(headers)) {
-    if (!IDENTITY.has(name.toLowerCase().replaceAll('_', '-'))) forwarded[name] = value
-  }
-  return forwarded as H
-}
+import evsAuthz, { stripIdentityHeaders, upstreamEnterpriseProjectResolver, type EvsAuthzOptions } from 'evs-authz'
 
 export interface GatewayOptions {
   /** Where authorized requests go, e.g. `http://127.0.0.1:8776`. */
