@@ -1,11 +1,13 @@
 // The package manifest points at files the build produces, and the entries load the way users load them.
 import t from 'tap'
-import { existsSync, readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
   type: string
+  license: string
   engines: { node: string }
   exports: Record<string, { types: string, default: string } | string>
   bin: Record<string, string>
@@ -45,4 +47,22 @@ t.test('the entries load by package name: the plugin by default, the middleware 
   t.equal(express['default'], express['evsAuthzExpress'])
   t.notMatch(readFileSync(`${root}dist/express.js`, 'utf8'), /fastify/, 'the Express entry never loads Fastify code')
   t.notMatch(readFileSync(`${root}dist/fastify.js`, 'utf8'), /from 'express'/, 'the Fastify entry never loads Express')
+})
+
+t.test('the packed tarball holds the licence, the docs, the compiled entries and their sources, nothing else', async (t) => {
+  // --ignore-scripts: `npm test` has just built dist/; rebuilding here would race the other test files.
+  const output = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+  const packed = (JSON.parse(output) as Array<{ files: Array<{ path: string }> }>)[0]?.files.map((f) => f.path) ?? []
+  t.same(packed.filter((path) => !path.includes('/')).sort(), ['CHANGELOG.md', 'LICENSE', 'README.md', 'package.json'], 'top-level files')
+  t.same(packed.filter((path) => path.includes('/') && !/^(dist|src)\//.test(path)), [], 'nothing outside dist/ and src/ (no tests, examples, benchmarks)')
+  const sources = (readdirSync(`${root}src`, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => f.replaceAll('\\', '/'))
+  t.ok(sources.length > 20, 'the sources are listed')
+  for (const source of sources) {
+    const stem = source.slice(0, -'.ts'.length)
+    for (const file of [`src/${source}`, `dist/${stem}.js`, `dist/${stem}.d.ts`]) t.ok(packed.includes(file), `packed: ${file}`)
+  }
+  t.equal(pkg.license, 'MIT')
+  const licence = readFileSync(`${root}LICENSE`, 'utf8')
+  t.match(licence, /^MIT License\n\nCopyright \(c\) 2026 evs-authz contributors\n/, 'LICENSE names the licence, the year and the holder')
+  t.match(licence, /THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND/)
 })
