@@ -1,12 +1,13 @@
 // `npm run bench` (about 3 minutes on 2 cores) and `npm run bench -- --quick` (about 30 s).
-// Prints a markdown report on stdout (progress goes to stderr) and writes bench/results.json.
+// Prints a markdown report on stdout (progress goes to stderr) and writes bench/results.json (full runs only:
+// --quick and --only= write bench/results-partial.json, so the committed full figures stay).
 // Run through `node --expose-gc --import tsx` (the npm script does): allocation figures need gc().
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { benchMatcher, type MatcherResult } from './lib/matcher.js'
 import { benchCases, decisionCases, grantScaleCases, tableScaleCases, timerOverhead, type DecisionFigures } from './lib/decision.js'
 import { benchGateway, type GatewayResult } from './lib/gateway.js'
-import { fmt, machineInfo, ratio, round, table } from './lib/stats.js'
+import { fmt, machineInfo, ratio, resultsFileName, round, table } from './lib/stats.js'
 
 const started = Date.now()
 const quick = process.argv.includes('--quick')
@@ -134,7 +135,7 @@ if (tableScale !== undefined && grantScale !== undefined) {
 }
 
 const seconds = (Date.now() - started) / 1000
-out.push(`Total run time ${round(seconds, 1)} s. Reproduce: \`npm ci && npm run bench\` (or \`npm run bench -- --quick\`); figures in bench/results.json.`)
+out.push(`Total run time ${round(seconds, 1)} s. Reproduce: \`npm ci && npm run bench\` (or \`npm run bench -- --quick\`); figures in bench/${resultsFileName(process.argv)}.`)
 process.stdout.write(`${out.join('\n')}\n`)
 
 const results = {
@@ -149,5 +150,6 @@ const results = {
   gateway,
   scale: tableScale === undefined ? undefined : { tables: tableScale, grants: grantScale, tableSizes: TABLE_SIZES, grantSizes: GRANT_SIZES }
 }
-writeFileSync(fileURLToPath(new URL('./results.json', import.meta.url)), `${JSON.stringify(results, null, 2)}\n`)
-log(`wrote bench/results.json (${round(seconds, 1)} s)`)
+const resultsFile = resultsFileName(process.argv)
+writeFileSync(fileURLToPath(new URL(`./${resultsFile}`, import.meta.url)), `${JSON.stringify(results, null, 2)}\n`)
+log(`wrote bench/${resultsFile} (${round(seconds, 1)} s)`)

@@ -107,3 +107,8 @@ export function fmt (value: number, digits = 0): string {
 export function ratio (value: number): string {
   return Number.isFinite(value) ? `${value.toFixed(2)}x` : 'n/a'
 }
+
+/** Where a run's figures go: only a full run (no --quick, no --only=) replaces the committed bench/results.json. */
+export function resultsFileName (argv: readonly string[]): 'results.json' | 'results-partial.json' {
+  return argv.some((a) => a === '--quick' || a.startsWith('--only=')) ? 'results-partial.json' : 'results.json'
+}
