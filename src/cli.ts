@@ -1,49 +1,76 @@
 // evs-authz command line: `routes`, `explain`, `check`. A thin shell over the same authorizer the
-// adapters use. Exit status: 0 ok / allow, 1 deny, 2 usage or input error.
+// adapters use. Exit status: 0 ok / allow, 1 deny, 2 usage or input error (always one line, never a stack).
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import {
-  ConfigurationError, createAuthorizer, denialResponse, formatRouteTable, snapshotRoutes,
-  type Decision, type Inspection, type RouteTableFormat
+  ConfigurationError, createAuthorizer, denialResponse, formatRouteTable, isEnterpriseProjectQuestion, snapshotRoutes,
+  type Authorizer, type Decision, type EnterpriseProjectQuestion, type Inspection, type RequestTarget, type RouteTableFormat
 } from './core/index.js'
 
-const HELP = `Usage: evs-authz <command> [options]
+// One table of commands and their flags: the help text is printed from it and parsing checks against it,
+// so the two cannot disagree.
+const FLAGS = {
+  format: { type: 'string', value: 'table|json|markdown', help: 'output format (default: table)' },
+  claims: { type: 'string', value: 'FILE', help: 'decoded token claims (JSON): actions, policies, roles, project_id, sub, token' },
+  policies: { type: 'string', value: 'FILE', help: 'role catalogue additions (JSON object: role name -> IAM policy document(s))' },
+  ep: { type: 'string', value: 'ID', help: 'the enterprise project of every snapshot and volume the request names' },
+  body: { type: 'string', value: 'FILE', help: 'the JSON request body (create and rollback name their volume in it)' },
+  prefix: { type: 'string', value: 'P', help: 'path prefix in front of /v2 and /v3, starting with / (default: none)' },
+  unmatched: { type: 'string', value: 'deny|pass', help: 'guarded paths that match no row: deny (default) or pass' },
+  json: { type: 'boolean', value: '', help: 'print machine-readable JSON' }
+} as const
+type Flag = keyof typeof FLAGS
 
-Commands:
-  routes [--format table|json|markdown]      Print the built-in route table (default: table).
-  explain [--prefix P] [--json] METHOD PATH  Which route METHOD PATH matches and what it requires,
-                                             or why it matches nothing or is rejected.
-  check --claims FILE [--policies FILE] [--prefix P] [--unmatched deny|pass] [--json] METHOD PATH
-                                             The full decision for a caller whose decoded token
-                                             claims are in FILE (JSON). Exit 0 allow, 1 deny.
+const COMMANDS: Readonly<Record<string, { readonly args: string, readonly flags: readonly Flag[], readonly required?: readonly Flag[], readonly help: string }>> = {
+  routes: { args: '', flags: ['format'], help: 'Print the built-in route table.' },
+  explain: {
+    args: 'METHOD PATH',
+    flags: ['prefix', 'unmatched', 'json'],
+    help: 'Which route METHOD PATH matches and what it requires, or why it matches nothing or is rejected.'
+  },
+  check: {
+    args: 'METHOD PATH',
+    flags: ['claims', 'policies', 'ep', 'body', 'prefix', 'unmatched', 'json'],
+    required: ['claims'],
+    help: 'The full decision for a caller whose decoded token claims are in FILE. Exit 0 allow, 1 deny.'
+  }
+}
 
-Options:
-  --claims FILE     decoded token claims (JSON): actions, policies, roles, project_id, sub, token
-  --policies FILE   role catalogue additions (JSON object: role name -> IAM policy document(s))
-  --prefix P        path prefix in front of /v2 and /v3 (default: none)
-  --unmatched M     deny (default) or pass, as the plugin option
-  --json            print machine-readable JSON
-  -h, --help        show this help
-  -v, --version     show the version
-
-Exit status: 0 success or allow, 1 deny (check), 2 usage or input error.
-`
+function usage (): string {
+  const lines = ['Usage: evs-authz <command> [options]', '', 'Commands:']
+  for (const [name, command] of Object.entries(COMMANDS)) {
+    const flags = command.flags.map((f) => {
+      const text = `--${f}${FLAGS[f].value === '' ? '' : ` ${FLAGS[f].value}`}`
+      return command.required?.includes(f) === true ? text : `[${text}]`
+    })
+    lines.push(`  ${[name, ...flags, command.args].filter((part) => part !== '').join(' ')}`, `      ${command.help}`)
+  }
+  lines.push('', 'Options:')
+  for (const [name, flag] of Object.entries(FLAGS)) lines.push(`  ${`--${name}${flag.value === '' ? '' : ` ${flag.value}`}`.padEnd(30)}${flag.help}`)
+  lines.push(`  ${'-h, --help'.padEnd(30)}show this help`, `  ${'-v, --version'.padEnd(30)}show the version`, '')
+  lines.push('Options may come before or after METHOD PATH; --name=value also works. Exit status: 0 success or allow, 1 deny (check),', '2 usage or input error (one line on stderr).', '')
+  return lines.join('\n')
+}
 
 class UsageError extends Error {}
 
 interface Output { out: (text: string) => void, err: (text: string) => void }
 
-/** Runs the CLI; returns the exit status (exported for tests). */
+/** Runs the CLI; returns the exit status (exported for tests). Never throws: any failure is exit 2 with one line. */
 export function main (argv: readonly string[], io: Output = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }): number {
   try {
     return run(argv, io)
   } catch (error) {
-    if (error instanceof UsageError || error instanceof ConfigurationError) {
-      io.err(`evs-authz: ${error.message}\nRun 'evs-authz --help' for usage.\n`)
-      return 2
-    }
-    throw error
+    const message = error instanceof ConfigurationError
+      ? `${error.code}: ${error.problems.map((p) => `${p.at}: ${p.message}`).join('; ')}`
+      : error instanceof UsageError ? error.message : `cannot evaluate this input: ${error instanceof Error ? error.message : String(error)}`
+    io.err(`evs-authz: ${oneLine(message)} (see evs-authz --help)\n`)
+    return 2
   }
+}
+
+function oneLine (text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').slice(0, 2000)
 }
 
 function run (argv: readonly string[], io: Output): number {
@@ -54,12 +81,7 @@ function run (argv: readonly string[], io: Output): number {
       allowPositionals: true,
       strict: true,
       options: {
-        format: { type: 'string' },
-        claims: { type: 'string' },
-        policies: { type: 'string' },
-        prefix: { type: 'string' },
-        unmatched: { type: 'string' },
-        json: { type: 'boolean' },
+        ...Object.fromEntries(Object.entries(FLAGS).map(([name, flag]) => [name, { type: flag.type }])),
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' }
       }
@@ -67,9 +89,10 @@ function run (argv: readonly string[], io: Output): number {
   } catch (error) {
     throw new UsageError((error as Error).message)
   }
-  const { values, positionals } = parsed
+  const values = parsed.values as Partial<Record<Flag, string | boolean>> & { help?: boolean, version?: boolean }
+  const positionals = parsed.positionals
   if (values.help === true) {
-    io.out(HELP)
+    io.out(usage())
     return 0
   }
   if (values.version === true) {
@@ -77,37 +100,82 @@ function run (argv: readonly string[], io: Output): number {
     return 0
   }
   const [command, ...rest] = positionals
+  if (command === undefined) {
+    io.out(usage())
+    return 2
+  }
+  const spec = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined
+  if (spec === undefined) throw new UsageError(`unknown command '${command}' (expected ${Object.keys(COMMANDS).join(', ')})`)
+  const text = checkFlags(command, spec.flags, spec.required ?? [], values)
   switch (command) {
     case 'routes': {
       expectArgs(rest, 0, 'routes takes no arguments')
-      const format = (values.format ?? 'table') as RouteTableFormat
+      const format = (text.format ?? 'table') as RouteTableFormat
       if (!['table', 'json', 'markdown'].includes(format)) throw new UsageError(`--format should be table, json or markdown, instead got '${format}'`)
       io.out(`${formatRouteTable(snapshotRoutes, format)}\n`)
       return 0
     }
     case 'explain': {
       const [method, path] = expectArgs(rest, 2, 'explain needs METHOD and PATH, e.g. explain GET /v2/{project}/snapshots')
-      const authorizer = createAuthorizer(authorizerOptions(values))
+      const authorizer = createAuthorizer(authorizerOptions(text))
       const inspection = authorizer.inspect({ method: method.toUpperCase(), url: path })
       io.out(values.json === true ? `${JSON.stringify(explanationJson(inspection), null, 2)}\n` : explain(inspection))
       return 0
     }
     case 'check': {
       const [method, path] = expectArgs(rest, 2, 'check needs METHOD and PATH')
-      if (values.claims === undefined) throw new UsageError('check needs --claims FILE (the decoded token claims as JSON)')
-      const claims = readJson(values.claims, '--claims')
-      const policies = values.policies === undefined ? undefined : readJson(values.policies, '--policies')
-      const authorizer = createAuthorizer({ ...authorizerOptions(values), ...(policies === undefined ? {} : { policies: policies as never }) })
-      const decision = authorizer.authorize({ method: method.toUpperCase(), url: path }, claims)
+      const claims = readJson(text.claims ?? '', '--claims')
+      const policies = text.policies === undefined ? undefined : readJson(text.policies, '--policies')
+      const body = text.body === undefined ? undefined : readJson(text.body, '--body')
+      const authorizer = createAuthorizer({ ...authorizerOptions(text), ...(policies === undefined ? {} : { policies: policies as never }) })
+      const decision = checkDecision(authorizer, { method: method.toUpperCase(), url: path }, claims, text.ep, body)
       io.out(values.json === true ? `${JSON.stringify(decisionJson(decision), null, 2)}\n` : describeDecision(decision))
       return decision.allowed ? 0 : 1
     }
-    case undefined:
-      io.out(HELP)
-      return 2
+    /* c8 ignore next 2: every name in COMMANDS has a case above */
     default:
-      throw new UsageError(`unknown command '${command}' (expected routes, explain or check)`)
+      throw new UsageError(`unknown command '${command}'`)
   }
+}
+
+/** Refuses flags the command does not take and missing required ones; returns the string flags. */
+function checkFlags (command: string, allowed: readonly Flag[], required: readonly Flag[], values: Partial<Record<Flag, string | boolean>>): Partial<Record<Flag, string>> {
+  const given = (Object.keys(values) as Flag[]).filter((f) => Object.hasOwn(FLAGS, f) && values[f] !== undefined)
+  const foreign = given.filter((f) => !allowed.includes(f))
+  if (foreign.length > 0) throw new UsageError(`${command} does not take ${foreign.map((f) => `--${f}`).join(', ')} (it takes ${allowed.map((f) => `--${f}`).join(', ')})`)
+  for (const flag of required) if (values[flag] === undefined) throw new UsageError(`${command} needs --${flag} ${FLAGS[flag].value} (${FLAGS[flag].help})`)
+  // A value that looks like the METHOD means the flag swallowed it: `--prefix GET /v2/...`.
+  const prefix = values.prefix
+  if (typeof prefix === 'string' && prefix !== '' && !prefix.startsWith('/')) {
+    throw new UsageError(`--prefix should start with '/', instead got '${prefix}' (write --prefix=/evs before METHOD PATH; --prefix= for none)`)
+  }
+  const unmatched = values.unmatched
+  if (typeof unmatched === 'string' && unmatched !== 'deny' && unmatched !== 'pass') throw new UsageError(`--unmatched should be deny or pass, instead got '${unmatched}'`)
+  return Object.fromEntries(given.filter((f) => typeof values[f] === 'string').map((f) => [f, values[f]])) as Partial<Record<Flag, string>>
+}
+
+/**
+ * The adapters' decision, offline: EP-scoped questions are answered with `--ep` as the enterprise project of
+ * every snapshot and volume the request names, and `--body` as the request body.
+ */
+function checkDecision (authorizer: Authorizer, target: RequestTarget, claims: unknown, ep: string | undefined, body: unknown): Decision {
+  const inspection = authorizer.inspect(target)
+  if (inspection.kind !== 'pending') return authorizer.authorize(target, claims)
+  let result: Decision | EnterpriseProjectQuestion
+  try {
+    result = authorizer.decide(inspection, claims)
+  } catch (error) {
+    result = authorizer.fail(inspection, error)
+  }
+  if (!isEnterpriseProjectQuestion(result)) return result
+  if (result.needsBody && body === undefined) throw new UsageError(`${result.route.name} reads its enterprise project from the JSON body: give --body FILE`)
+  const targets = authorizer.enterpriseTargets(result, body)
+  if (!('ok' in targets)) return targets
+  if (targets.lookups.length > 0 && ep === undefined) {
+    const what = targets.lookups.map((l) => `${l.kind} ${l.id}`).join(', ')
+    throw new UsageError(`the decision needs the enterprise project of ${what}: give --ep ID`)
+  }
+  return authorizer.answer(result, targets, targets.lookups.map((lookup) => ({ lookup, outcome: 'found', id: ep ?? '', cached: false })))
 }
 
 function expectArgs (args: string[], count: number, message: string): [string, string] {
@@ -115,7 +183,7 @@ function expectArgs (args: string[], count: number, message: string): [string, s
   return args as [string, string]
 }
 
-function authorizerOptions (values: { prefix?: string | undefined, unmatched?: string | undefined }): { prefix?: string, unmatched?: 'deny' | 'pass' } {
+function authorizerOptions (values: Partial<Record<Flag, string>>): { prefix?: string, unmatched?: 'deny' | 'pass' } {
   return {
     ...(values.prefix === undefined ? {} : { prefix: values.prefix }),
     ...(values.unmatched === undefined ? {} : { unmatched: values.unmatched as 'deny' | 'pass' })

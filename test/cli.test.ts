@@ -1,5 +1,7 @@
 import t from 'tap'
+import fc from 'fast-check'
 import { join } from 'node:path'
+import { writeFileSync } from 'node:fs'
 import { main } from '../src/cli.js'
 
 const P = '0123456789abcdef0123456789abcdef'
@@ -37,7 +39,12 @@ const explains: Array<[string, string[], number, RegExp]> = [
   ['a prefix', ['explain', '--prefix', '/evs', 'GET', `/evs/v2/${P}/snapshots`], 0, /List snapshots \(OpenStack Cinder\)/],
   ['unmatched pass', ['explain', '--unmatched', 'pass', 'GET', `/v2/${P}/volumes`], 0, /passed through \(unmatched: pass\)/],
   ['missing arguments', ['explain', 'GET'], 2, /explain needs METHOD and PATH/],
-  ['a bad prefix', ['explain', '--prefix', 'evs/', 'GET', '/x'], 2, /prefix: should be/]
+  ['a bad prefix', ['explain', '--prefix', 'evs/', 'GET', '/x'], 2, /--prefix should start with '\/'/],
+  ['a prefix written with =', ['explain', '--prefix=/evs', 'GET', `/evs/v2/${P}/snapshots`], 0, /List snapshots \(OpenStack Cinder\)/],
+  ['--prefix swallowing the method is refused, not read as a prefix', ['explain', '--prefix', 'GET', `/v2/${P}/snapshots`], 2, /--prefix should start with '\/', instead got 'GET'/],
+  ['options after METHOD PATH', ['explain', 'GET', `/evs/v2/${P}/snapshots`, '--prefix', '/evs'], 0, /List snapshots/],
+  ['a bad --unmatched', ['explain', '--unmatched', 'allow', 'GET', '/x'], 2, /--unmatched should be deny or pass, instead got 'allow'/],
+  ['a flag of another command', ['explain', '--claims', 'x.json', 'GET', '/x'], 2, /explain does not take --claims/]
 ]
 
 for (const [what, argv, status, pattern] of explains) {
@@ -79,7 +86,7 @@ t.test('check: exit 0 on allow, 1 on deny, with the reason and missing actions',
   t.equal(run('check', '--claims', join(dir, 'reader.json'), 'GET', '/health').status, 0)
   t.match(run('check', '--claims', join(dir, 'nope.json'), 'GET', '/x').err, /--claims: cannot read .*nope\.json.*ENOENT/)
   t.match(run('check', '--claims', join(dir, 'broken.json'), 'GET', '/x').err, /--claims: .*broken\.json' is not valid JSON/)
-  t.match(run('check', '--claims', join(dir, 'reader.json'), '--policies', join(dir, 'bad-policies.json'), 'GET', '/x').err, /EVS_AUTHZ_ERR_POLICY|Invalid policy catalogue/)
+  t.match(run('check', '--claims', join(dir, 'reader.json'), '--policies', join(dir, 'bad-policies.json'), 'GET', '/x').err, /^evs-authz: EVS_AUTHZ_ERR_POLICY: [^\n]+\n$/)
   t.equal(run('check', 'GET', '/x').status, 2)
 })
 
@@ -93,4 +100,73 @@ t.test('usage errors, help and version', async (t) => {
   t.equal(unknownCommand.status, 2)
   t.match(unknownCommand.err, /unknown command 'frobnicate'/)
   t.equal(run().status, 2)
+})
+
+t.test('--help lists exactly the flags each command accepts', async (t) => {
+  const help = run('--help').out
+  const accepted: Record<string, string[]> = { routes: ['format'], explain: ['prefix', 'unmatched', 'json'], check: ['claims', 'policies', 'ep', 'body', 'prefix', 'unmatched', 'json'] }
+  const all = ['format', 'claims', 'policies', 'ep', 'body', 'prefix', 'unmatched', 'json']
+  const dir = t.testdir({ 'c.json': JSON.stringify({ project_id: P }) })
+  const values: Record<string, string | undefined> = { format: 'json', claims: join(dir, 'c.json'), policies: join(dir, 'c.json'), ep: 'e1', body: join(dir, 'c.json'), prefix: '/evs', unmatched: 'pass', json: undefined }
+  for (const [command, flags] of Object.entries(accepted)) {
+    const line = help.split('\n').find((l) => l.startsWith(`  ${command} `) || l === `  ${command}`) ?? ''
+    t.same([...line.matchAll(/--([a-z]+)/g)].map((m) => m[1]), flags, `${command}: the help line names its flags`)
+    for (const flag of all) {
+      const argv = [command, `--${flag}`, ...(values[flag] === undefined ? [] : [values[flag] as string])]
+      if (command === 'check' && flag !== 'claims') argv.push('--claims', join(dir, 'c.json'))
+      if (command !== 'routes') argv.push('GET', '/health')
+      const result = run(...argv)
+      if (flags.includes(flag)) t.not(result.err, /does not take/, `${command} accepts --${flag}`)
+      else t.match(result.err, `${command} does not take --${flag}`, `${command} refuses --${flag}`)
+    }
+  }
+})
+
+t.test('check evaluates enterprise-project routes with --ep (and --body for create and rollback)', async (t) => {
+  const EP = 'a1b2c3d4-0000-4000-8000-00000000e002'
+  const VOL = '6f0c3ac5-8d1e-4a6b-b5f0-4b0e3e6c1a02'
+  const dir = t.testdir({
+    'ep.json': JSON.stringify({ sub: 'erin', project_id: P, enterprise_projects: [{ id: EP, roles: ['EVS FullAccess'] }] }),
+    'create.json': JSON.stringify({ snapshot: { volume_id: VOL, name: 'x' } }),
+    'nobody.json': JSON.stringify({ snapshot: { name: 'x' } })
+  })
+  const claims = ['--claims', join(dir, 'ep.json')]
+  const cases: Array<[string, string[], number, RegExp]> = [
+    ['show, in the granted EP', [...claims, '--ep', EP, 'GET', `/v2/${P}/cloudsnapshots/${SNAP}`], 0, /^allow: granted/],
+    ['show, in another EP', [...claims, '--ep', 'other-ep', 'GET', `/v2/${P}/cloudsnapshots/${SNAP}`], 1, /^deny 403/],
+    ['delete, in the granted EP', [...claims, '--ep=' + EP, 'DELETE', `/v2/${P}/cloudsnapshots/${SNAP}`], 0, /^allow: granted/],
+    ['create with the body, in the granted EP', [...claims, '--ep', EP, '--body', join(dir, 'create.json'), 'POST', `/v2/${P}/cloudsnapshots`], 0, /^allow: granted/],
+    ['create with a body that names no volume', [...claims, '--ep', EP, '--body', join(dir, 'nobody.json'), 'POST', `/v2/${P}/cloudsnapshots`], 1, /malformed-body/],
+    ['list naming the EP in the query (no --ep needed)', [...claims, 'GET', `/v2/${P}/cloudsnapshots/detail?enterprise_project_id=${EP}`], 0, /^allow: granted/],
+    ['a Cinder row: EP grants do not count', [...claims, '--ep', EP, 'GET', `/v2/${P}/snapshots/${SNAP}`], 1, /enterprise-project-unsupported/]
+  ]
+  for (const [what, argv, status, pattern] of cases) {
+    const result = run('check', ...argv)
+    t.equal(result.status, status, what)
+    t.match(result.out, pattern, what)
+  }
+  const noEp = run('check', ...claims, 'GET', `/v2/${P}/cloudsnapshots/${SNAP}`)
+  t.same([noEp.status, noEp.err], [2, `evs-authz: the decision needs the enterprise project of snapshot ${SNAP}: give --ep ID (see evs-authz --help)\n`])
+  const noBody = run('check', ...claims, '--ep', EP, 'POST', `/v2/${P}/cloudsnapshots`)
+  t.equal(noBody.status, 2)
+  t.match(noBody.err, /reads its enterprise project from the JSON body: give --body FILE/)
+})
+
+t.test('hostile or broken input never crashes check: exit 0, 1 or 2, and errors are one line without a stack', async (t) => {
+  const dir = t.testdir({})
+  const names = [...Object.getOwnPropertyNames(Object.prototype), 'roles', 'policies', 'actions', 'project_id', 'token', 'Statement', 'Condition']
+  const hostileKey = fc.oneof(fc.constantFrom(...names), fc.string({ maxLength: 8 }))
+  const claims = fc.letrec((tie) => ({
+    value: fc.oneof({ depthSize: 'small' }, fc.jsonValue({ maxDepth: 1 }), fc.dictionary(hostileKey, tie('value'), { maxKeys: 4 }), fc.array(tie('value'), { maxLength: 3 }))
+  })).value
+  let file = 0
+  await fc.assert(fc.asyncProperty(claims, fc.constantFrom('GET', 'DELETE', 'POST'), async (value, method) => {
+    const path = join(dir, `c${file++}.json`)
+    writeFileSync(path, JSON.stringify({ project_id: P, ...(typeof value === 'object' && value !== null && !Array.isArray(value) ? value : { roles: value }) }))
+    const result = run('check', '--claims', path, '--policies', path, method, `/v2/${P}/snapshots/${SNAP}`)
+    t.ok([0, 1, 2].includes(result.status))
+    if (result.status === 2) t.match(result.err, /^evs-authz: [^\n]+\n$/, 'one line')
+    t.notMatch(result.err, /\n\s+at /, 'no stack trace')
+    return true
+  }), { numRuns: 200 })
 })
