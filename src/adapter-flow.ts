@@ -4,7 +4,7 @@
 import {
   DECISION_MESSAGE, ProblemList, checkAuthorizerOptions, createAuthorizer, decisionLogFields, decisionLogLevel,
   denialResponse, isEnterpriseProjectQuestion,
-  type AuthorizerOptions, type BodyProblem, type Decision, type DenialResponse, type DenyDecision, type EnterpriseProjectQuestion,
+  type AuthorizerOptions, type BodyReading, type Decision, type DenialResponse, type DenyDecision, type EnterpriseProjectQuestion,
   type Mode, type RequestTarget
 } from './core/index.js'
 import { createEnterpriseProjectLookup, type EnterpriseProjectCacheOptions, type ResolveEnterpriseProject } from './enterprise-resolution.js'
@@ -49,7 +49,7 @@ export interface DecisionFlow<R> {
   /** Starts a request; `needBody` is called instead of `finish` when the decision needs the JSON body. */
   start (context: FlowContext<R>, target: RequestTarget, needBody: (question: EnterpriseProjectQuestion) => void): void
   /** Continues a request that needed its body (parsed JSON, or the reason it could not be read). */
-  resume (context: FlowContext<R>, question: EnterpriseProjectQuestion, body: unknown): void
+  resume (context: FlowContext<R>, question: EnterpriseProjectQuestion, body: BodyReading | undefined): void
   readonly bodyLimit: number
 }
 
@@ -88,7 +88,7 @@ export function createDecisionFlow<R> (options: AdapterOptions<R>, defaultGrants
     context.finish(decision, !decision.allowed && mode === 'enforce')
   }
 
-  function resume (context: FlowContext<R>, question: EnterpriseProjectQuestion, body: unknown): void {
+  function resume (context: FlowContext<R>, question: EnterpriseProjectQuestion, body: BodyReading | undefined): void {
     const targets = authorizer.enterpriseTargets(question, body)
     if (!('ok' in targets)) {
       settle(context, targets)
@@ -151,13 +151,13 @@ export function denialWithRequestId (decision: DenyDecision, requestId: string |
 }
 
 /** Parses a JSON body buffer, or says why it cannot be used. */
-export function parseJsonBody (buffer: Buffer | undefined, limit: number): unknown {
-  if (buffer === undefined) return { bodyProblem: `the JSON body exceeds ${limit} bytes` } satisfies BodyProblem
-  if (buffer.length === 0) return { bodyProblem: 'the JSON body is missing' } satisfies BodyProblem
+export function parseJsonBody (buffer: Buffer | undefined, limit: number): BodyReading {
+  if (buffer === undefined) return { kind: 'problem', problem: `the JSON body exceeds ${limit} bytes` }
+  if (buffer.length === 0) return { kind: 'problem', problem: 'the JSON body is missing' }
   try {
-    return JSON.parse(buffer.toString('utf8'))
+    return { kind: 'json', value: JSON.parse(buffer.toString('utf8')) }
   } catch {
-    return { bodyProblem: 'the body is not valid JSON' } satisfies BodyProblem
+    return { kind: 'problem', problem: 'the body is not valid JSON' }
   }
 }
 

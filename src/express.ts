@@ -55,15 +55,15 @@ export function evsAuthzExpress (options: EvsAuthzExpressOptions = {}): RequestH
       // A body parser (express.json()) may have run already; otherwise read the body here and leave it
       // parsed on req.body, marked the way body-parser marks it so later parsers skip it.
       if (r._body === true || (typeof req.body === 'object' && req.body !== null)) {
-        flow.resume(context, question, req.body)
+        flow.resume(context, question, { kind: 'json', value: req.body })
         return
       }
       // Express cannot hand a consumed stream on: in audit mode a body past bodyLimit reaches later
       // middleware truncated (enforce mode answers 400 anyway).
       readLimited(req, flow.bodyLimit).then(({ buffer }) => {
         const body = parseJsonBody(buffer, flow.bodyLimit)
-        if (buffer !== undefined && !(typeof body === 'object' && body !== null && 'bodyProblem' in body)) {
-          req.body = body
+        if (body.kind === 'json') {
+          req.body = body.value
           r._body = true
         }
         flow.resume(context, question, body)
