@@ -128,7 +128,9 @@ function run (argv: readonly string[], io: Output): number {
       const policies = text.policies === undefined ? undefined : readJson(text.policies, '--policies')
       const body = text.body === undefined ? undefined : readJson(text.body, '--body')
       const authorizer = createAuthorizer({ ...authorizerOptions(text), ...(policies === undefined ? {} : { policies: policies as never }) })
-      const decision = checkDecision(authorizer, { method: method.toUpperCase(), url: path }, claims, text.ep, body)
+      // The request check models is a JSON API call (the only body type the gate accepts on judged writes).
+      const target = { method: method.toUpperCase(), url: path, headers: { 'content-type': 'application/json' } }
+      const decision = checkDecision(authorizer, target, claims, text.ep, body)
       io.out(values.json === true ? `${JSON.stringify(decisionJson(decision), null, 2)}\n` : describeDecision(decision))
       return decision.allowed ? 0 : 1
     }
@@ -169,7 +171,7 @@ function checkDecision (authorizer: Authorizer, target: RequestTarget, claims: u
   }
   if (!isEnterpriseProjectQuestion(result)) return result
   if (result.needsBody && body === undefined) throw new UsageError(`${result.route.name} reads its enterprise project from the JSON body: give --body FILE`)
-  const targets = authorizer.enterpriseTargets(result, body)
+  const targets = authorizer.enterpriseTargets(result, body === undefined ? undefined : { kind: 'json', value: body })
   if (!('ok' in targets)) return targets
   if (targets.lookups.length > 0 && ep === undefined) {
     const what = targets.lookups.map((l) => `${l.kind} ${l.id}`).join(', ')
