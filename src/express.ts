@@ -5,6 +5,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { pino } from 'pino'
 import { createDecisionFlow, denialWithRequestId, parseJsonBody, readLimited, type AdapterOptions, type DecisionLogger } from './adapter-flow.js'
 import type { Decision } from './core/index.js'
+import { warnIfSilent } from './registration.js'
 
 /** Options of the Express middleware (see README "Express"). */
 export interface EvsAuthzExpressOptions extends AdapterOptions<Request> {
@@ -28,6 +29,7 @@ const userOf = (req: Request): unknown => (req as RequestWithIdentity).user ?? (
 export function evsAuthzExpress (options: EvsAuthzExpressOptions = {}): RequestHandler {
   const flow = createDecisionFlow(options, userOf)
   const logger = options.logger ?? pino()
+  warnIfSilent((logger as { level?: unknown }).level ?? 'info', 'the evs-authz logger')
   return function evsAuthzMiddleware (req: Request, res: Response, next: NextFunction): void {
     const r = req as RequestWithIdentity
     const requestId = typeof r.id === 'string' || typeof r.id === 'number' ? String(r.id) : `req-${randomUUID()}`

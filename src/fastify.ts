@@ -5,6 +5,7 @@ import { Readable } from 'node:stream'
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { createDecisionFlow, denialWithRequestId, parseJsonBody, readLimited, type AdapterOptions, type DecisionFlow, type FlowContext } from './adapter-flow.js'
+import { checkFastifyRegistration } from './registration.js'
 import { DECISION_MESSAGE, decisionLogFields, denyDecision, type Decision, type EnterpriseProjectQuestion } from './core/index.js'
 
 /** Options of the Fastify plugin (see README "Options"). */
@@ -35,6 +36,8 @@ function answer (request: FastifyRequest, reply: FastifyReply, decision: Decisio
 }
 
 const plugin: FastifyPluginCallback<EvsAuthzOptions> = (fastify, options, done) => {
+  const registrationError = checkFastifyRegistration(fastify)
+  if (registrationError !== undefined) return done(registrationError)
   let flow: DecisionFlow<FastifyRequest>
   try {
     flow = createDecisionFlow(options, userOf)

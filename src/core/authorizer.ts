@@ -9,6 +9,7 @@ import {
   type BodyReading, type EnterpriseProjectQuestion, type EnterpriseProjectResolution, type EnterpriseProjectTargets
 } from './enterprise.js'
 import { ProblemList, describe } from './errors.js'
+import { checkOptionNames } from './option-names.js'
 import { ALL_PROJECTS_ACTION, withoutCrossProjectParams } from './cross-project.js'
 import { parametersNamed, readQuery, type QueryReading } from './query.js'
 import { allowsExplicitly, effectInEnterpriseProject, effectOf, readGrants, type Grant, type GrantResult } from './grants.js'
@@ -101,6 +102,7 @@ const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze(Object.create(
 
 /** Checks the scalar options, adding every problem to `problems` (adapters add theirs to the same list). */
 export function checkAuthorizerOptions (options: AuthorizerOptions, problems: ProblemList): void {
+  checkOptionNames(options, problems)
   const prefix = options.prefix ?? ''
   if (typeof prefix !== 'string' || !CANONICAL_PREFIX.test(prefix) || /(^|\/)\.\.?(\/|$)/.test(prefix)) {
     problems.add('prefix', `should be '' or a canonical path without a trailing slash such as '/evs', instead got ${describe(prefix)}`)

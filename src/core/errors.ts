@@ -2,7 +2,7 @@
 // Denials are never exceptions; they are Decision values (see decision.ts).
 
 /** The codes of the errors evs-authz throws at start-up. */
-export type ErrorCode = 'EVS_AUTHZ_ERR_ROUTE_TABLE' | 'EVS_AUTHZ_ERR_OPTIONS' | 'EVS_AUTHZ_ERR_POLICY'
+export type ErrorCode = 'EVS_AUTHZ_ERR_ROUTE_TABLE' | 'EVS_AUTHZ_ERR_OPTIONS' | 'EVS_AUTHZ_ERR_POLICY' | 'EVS_AUTHZ_ERR_REGISTERED'
 
 /** One thing wrong with a configuration input, located as precisely as possible. */
 export interface ConfigurationProblem {
