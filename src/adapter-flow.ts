@@ -3,7 +3,7 @@
 // is in play, log one line, tell onDecision.
 import {
   DECISION_MESSAGE, ProblemList, checkAuthorizerOptions, createAuthorizer, decisionLogFields, decisionLogLevel,
-  denialResponse, isEnterpriseProjectQuestion,
+  denialResponse, isEnterpriseProjectQuestion, withCredentialsDetail,
   type AuthorizerOptions, type BodyReading, type Decision, type DenialResponse, type DenyDecision, type EnterpriseProjectQuestion,
   type Mode, type RequestTarget
 } from './core/index.js'
@@ -119,7 +119,7 @@ export function createDecisionFlow<R> (options: AdapterOptions<R>, defaultGrants
       } catch (error) {
         result = authorizer.fail(inspection, error)
       }
-      if (!isEnterpriseProjectQuestion(result)) settle(context, result)
+      if (!isEnterpriseProjectQuestion(result)) settle(context, withCredentialsDetail(result, target.headers))
       else if (result.needsBody) needBody(result)
       else resume(context, result, undefined)
     }

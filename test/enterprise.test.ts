@@ -123,6 +123,9 @@ t.test('every Cinder row refuses EP-only grants, with a reason that says so', as
     const sent = await send(h, row.method, url, body, epOnly({ id: EP_A, actions: ['*'] }))
     t.equal(sent.status, 403, `${row.method} ${row.template}`)
     t.equal(sent.line?.['reason'], 'enterprise-project-unsupported', `${row.method} ${row.template}: reason`)
+    // The answer says what to do, not only what is missing; the log line says why the EP grant did not count.
+    t.match(JSON.stringify(sent.json), /Enterprise-project grants do not apply to OpenStack Cinder APIs: use the EVS cloudsnapshots API/)
+    t.match(sent.line?.['detail'], /do not apply to OpenStack-Cinder rows/)
   }
   const unrelated = await send(h, 'DELETE', `/v2/${P}/snapshots/${SNAP_A}`, undefined, epOnly({ id: EP_A, actions: ['ecs:*:*'] }))
   t.equal(unrelated.line?.['reason'], 'missing-action', 'EP grants that would not allow anyway are just missing actions')

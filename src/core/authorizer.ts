@@ -10,6 +10,7 @@ import {
 } from './enterprise.js'
 import { ProblemList, describe } from './errors.js'
 import { checkOptionNames } from './option-names.js'
+import { unknownRolesDetail } from './unknown-roles.js'
 import { ALL_PROJECTS_ACTION, withoutCrossProjectParams } from './cross-project.js'
 import { parametersNamed, readQuery, type QueryReading } from './query.js'
 import { allowsExplicitly, effectInEnterpriseProject, effectOf, readGrants, type Grant, type GrantResult } from './grants.js'
@@ -231,10 +232,10 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
       const epWouldAllow = [...grant.enterpriseProjects.keys()].some((id) =>
         (missing ?? []).every((action) => effectInEnterpriseProject(grant, id, action, actionParts.get(action) as ActionParts, now) === 'allow'))
       if (epWouldAllow) {
-        return denyDecision('enterprise-project-unsupported', method, path, family, { match, userId: grant.userId, missing, action: missing[0], detail: 'enterprise-project grants do not apply to this route (IAM project authorization only)' })
+        return denyDecision('enterprise-project-unsupported', method, path, family, { match, userId: grant.userId, missing, action: missing[0], detail: 'enterprise-project grants do not apply to OpenStack-Cinder rows (project-wide grants only; the cloudsnapshots rows take them)' })
       }
     }
-    return denyDecision(denied === undefined ? 'missing-action' : 'explicit-deny', method, path, family, { match, userId: grant.userId, missing, action: denied ?? missing[0] })
+    return denyDecision(denied === undefined ? 'missing-action' : 'explicit-deny', method, path, family, { match, userId: grant.userId, missing, action: denied ?? missing[0], detail: unknownRolesDetail(grant.unknownRoles) })
   }
 
   function enterpriseTargets (question: EnterpriseProjectQuestion, body: BodyReading | undefined): ReadyTargets | DenyDecision {

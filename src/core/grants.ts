@@ -41,6 +41,8 @@ export interface Grant extends StatementSet {
   readonly conditionValues: ReadonlyMap<string, string | boolean>
   /** Enterprise-project-scoped statements by EP id: they count only on EP-capable routes, for that EP. */
   readonly enterpriseProjects: ReadonlyMap<string, StatementSet>
+  /** Project-wide role names the catalogue does not know (they grant nothing; denials name them). */
+  readonly unknownRoles: readonly string[]
 }
 
 export type GrantResult =
@@ -71,7 +73,8 @@ export function readGrants (claims: unknown, catalogue: Catalogue): GrantResult 
   const tokenUser = objectAt(token, 'user')
   const tokenProject = objectAt(token, 'project')
   const problems: Array<{ at: string, message: string }> = []
-  const statements = grantedStatements(c, ownValue(token, 'roles'), '', catalogue, problems)
+  const unknownRoles: string[] = []
+  const statements = grantedStatements(c, ownValue(token, 'roles'), '', catalogue, problems, unknownRoles)
   const enterpriseProjects = new Map<string, StatementSet>()
   const scoped = ownValue(c, 'enterprise_projects')
   if (scoped !== undefined) {
@@ -113,13 +116,16 @@ export function readGrants (claims: unknown, catalogue: Catalogue): GrantResult 
       statements,
       memo: statements.some((s) => s.timeDependent) ? undefined : new Map(),
       conditionValues,
-      enterpriseProjects
+      enterpriseProjects,
+      unknownRoles
     }
   }
 }
 
 /** `actions`, `policies` and `roles` of one scope (the claims themselves, or one enterprise_projects entry). */
-function grantedStatements (scope: Json, tokenRoles: unknown, at: string, catalogue: Catalogue, problems: Array<{ at: string, message: string }>): CompiledStatement[] {
+function grantedStatements (
+  scope: Json, tokenRoles: unknown, at: string, catalogue: Catalogue, problems: Array<{ at: string, message: string }>, unknownRoles: string[] = []
+): CompiledStatement[] {
   const statements: CompiledStatement[] = []
   const actions = ownValue(scope, 'actions')
   if (actions !== undefined) {
@@ -141,6 +147,7 @@ function grantedStatements (scope: Json, tokenRoles: unknown, at: string, catalo
   for (const role of roleNames(ownValue(scope, 'roles'), tokenRoles, at, problems)) {
     const granted = catalogue.get(role)
     if (granted !== undefined) statements.push(...granted)
+    else unknownRoles.push(role)
   }
   return statements
 }

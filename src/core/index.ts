@@ -25,3 +25,4 @@ export { ALL_PROJECTS_ACTION, withoutCrossProjectParams } from './cross-project.
 export { readQuery } from './query.js'
 export type { QueryParameter, QueryReading } from './query.js'
 export { snapshotRoutes } from '../routes/snapshots.js'
+export { credentialsDetail, withCredentialsDetail } from './credentials-detail.js'

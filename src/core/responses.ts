@@ -42,8 +42,11 @@ export function denialMessage (decision: DenyDecision): string {
     case 'route-not-found':
     case 'method-not-allowed':
       return 'Policy doesn\'t allow this request to be performed.'
-    case 'enterprise-project-unresolved':
     case 'enterprise-project-unsupported':
+      // The caller's enterprise-project grants would allow: say why they do not count and what does.
+      return `Policy doesn't allow ${decision.action ?? 'this request'} to be performed. Enterprise-project grants do not apply to ` +
+        'OpenStack Cinder APIs: use the EVS cloudsnapshots API or a grant for the whole project.'
+    case 'enterprise-project-unresolved':
     case 'explicit-deny':
     case 'missing-action':
       return `Policy doesn't allow ${decision.action ?? 'this request'} to be performed.`
