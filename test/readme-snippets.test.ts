@@ -57,7 +57,7 @@ function start (app: string, file: string, env: Record<string, string>): Promise
     return code
   }
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { void stop(); reject(new Error(`${file} did not start:\n${output}`)) }, 20_000)
+    const timer = setTimeout(() => { stop().catch(() => {}); reject(new Error(`${file} did not start:\n${output}`)) }, 20_000)
     const onData = (chunk: Buffer): void => {
       output += chunk.toString()
       const listening = /http:\/\/127\.0\.0\.1:(\d+)/.exec(output)
@@ -68,7 +68,7 @@ function start (app: string, file: string, env: Record<string, string>): Promise
     }
     child.stdout.on('data', onData)
     child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
-    void exited.then((code) => { clearTimeout(timer); reject(new Error(`${file} exited with ${code}:\n${output}`)) })
+    exited.then((code) => { clearTimeout(timer); reject(new Error(`${file} exited with ${code}:\n${output}`)) })
   })
 }
 
@@ -163,10 +163,10 @@ t.test('README snippets run verbatim in a fresh app against the packed package',
       'export const old: EvsAuthzOptions = { onDecision: undefined }', ''
     ].join('\n'))
     writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: {
-        strict: true, exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true, module: 'nodenext', moduleResolution: 'nodenext',
-        target: 'es2022', noEmit: true, skipLibCheck: true, types: ['node']
-      },
+      compilerOptions: Object.fromEntries([
+        ['strict', true], ['exactOptionalPropertyTypes', true], ['noUncheckedIndexedAccess', true], ['module', 'nodenext'],
+        ['moduleResolution', 'nodenext'], ['target', 'es2022'], ['noEmit', true], ['skipLibCheck', true], ['types', ['node']]
+      ]),
       files: ['options.ts', 'types.ts', 'control.ts']
     }))
     const tsc = await promisify(execFile)(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', app]).then(() => '', (error: { stdout: string }) => error.stdout)
