@@ -27,7 +27,18 @@ export interface Demo {
   close (): Promise<void>
 }
 
-export async function startDemo (options: { port?: number, upstream?: string, secret?: string, serviceToken?: string, logger?: boolean } = {}): Promise<Demo> {
+export interface DemoOptions {
+  readonly port?: number
+  readonly upstream?: string
+  readonly secret?: string
+  readonly serviceToken?: string
+  /** Log to stdout (decision lines: denials at info, allows at debug). */
+  readonly logger?: boolean
+  /** The pino level when logging (default `info`; `debug` shows allowed requests too). */
+  readonly logLevel?: string
+}
+
+export async function startDemo (options: DemoOptions = {}): Promise<Demo> {
   const secret = options.secret ?? randomBytes(32).toString('hex')
   const backend = options.upstream === undefined ? buildEvsBackend() : undefined
   let upstreamUrl = options.upstream ?? ''
@@ -35,12 +46,14 @@ export async function startDemo (options: { port?: number, upstream?: string, se
     await backend.listen({ host: '127.0.0.1', port: 0 })
     upstreamUrl = `http://127.0.0.1:${(backend.server.address() as AddressInfo).port}`
   }
-  const gateway = await buildGateway({ upstream: upstreamUrl, secret, serviceToken: options.serviceToken ?? 'demo-service-token', logger: options.logger === true ? { level: 'info' } : false })
+  const gateway = await buildGateway({ upstream: upstreamUrl, secret, serviceToken: options.serviceToken ?? 'demo-service-token', logger: options.logger === true ? { level: options.logLevel ?? 'info' } : false })
   await gateway.listen({ host: '127.0.0.1', port: options.port ?? 8080 })
   const gatewayUrl = `http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}`
   const tokens = Object.fromEntries(personas.map((p) => [p.name, gateway.jwt.sign(p.claims, { expiresIn: '24h' })]))
   const p = `/v2/${DEMO.project}`
   const curls = [
+    // The commands below rename and delete: with the embedded backend, this first one restores its data.
+    ...(backend === undefined ? [] : [{ expect: 204, what: 'restore the demo data (run the whole list again from here)', persona: undefined, method: 'POST', path: '/demo/reset' }]),
     { expect: 200, what: 'read-only lists snapshots', persona: 'readonly', method: 'GET', path: `${p}/snapshots/detail` },
     { expect: 403, what: 'read-only may not create a snapshot', persona: 'readonly', method: 'POST', path: `${p}/cloudsnapshots`, body: { snapshot: { volume_id: DEMO.volume, name: 'manual' } } },
     { expect: 200, what: 'operator renames a snapshot', persona: 'operator', method: 'PUT', path: `${p}/cloudsnapshots/${DEMO.snapshot}`, body: { snapshot: { name: 'db-nightly-renamed' } } },
@@ -85,7 +98,8 @@ export function describeDemo (demo: Demo): string {
     'Try (expected status first):',
     ...demo.curls.flatMap((c) => [`# ${c.expect}: ${c.what}`, curlCommand(demo.gatewayUrl, c)]),
     '',
-    'Decision lines are logged to stdout. Ctrl-C stops both servers.'
+    'Decision lines are logged to stdout: denials at info, allowed requests too with LOG_LEVEL=debug npm start.',
+    'Ctrl-C stops both servers.'
   ]
   return lines.join('\n')
 }

@@ -61,6 +61,14 @@ type Req = FastifyRequest<{ Params: Record<string, string>, Body: Record<string,
 export function buildEvsBackend (options: { projects?: Map<string, ProjectData>, onRequest?: (method: string, url: string) => void } = {}): FastifyInstance {
   const projects = options.projects ?? seedProjects()
   const app = Fastify({ logger: false })
+  if (options.projects === undefined) {
+    // The demo's printed commands rename and delete; this puts the seed data back so they can run again.
+    app.post('/demo/reset', async (_request, reply) => {
+      projects.clear()
+      for (const [id, data] of seedProjects()) projects.set(id, data)
+      return reply.code(204).send()
+    })
+  }
   if (options.onRequest !== undefined) {
     const record = options.onRequest
     app.addHook('onRequest', async (request) => record(request.method, request.url))
