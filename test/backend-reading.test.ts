@@ -8,8 +8,11 @@ import { connect, type AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import express, { type RequestHandler } from 'express'
 import express4 from 'express4'
-import Fastify from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import evsAuthz, { type EvsAuthzOptions } from '../src/index.js'
+
+/** The options both adapters take (no request-typed callbacks). */
+type Options = Omit<EvsAuthzOptions, 'grants' | 'onDecision' | 'resolveEnterpriseProject'>
 import { evsAuthzExpress } from '../src/express.js'
 
 const P = '0123456789abcdef0123456789abcdef'
@@ -29,13 +32,13 @@ type Persona = keyof typeof personas | 'none'
 
 const claimsOf = (header: string | string[] | undefined): unknown => (typeof header === 'string' ? JSON.parse(header) : undefined)
 
-async function fastifyServer (options: EvsAuthzOptions, scopePrefix = ''): Promise<Server3> {
+async function fastifyServer (options: Options, scopePrefix = ''): Promise<Server3> {
   const reached: Reached[] = []
   const lines: Line[] = []
   const app = Fastify({ logger: { level: 'debug', stream: { write: (l: string) => { lines.push(JSON.parse(l) as Line) } } } })
-  app.decorateRequest('user', null)
+  app.decorateRequest('user', null as unknown as object)
   app.addHook('onRequest', async (request) => { Reflect.set(request, 'user', claimsOf(request.headers['x-test-claims'])) })
-  const routes = async (scope: typeof app): Promise<void> => {
+  const routes = async (scope: FastifyInstance): Promise<void> => {
     await scope.register(evsAuthz, options)
     scope.all('/*', async (request) => {
       reached.push({ url: request.url, query: { ...(request.query as Record<string, unknown>) } })
@@ -49,7 +52,7 @@ async function fastifyServer (options: EvsAuthzOptions, scopePrefix = ''): Promi
   return { name: `fastify${scopePrefix}`, port: (app.server.address() as AddressInfo).port, reached, lines, close: async () => { await app.close() } }
 }
 
-async function expressServer (name: string, factory: () => express.Express, options: EvsAuthzOptions, mount = ''): Promise<Server3> {
+async function expressServer (name: string, factory: () => express.Express, options: Options, mount = ''): Promise<Server3> {
   const reached: Reached[] = []
   const lines: Line[] = []
   const at = (level: number) => (fields: object, msg: string): void => { lines.push({ level, ...fields, msg }) }
@@ -69,7 +72,7 @@ async function expressServer (name: string, factory: () => express.Express, opti
   return { name: `${name}${mount}`, port: (server.address() as AddressInfo).port, reached, lines, close: async () => { await new Promise((resolve) => server.close(resolve)) } }
 }
 
-async function servers (options: EvsAuthzOptions = {}): Promise<Server3[]> {
+async function servers (options: Options = {}): Promise<Server3[]> {
   return [await fastifyServer(options), await expressServer('express5', express, options), await expressServer('express4', express4 as unknown as () => express.Express, options)]
 }
 
@@ -253,9 +256,9 @@ t.test('mounted below a path, requests are judged, never passed unjudged', async
 t.test('a Fastify prefix outside the scope the plugin is registered in refuses to start', async (t) => {
   const app = Fastify()
   app.register(async (scope) => { await scope.register(evsAuthz, { prefix: '/other' }) }, { prefix: '/evs' })
-  await t.rejects(app.ready(), { code: 'EVS_AUTHZ_ERR_OPTIONS', message: /scope with prefix '\/evs'/ })
+  await t.rejects(async () => { await app.ready() }, { code: 'EVS_AUTHZ_ERR_OPTIONS', message: /scope with prefix '\/evs'/ })
   const inside = Fastify()
   inside.register(async (scope) => { await scope.register(evsAuthz, { prefix: '/evs/region1' }) }, { prefix: '/evs' })
-  await t.resolves(inside.ready(), 'a prefix below the scope is accepted')
+  await t.resolves(async () => { await inside.ready() }, 'a prefix below the scope is accepted')
   await inside.close()
 })

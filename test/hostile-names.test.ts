@@ -65,7 +65,7 @@ t.test('property: authorize() never throws and never allows a request the claims
   const hostile = fc.letrec((tie) => ({
     value: fc.oneof({ depthSize: 'small' }, fc.anything({ maxDepth: 2 }), fc.dictionary(names, tie('value'), { maxKeys: 4 }), fc.array(tie('value'), { maxLength: 3 }))
   })).value
-  fc.assert(fc.property(hostile, fc.constantFrom('GET', 'DELETE', 'POST'), (raw) => {
+  fc.assert(fc.property(hostile, (raw) => {
     // Through JSON, as a token body arrives; a value JSON cannot carry is used as it is.
     let value: unknown = raw
     try { value = JSON.parse(JSON.stringify(raw) ?? 'null') } catch { /* keep the raw value */ }
