@@ -5,7 +5,7 @@
 // `crossProjectQuery: 'deny'` refuses such requests instead. Only an explicit grant of
 // `evs:snapshots:listAllProjects` (no wildcard) keeps them. The parameters are found with the backend's
 // own reading of the query (query.ts: `&` and `;`, decoding), in every spelling a lenient reader accepts.
-import { parametersNamed, readQuery, withoutParameters, type QueryReading } from './query.js'
+import { parametersNamed, readQuery, securityName, withoutParameters, type QueryReading } from './query.js'
 
 /** The action that keeps cross-project parameters; granted only by naming it exactly. */
 export const ALL_PROJECTS_ACTION = 'evs:snapshots:listAllProjects'
@@ -24,4 +24,29 @@ export function withoutCrossProjectParams (url: string, reading?: QueryReading):
   if (drop.length === 0) return undefined
   const kept = withoutParameters(query, drop)
   return kept === '' ? url.slice(0, q) : `${url.slice(0, q)}?${kept}`
+}
+
+/**
+ * A framework's already-parsed query (Fastify `request.query`, Express 4 `req.query`) without the
+ * cross-project parameters, so handlers in the same app never see what the forwarded URL no longer has:
+ * keys in any spelling (`all_tenants[]` included) are dropped, and a value that hides a `;`-joined pair
+ * (`limit: '5;all_tenants=1'` from a parser that splits on `&` only) loses that pair.
+ */
+export function withoutCrossProjectKeys (parsed: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const scrubbed = Object.create(Object.getPrototypeOf(parsed) as object | null) as Record<string, unknown>
+  for (const key of Object.keys(parsed)) {
+    if (CROSS_PROJECT_PARAMS.has(securityName(key))) continue
+    const value = parsed[key]
+    scrubbed[key] = typeof value === 'string' ? withoutHiddenPairs(value) : Array.isArray(value) ? value.map((v: unknown) => (typeof v === 'string' ? withoutHiddenPairs(v) : v)) : value
+  }
+  return scrubbed
+}
+
+function withoutHiddenPairs (value: string): string {
+  if (!value.includes(';')) return value
+  const query = `x=${value}`
+  const read = readQuery(query)
+  if (read.kind !== 'read') return value
+  const drop = parametersNamed(read, CROSS_PROJECT_PARAMS)
+  return drop.length === 0 ? value : withoutParameters(query, drop).slice(2)
 }
