@@ -1,0 +1,74 @@
+// What the README says is what the code does: reasons, defaults, metadata-key rules and what is logged.
+import t from 'tap'
+import { readFileSync } from 'node:fs'
+import { Writable } from 'node:stream'
+import Fastify from 'fastify'
+import { pino } from 'pino'
+import evsAuthz, { DENY_STATUS, PROJECT_ID_PATTERN, createAuthorizer, decisionLogFields, denyDecision } from 'evs-authz'
+import { createDecisionFlow } from '../src/adapter-flow.js'
+
+const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+const P = '0123456789abcdef0123456789abcdef'
+const S = '5a9d0b8c-1111-4c2e-9d52-2f1c0b7e6a11'
+const ALL = { project_id: P, actions: ['evs:*:*'] }
+const ticked = (text: string): string[] => [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? '')
+
+t.test('the closed set of reasons in the README is the set the code has', async (t) => {
+  const paragraph = readme.slice(readme.indexOf('The closed set of reasons'), readme.indexOf('## Grant formats'))
+  const allowed = ['granted', 'unmatched-pass', 'not-guarded']
+  t.same(ticked(paragraph).filter((w) => !allowed.includes(w) && w !== 'authorize()').sort(), Object.keys(DENY_STATUS).sort())
+})
+
+t.test('the defaults in the Options snippet are the defaults', async (t) => {
+  const snippet = /<!-- snippet: options[^>]*-->\n```ts\n([\s\S]*?)\n```/.exec(readme)?.[1] ?? ''
+  const value = (name: string): string | undefined => new RegExp(`^  ${name}: ([^,\\n]+?),?\\s*(//.*)?$`, 'm').exec(snippet)?.[1]
+  t.equal(value('projectIdPattern'), String(PROJECT_ID_PATTERN))
+  t.equal(Number(value('bodyLimit')), createDecisionFlow({}, () => undefined).bodyLimit)
+  const plain = createAuthorizer()
+  t.equal(value('unmatched'), "'deny'")
+  t.equal(plain.authorize({ method: 'GET', url: `/v2/${P}/volumes` }, ALL).reason, 'route-not-found', 'unmatched: deny')
+  t.equal(value('crossProjectQuery'), "'strip'")
+  const listed = plain.authorize({ method: 'GET', url: `/v2/${P}/snapshots?all_tenants=1` }, ALL)
+  t.same([listed.allowed, listed.allowed && listed.forwardUrl], [true, `/v2/${P}/snapshots`], 'crossProjectQuery: strip')
+  t.equal(value('prefix'), "''")
+  t.equal(plain.authorize({ method: 'GET', url: `/v2/${P}/snapshots` }, ALL).reason, 'granted', 'no prefix')
+})
+
+t.test('metadata keys: the README rule is the matcher rule', async (t) => {
+  t.match(readme, 'so `metadata/k1.json` matches no row (403 `route-not-found`)')
+  t.match(readme, '`.../metadata/<key>.json` (and `.xml`, in any case) is refused too (403 `route-not-found`)')
+  t.notMatch(readme, 'authorized as the same route', 'the old, wrong claim is gone')
+  const authorizer = createAuthorizer()
+  const reason = (key: string): string => authorizer.authorize({ method: 'GET', url: `/v3/${P}/snapshots/${S}/metadata/${key}` }, ALL).reason
+  for (const key of ['k1', 'color', 'a.b', 'x:y', 'with%20space', 'json', 'k.jsonx']) t.equal(reason(key), 'granted', key)
+  for (const key of ['k1.json', 'K1.JSON', 'k1.xml', 'k1.Xml', 'x'.repeat(256)]) t.equal(reason(key), 'route-not-found', key.slice(0, 12))
+  t.equal(reason('a%2Fb'), 'malformed-path', 'no / in a key')
+})
+
+t.test('the decision log: every field the README lists and nothing from the token or the query', async (t) => {
+  const fields = Object.keys(decisionLogFields(denyDecision('missing-action', 'GET', '/v2', 'cinder', {}), 'enforce', 'r1'))
+  for (const field of fields) t.match(readme, `\`${field}\``, `README documents ${field}`)
+  const lines: Array<Record<string, unknown>> = []
+  const stream = new Writable({ write (chunk: Buffer, _e, cb) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); cb() } })
+  const app = Fastify({ loggerInstance: pino({ level: 'debug' }, stream) })
+  const failure = new Error('the claims store is down')
+  await app.register(evsAuthz, {
+    grants: (request) => {
+      if (request.headers['x-fail'] !== undefined) throw failure
+      return { ...ALL, secret_claim: 'claim-value-7f3a' }
+    }
+  })
+  app.all('/*', async () => 'ok')
+  await app.inject({ method: 'GET', url: `/v2/${P}/snapshots?token=query-value-91c2`, headers: { 'x-auth-token': 'token-value-5d1e', authorization: 'Bearer b-4c9e' } })
+  await app.inject({ method: 'DELETE', url: `/v2/${P}/snapshots/${S}?x=query-value-91c2`, headers: { 'x-fail': '1', 'x-auth-token': 'token-value-5d1e' } })
+  // The decision lines (Fastify's own request lines log req.url with its query: the README says so).
+  const logged = JSON.stringify(lines.filter((l) => l['msg'] === 'evs-authz decision'))
+  t.equal(lines.filter((l) => l['msg'] === 'evs-authz decision').length, 2)
+  t.match(readme, 'Fastify\'s own `incoming request` lines log `req.url` with its query string')
+  for (const secret of ['claim-value-7f3a', 'query-value-91c2', 'token-value-5d1e', 'b-4c9e']) t.notMatch(logged, secret, `never logged: ${secret}`)
+  // README: "If it throws or rejects, the request is denied with 500 (grants-error) and the error is logged".
+  const failed = lines.find((l) => l['reason'] === 'grants-error')
+  t.match(failed, { status: 500, err: { message: 'the claims store is down' } }, 'a failing grants() is logged with the error itself')
+  t.match(readme, '(`grants-error`) and the error is logged')
+  await app.close()
+})
