@@ -16,9 +16,12 @@ const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
   peerDependenciesMeta: Record<string, { optional: boolean }>
 }
 
-t.test('ESM, Node >= 20, runtime dependencies limited to fastify-plugin, lru-cache (EP lookup cache), path-to-regexp and pino', async (t) => {
+t.test('ESM, Node 20 or >= 22, runtime dependencies limited to fastify-plugin, lru-cache (EP lookup cache), path-to-regexp and pino', async (t) => {
   t.equal(pkg.type, 'module')
-  t.equal(pkg.engines.node, '>=20')
+  // No wider than a runtime dependency allows (lru-cache: "20 || >=22").
+  t.equal(pkg.engines.node, '20 || >=22')
+  const lru = JSON.parse(readFileSync(`${root}node_modules/lru-cache/package.json`, 'utf8')) as { engines: { node: string } }
+  t.equal(lru.engines.node, pkg.engines.node, 'engines match the strictest runtime dependency')
   t.same(Object.keys(pkg.dependencies).sort(), ['fastify-plugin', 'lru-cache', 'path-to-regexp', 'pino'])
   t.same(pkg.peerDependenciesMeta, { fastify: { optional: true }, express: { optional: true } })
 })
@@ -65,4 +68,16 @@ t.test('the packed tarball holds the licence, the docs, the compiled entries and
   const licence = readFileSync(`${root}LICENSE`, 'utf8')
   t.match(licence, /^MIT License\n\nCopyright \(c\) 2026 evs-authz contributors\n/, 'LICENSE names the licence, the year and the holder')
   t.match(licence, /THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND/)
+})
+
+t.test('the README says which Node.js versions are tested, including this one, and that 20 is past its end of life', async (t) => {
+  const readme = readFileSync(`${root}README.md`, 'utf8')
+  const tested = /\*\*Node\.js versions tested:\*\* ([^\n]+\n[^\n]+)/.exec(readme)?.[1] ?? ''
+  const majors = [...tested.matchAll(/\b(\d\d) \(\d\d\.\d+\.\d+/g)].map((m) => m[1])
+  t.same(majors, ['20', '22', '24'])
+  t.ok(majors.includes(process.versions.node.split('.')[0]), `this run's Node ${process.versions.node} is on the README's list`)
+  t.match(readme, /Node\.js 20\s+reached its end of life on 2026-04-30/)
+  t.match(readme, `(\`engines\`: \`${pkg.engines.node.replace('||', '\\|\\|')}\`)`)
+  const ci = readFileSync(`${root}.ci/run`, 'utf8')
+  t.match(ci, /NODE_VERSIONS-22 24/, 'CI runs the other majors the README lists')
 })
