@@ -4,7 +4,7 @@ import fastifyJwt from '@fastify/jwt'
 import proxy from '@fastify/http-proxy'
 import type { IncomingHttpHeaders } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify'
-import evsAuthz, { stripIdentityHeaders, upstreamEnterpriseProjectResolver, type EvsAuthzOptions } from 'evs-authz'
+import evsAuthz, { evsAuthzFrameworkErrors, stripIdentityHeaders, upstreamEnterpriseProjectResolver, type EvsAuthzOptions } from 'evs-authz'
 
 export interface GatewayOptions {
   /** Where authorized requests go, e.g. `http://127.0.0.1:8776`. */
@@ -53,7 +53,10 @@ export async function authenticateFromAuthToken (app: FastifyInstance, secret: s
 }
 
 export async function buildGateway (options: GatewayOptions): Promise<FastifyInstance> {
-  const app = Fastify({ ...options.server, logger: options.logger ?? false })
+  // frameworkErrors: URLs the router refuses (%c0%af) are answered in the API's envelope, with a decision line.
+  const { prefix, routes } = options.authz ?? {}
+  const guarded = { ...(prefix === undefined ? {} : { prefix }), ...(routes === undefined ? {} : { routes }) }
+  const app = Fastify({ frameworkErrors: evsAuthzFrameworkErrors(guarded), ...options.server, logger: options.logger ?? false })
   await authenticateFromAuthToken(app, options.secret)
   await app.register(evsAuthz, {
     ...(options.serviceToken === undefined ? {} : { resolveEnterpriseProject: upstreamEnterpriseProjectResolver({ upstream: options.upstream, token: options.serviceToken }) }),

@@ -34,6 +34,8 @@ t.test('every printed curl command gets the status printed above it, and the who
   }
   // The statuses cover the outcomes a user should see.
   t.same([...new Set(demo.curls.map((c) => c.expect))].sort(), [200, 202, 204, 400, 401, 403])
+  const refused = await fetch(`${demo.gatewayUrl}/v2/0123456789abcdef0123456789abcdef/snapshots/%c0%af`)
+  t.same([refused.status, await refused.json()], [400, { badRequest: { code: 400, message: 'Malformed request url' } }], 'a URL the router refuses: the envelope')
 })
 
 t.test('the README describes the personas the demo prints', async (t) => {

@@ -73,13 +73,17 @@ function start (app: string, file: string, env: Record<string, string>): Promise
 }
 
 /** A stand-in EVS backend that records what reaches it. */
-async function backend (): Promise<{ url: string, seen: Array<{ method: string, url: string, headers: IncomingHttpHeaders }>, close: () => Promise<void> }> {
-  const seen: Array<{ method: string, url: string, headers: IncomingHttpHeaders }> = []
+interface Seen { method: string, url: string, headers: IncomingHttpHeaders, body: string }
+async function backend (): Promise<{ url: string, seen: Seen[], close: () => Promise<void> }> {
+  const seen: Seen[] = []
   const server = createServer((req, res) => {
-    seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers })
-    req.resume()
-    res.setHeader('content-type', 'application/json')
-    res.end(JSON.stringify({ snapshots: [] }))
+    let body = ''
+    req.on('data', (chunk: Buffer) => { body += chunk.toString() })
+    req.on('end', () => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body })
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify({ snapshots: [] }))
+    })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, close: () => new Promise((resolve) => server.close(() => resolve())) }
@@ -127,6 +131,11 @@ t.test('README snippets run verbatim in a fresh app against the packed package',
         t.same([bad.status, await bad.json()], [400, { badRequest: { code: 400, message: 'Malformed request url' } }], 'a URL the router refuses: the envelope')
       }
       t.equal(upstream.seen.length, 1, 'denials never reach the backend')
+      const admin = sign({ sub: 'alice', project_id: P, roles: ['te_admin'] })
+      const body = JSON.stringify({ snapshot: { volume_id: '6f0c3ac5-8d1e-4a6b-b5f0-4b0e3e6c1a01', name: 'nightly' } })
+      const create = await fetch(`${gateway.url}/v2/${P}/snapshots`, { method: 'POST', headers: { 'X-Auth-Token': admin, 'Content-Type': 'application/json' }, body })
+      t.equal(create.status, 200, 'an allowed write is forwarded')
+      t.same([upstream.seen[1]?.method, upstream.seen[1]?.body], ['POST', body], 'with its body intact')
       for (let waited = 0; waited < 3000 && decisionLines(gateway.output()).filter((l) => l['reason'] === 'no-credentials').length < 2; waited += 50) {
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
