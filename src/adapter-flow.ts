@@ -3,10 +3,11 @@
 // is in play, log one line, tell onDecision.
 import {
   DECISION_MESSAGE, ProblemList, checkAuthorizerOptions, createAuthorizer, decisionLogFields, decisionLogLevel,
-  denialResponse, isEnterpriseProjectQuestion,
-  type AuthorizerOptions, type BodyProblem, type Decision, type DenialResponse, type DenyDecision, type EnterpriseProjectQuestion,
+  denialResponse, isEnterpriseProjectQuestion, withoutCrossProjectParams,
+  type AuthorizerOptions, type BodyReading, type Decision, type DenialResponse, type DenyDecision, type EnterpriseProjectQuestion,
   type Mode, type RequestTarget
 } from './core/index.js'
+import type { IncomingHttpHeaders } from 'node:http'
 import { createEnterpriseProjectLookup, type EnterpriseProjectCacheOptions, type ResolveEnterpriseProject } from './enterprise-resolution.js'
 
 /** Options both adapters share on top of the authorizer's. */
@@ -39,17 +40,24 @@ export interface FlowContext<R> {
   readonly request: R
   readonly log: DecisionLogger
   readonly requestId: string | undefined
+  /** The request target that is judged (and forwarded). */
+  readonly url: string
   /** Receives the decision first (before onDecision sees it). */
   readonly attach: (decision: Decision) => void
-  /** Receives the decision (undefined outside the guarded space) and whether to block. */
-  readonly finish: (decision: Decision | undefined, block: boolean) => void
+  /**
+   * Receives the decision (undefined outside the guarded space), whether to block, and the URL to forward
+   * instead of the received one (cross-project parameters removed; also in audit mode, where it blocks nothing).
+   */
+  readonly finish: (decision: Decision | undefined, block: boolean, forwardUrl: string | undefined) => void
 }
 
 export interface DecisionFlow<R> {
   /** Starts a request; `needBody` is called instead of `finish` when the decision needs the JSON body. */
   start (context: FlowContext<R>, target: RequestTarget, needBody: (question: EnterpriseProjectQuestion) => void): void
   /** Continues a request that needed its body (parsed JSON, or the reason it could not be read). */
-  resume (context: FlowContext<R>, question: EnterpriseProjectQuestion, body: unknown): void
+  resume (context: FlowContext<R>, question: EnterpriseProjectQuestion, body: BodyReading | undefined): void
+  /** True when the target lies outside the guarded API space (not judged). */
+  outside (url: string): boolean
   readonly bodyLimit: number
 }
 
@@ -75,9 +83,11 @@ export function createDecisionFlow<R> (options: AdapterOptions<R>, defaultGrants
   const authorizer = createAuthorizer(options)
   const lookup = createEnterpriseProjectLookup<R>({ resolve: options.resolveEnterpriseProject, cache: options.enterpriseProjectCache ?? {}, timeout })
 
-  function settle (context: FlowContext<R>, decision: Decision): void {
+  function settle (context: FlowContext<R>, decision: Decision, error?: { err: unknown }): void {
     context.attach(decision)
-    context.log[decisionLogLevel(decision)](decisionLogFields(decision, mode, context.requestId), DECISION_MESSAGE)
+    const fields = decisionLogFields(decision, mode, context.requestId)
+    // A failing grants() is logged with the error itself (pino serializes `err`), next to the decision.
+    context.log[decisionLogLevel(decision)](error === undefined ? fields : { ...fields, ...error }, DECISION_MESSAGE)
     if (onDecision !== undefined) {
       try {
         onDecision(decision, context.request)
@@ -85,10 +95,13 @@ export function createDecisionFlow<R> (options: AdapterOptions<R>, defaultGrants
         context.log.error({ err: error }, 'evs-authz onDecision threw; the decision stands')
       }
     }
-    context.finish(decision, !decision.allowed && mode === 'enforce')
+    const block = !decision.allowed && mode === 'enforce'
+    // Stripping blocks nothing, so audit mode strips too (a denial it lets through has not been judged safe).
+    const forwardUrl = decision.allowed ? decision.forwardUrl : block ? undefined : withoutCrossProjectParams(context.url)
+    context.finish(decision, block, forwardUrl)
   }
 
-  function resume (context: FlowContext<R>, question: EnterpriseProjectQuestion, body: unknown): void {
+  function resume (context: FlowContext<R>, question: EnterpriseProjectQuestion, body: BodyReading | undefined): void {
     const targets = authorizer.enterpriseTargets(question, body)
     if (!('ok' in targets)) {
       settle(context, targets)
@@ -105,7 +118,7 @@ export function createDecisionFlow<R> (options: AdapterOptions<R>, defaultGrants
   function start (context: FlowContext<R>, target: RequestTarget, needBody: (question: EnterpriseProjectQuestion) => void): void {
     const inspection = authorizer.inspect(target)
     if (inspection.kind === 'outside') {
-      context.finish(undefined, false)
+      context.finish(undefined, false, undefined)
       return
     }
     if (inspection.kind === 'decided') {
@@ -117,7 +130,8 @@ export function createDecisionFlow<R> (options: AdapterOptions<R>, defaultGrants
       try {
         result = authorizer.decide(inspection, claims)
       } catch (error) {
-        result = authorizer.fail(inspection, error)
+        settle(context, authorizer.fail(inspection, error), { err: error })
+        return
       }
       if (!isEnterpriseProjectQuestion(result)) settle(context, result)
       else if (result.needsBody) needBody(result)
@@ -127,17 +141,18 @@ export function createDecisionFlow<R> (options: AdapterOptions<R>, defaultGrants
     try {
       claims = grants(context.request)
     } catch (error) {
-      settle(context, authorizer.fail(inspection, error))
+      settle(context, authorizer.fail(inspection, error), { err: error })
       return
     }
     if (isThenable(claims)) {
-      claims.then(proceed, (error: unknown) => settle(context, authorizer.fail(inspection, error)))
+      claims.then(proceed, (error: unknown) => settle(context, authorizer.fail(inspection, error), { err: error }))
       return
     }
     proceed(claims)
   }
 
-  return { start, resume, bodyLimit }
+  const outside = (url: string): boolean => authorizer.inspect({ method: 'GET', url }).kind === 'outside'
+  return { start, resume, outside, bodyLimit }
 }
 
 /**
@@ -151,13 +166,13 @@ export function denialWithRequestId (decision: DenyDecision, requestId: string |
 }
 
 /** Parses a JSON body buffer, or says why it cannot be used. */
-export function parseJsonBody (buffer: Buffer | undefined, limit: number): unknown {
-  if (buffer === undefined) return { bodyProblem: `the JSON body exceeds ${limit} bytes` } satisfies BodyProblem
-  if (buffer.length === 0) return { bodyProblem: 'the JSON body is missing' } satisfies BodyProblem
+export function parseJsonBody (buffer: Buffer | undefined, limit: number): BodyReading {
+  if (buffer === undefined) return { kind: 'problem', problem: `the JSON body exceeds ${limit} bytes` }
+  if (buffer.length === 0) return { kind: 'problem', problem: 'the JSON body is missing' }
   try {
-    return JSON.parse(buffer.toString('utf8'))
+    return { kind: 'json', value: JSON.parse(buffer.toString('utf8')) }
   } catch {
-    return { bodyProblem: 'the body is not valid JSON' } satisfies BodyProblem
+    return { kind: 'problem', problem: 'the body is not valid JSON' }
   }
 }
 
@@ -196,4 +211,18 @@ export async function readLimited (stream: AsyncIterable<unknown>, limit: number
 
 function isThenable (value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+}
+
+/**
+ * The headers to judge: Node's parsed headers, except that several Content-Type headers (Node keeps the
+ * first, a WSGI server the last) are all passed on, so the core can refuse the ambiguity.
+ */
+export function judgedHeaders (headers: IncomingHttpHeaders, rawHeaders: readonly string[]): NonNullable<RequestTarget['headers']> {
+  if (headers['content-type'] === undefined) return headers
+  const all: string[] = []
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] ?? ''
+    if (name.length === 12 && name.toLowerCase() === 'content-type') all.push(rawHeaders[i + 1] ?? '')
+  }
+  return all.length > 1 ? { ...headers, 'content-type': all } : headers
 }

@@ -3,8 +3,8 @@
 import { randomUUID } from 'node:crypto'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { pino } from 'pino'
-import { createDecisionFlow, denialWithRequestId, parseJsonBody, readLimited, type AdapterOptions, type DecisionLogger } from './adapter-flow.js'
-import type { Decision } from './core/index.js'
+import { createDecisionFlow, denialWithRequestId, judgedHeaders, parseJsonBody, readLimited, type AdapterOptions, type DecisionLogger } from './adapter-flow.js'
+import { withoutCrossProjectKeys, type Decision } from './core/index.js'
 
 /** Options of the Express middleware (see README "Express"). */
 export interface EvsAuthzExpressOptions extends AdapterOptions<Request> {
@@ -31,39 +31,48 @@ export function evsAuthzExpress (options: EvsAuthzExpressOptions = {}): RequestH
   return function evsAuthzMiddleware (req: Request, res: Response, next: NextFunction): void {
     const r = req as RequestWithIdentity
     const requestId = typeof r.id === 'string' || typeof r.id === 'number' ? String(r.id) : `req-${randomUUID()}`
+    // Mounted below a path (`app.use('/evs', ...)`), req.url is mount-relative and is what most proxies
+    // forward: when the full URL is outside the guarded space but the mount-relative one is not, judge that.
+    const mounted = req.baseUrl !== '' && flow.outside(req.originalUrl) && !flow.outside(req.url)
+    const url = mounted ? req.url : req.originalUrl
     const context = {
       request: req,
       log: logger,
       requestId,
+      url,
       attach: (decision: Decision) => { req.evsAuthz = decision },
-      finish: (decision: Decision | undefined, block: boolean) => {
+      finish: (decision: Decision | undefined, block: boolean, forwardUrl: string | undefined) => {
         if (decision !== undefined && !decision.allowed && block) {
           const response = denialWithRequestId(decision, requestId)
           res.status(response.status).set(response.headers).json(response.body)
           return
         }
-        if (decision?.allowed === true && decision.forwardUrl !== undefined) {
-          // Downstream proxies forward req.url (mount-relative): drop the same parameters there.
-          const query = decision.forwardUrl.includes('?') ? decision.forwardUrl.slice(decision.forwardUrl.indexOf('?')) : ''
+        if (forwardUrl !== undefined) {
+          // Proxies forward req.url (mount-relative) or req.originalUrl: drop the same parameters from both,
+          // and from a query Express 4 already parsed (Express 5 parses req.query from req.url on each read).
+          const query = forwardUrl.includes('?') ? forwardUrl.slice(forwardUrl.indexOf('?')) : ''
           req.url = `${req.url.split('?')[0] ?? ''}${query}`
-          req.originalUrl = decision.forwardUrl
+          req.originalUrl = `${req.originalUrl.split('?')[0] ?? ''}${query}`
+          if (Object.hasOwn(req, 'query') && typeof req.query === 'object' && req.query !== null) {
+            req.query = withoutCrossProjectKeys(req.query) as typeof req.query
+          }
         }
         next()
       }
     }
-    flow.start(context, { method: req.method, url: req.originalUrl, headers: req.headers }, (question) => {
+    flow.start(context, { method: req.method, url, headers: judgedHeaders(req.headers, req.rawHeaders) }, (question) => {
       // A body parser (express.json()) may have run already; otherwise read the body here and leave it
       // parsed on req.body, marked the way body-parser marks it so later parsers skip it.
       if (r._body === true || (typeof req.body === 'object' && req.body !== null)) {
-        flow.resume(context, question, req.body)
+        flow.resume(context, question, { kind: 'json', value: req.body })
         return
       }
       // Express cannot hand a consumed stream on: in audit mode a body past bodyLimit reaches later
       // middleware truncated (enforce mode answers 400 anyway).
       readLimited(req, flow.bodyLimit).then(({ buffer }) => {
         const body = parseJsonBody(buffer, flow.bodyLimit)
-        if (buffer !== undefined && !(typeof body === 'object' && body !== null && 'bodyProblem' in body)) {
-          req.body = body
+        if (body.kind === 'json') {
+          req.body = body.value
           r._body = true
         }
         flow.resume(context, question, body)

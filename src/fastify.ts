@@ -4,8 +4,10 @@
 import { Readable } from 'node:stream'
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { createDecisionFlow, denialWithRequestId, parseJsonBody, readLimited, type AdapterOptions, type DecisionFlow, type FlowContext } from './adapter-flow.js'
-import { DECISION_MESSAGE, decisionLogFields, denyDecision, type Decision, type EnterpriseProjectQuestion } from './core/index.js'
+import {
+  createDecisionFlow, denialWithRequestId, judgedHeaders, parseJsonBody, readLimited, type AdapterOptions, type DecisionFlow, type FlowContext
+} from './adapter-flow.js'
+import { ConfigurationError, DECISION_MESSAGE, decisionLogFields, denyDecision, withoutCrossProjectKeys, type Decision, type EnterpriseProjectQuestion } from './core/index.js'
 
 /** Options of the Fastify plugin (see README "Options"). */
 export interface EvsAuthzOptions extends AdapterOptions<FastifyRequest> {}
@@ -23,21 +25,39 @@ const userOf = (request: FastifyRequest): unknown => (request as FastifyRequest 
 /** A question waiting for the body, between onRequest and preParsing. */
 const awaitingBody = new WeakMap<FastifyRequest, EnterpriseProjectQuestion>()
 
-function answer (request: FastifyRequest, reply: FastifyReply, decision: Decision | undefined, block: boolean, next: () => void): void {
+function answer (request: FastifyRequest, reply: FastifyReply, decision: Decision | undefined, block: boolean, forwardUrl: string | undefined, next: () => void): void {
   if (decision !== undefined && !decision.allowed && block) {
     const response = denialWithRequestId(decision, String(request.id))
     reply.code(response.status).headers(response.headers).send(response.body)
     return
   }
-  // The proxy forwards request.url (raw.url): a rewritten URL is what the backend receives.
-  if (decision?.allowed === true && decision.forwardUrl !== undefined) request.raw.url = decision.forwardUrl
+  if (forwardUrl !== undefined) {
+    // The proxy forwards request.url (raw.url): a rewritten URL is what the backend receives; handlers in
+    // this app read request.query, which was parsed before this hook ran.
+    request.raw.url = forwardUrl
+    if (typeof request.query === 'object' && request.query !== null) request.query = withoutCrossProjectKeys(request.query as Record<string, unknown>)
+  }
   next()
+}
+
+/**
+ * The plugin judges under the `prefix` option, else under the prefix of the scope it is registered in: a
+ * scope's hooks only ever see URLs below that prefix, so judging from '' would let every request through.
+ * An explicit prefix outside the scope's could never match: refuse to start.
+ */
+function checkScopePrefix (option: unknown, scopePrefix: string): void {
+  if (option === undefined || scopePrefix === '' || option === scopePrefix || (typeof option === 'string' && option.startsWith(`${scopePrefix}/`))) return
+  throw new ConfigurationError('EVS_AUTHZ_ERR_OPTIONS', 'Invalid evs-authz options', [{
+    at: 'prefix',
+    message: `the plugin is registered in a scope with prefix '${scopePrefix}', so it only sees URLs below it; use a prefix at or below it (or omit prefix), instead got ${JSON.stringify(option)}`
+  }])
 }
 
 const plugin: FastifyPluginCallback<EvsAuthzOptions> = (fastify, options, done) => {
   let flow: DecisionFlow<FastifyRequest>
   try {
-    flow = createDecisionFlow(options, userOf)
+    flow = createDecisionFlow(options.prefix === undefined ? { ...options, prefix: fastify.prefix } : options, userOf)
+    checkScopePrefix(options.prefix, fastify.prefix)
   } catch (error) {
     // Configuration errors reject app.ready() / register() instead of escaping the plugin loader.
     done(error as Error)
@@ -47,13 +67,15 @@ const plugin: FastifyPluginCallback<EvsAuthzOptions> = (fastify, options, done) 
     request,
     log: request.log,
     requestId: String(request.id),
+    url: request.url,
     attach: (decision) => { request.evsAuthz = decision },
     finish
   })
 
   fastify.decorateRequest('evsAuthz', null)
   fastify.addHook('onRequest', function evsAuthzOnRequest (request, reply, next) {
-    flow.start(context(request, (decision, block) => answer(request, reply, decision, block, () => next())), request, (question) => {
+    const target = { method: request.method, url: request.url, headers: judgedHeaders(request.headers, request.raw.rawHeaders) }
+    flow.start(context(request, (decision, block, forwardUrl) => answer(request, reply, decision, block, forwardUrl, () => next())), target, (question) => {
       awaitingBody.set(request, question)
       next()
     })
@@ -65,11 +87,11 @@ const plugin: FastifyPluginCallback<EvsAuthzOptions> = (fastify, options, done) 
       return
     }
     readLimited(payload, flow.bodyLimit).then(({ buffer, replay }) => {
-      flow.resume(context(request, (decision, block) => {
+      flow.resume(context(request, (decision, block, forwardUrl) => {
         awaitingBody.delete(request)
         // Hand the exact bytes on (all of them, even past the limit in audit mode), so body parsers
         // and proxies see what was authorized.
-        answer(request, reply, decision, block, () => next(null, Readable.from(replay)))
+        answer(request, reply, decision, block, forwardUrl, () => next(null, Readable.from(replay)))
       }), question, parseJsonBody(buffer, flow.bodyLimit))
     }, (error: unknown) => next(error as Error))
   })
@@ -83,7 +105,7 @@ const plugin: FastifyPluginCallback<EvsAuthzOptions> = (fastify, options, done) 
     awaitingBody.delete(request)
     const decision = denyDecision('enterprise-project-error', question.method, question.path, question.family, { detail: 'the request body was never read' })
     request.log.error(decisionLogFields(decision, 'enforce', String(request.id)), DECISION_MESSAGE)
-    answer(request, reply, decision, true, next)
+    answer(request, reply, decision, true, undefined, next)
   })
   done()
 }

@@ -87,6 +87,7 @@ interface RawCase {
 }
 
 const MALFORMED = /^\{"badRequest":\{"code":400,"message":"Malformed request url"\}\}$/
+const OVERRIDDEN = /^\{"badRequest":\{"code":400,"message":"Method override is not allowed: remove the x-[a-z-]+ header and send the real method\."\}\}$/
 const FORBIDDEN = /^\{"forbidden":\{"code":403,/
 
 function r (klass: string, method: string, target: string, status: number, extra: Partial<Omit<RawCase, 'klass' | 'method' | 'target' | 'status'>> = {}): RawCase {
@@ -162,10 +163,10 @@ const fullCases: readonly RawCase[] = [
   r('12 absolute-form', 'GET', `http://evil//v2/${P}/snapshots`, 400, { body: MALFORMED }),
   r('12 absolute-form', 'GET', 'http://evil/health', 200, { reaches: 'outside' }),
 
-  r('13 method override', 'POST', `/v2/${P}/snapshots`, 400, { headers: ['X-HTTP-Method-Override: DELETE'], body: MALFORMED }),
-  r('13 method override', 'POST', `/v2/${P}/snapshots`, 400, { headers: ['X-HTTP-Method: DELETE'], body: MALFORMED }),
-  r('13 method override', 'POST', `/v2/${P}/snapshots`, 400, { headers: ['X-Method-Override: DELETE'], body: MALFORMED }),
-  r('13 method override', 'GET', `/v2/${P}/snapshots/s1`, 400, { headers: ['x-http-method-override: GET'], body: MALFORMED }),
+  r('13 method override', 'POST', `/v2/${P}/snapshots`, 400, { headers: ['X-HTTP-Method-Override: DELETE'], body: OVERRIDDEN }),
+  r('13 method override', 'POST', `/v2/${P}/snapshots`, 400, { headers: ['X-HTTP-Method: DELETE'], body: OVERRIDDEN }),
+  r('13 method override', 'POST', `/v2/${P}/snapshots`, 400, { headers: ['X-Method-Override: DELETE'], body: OVERRIDDEN }),
+  r('13 method override', 'GET', `/v2/${P}/snapshots/s1`, 400, { headers: ['x-http-method-override: GET'], body: OVERRIDDEN }),
 
   r('14 HEAD as GET', 'HEAD', `/v2/${P}/snapshots`, 200, { reaches: '/v2/{project_id}/snapshots' }),
   r('14 HEAD as GET', 'HEAD', `/v2/${P}/snapshots`, 200, { persona: 'list', reaches: '/v2/{project_id}/snapshots' }),
@@ -197,7 +198,7 @@ const listCases: readonly RawCase[] = [
   r('list-only', 'GET', `/v2/${P}/snapshots/DETAIL`, 400, { persona: 'list' }),
   r('list-only', 'GET', `/v2/${P}/snapshots/x%c0%afmetadata`, 400, { persona: 'list' }),
   r('list-only', 'DELETE', `/v2/${P}/snapshots/s1`, 403, { persona: 'list' }),
-  r('list-only', 'POST', `/v2/${P}/snapshots/detail`, 400, { persona: 'list', headers: ['X-HTTP-Method-Override: GET'], body: MALFORMED })
+  r('list-only', 'POST', `/v2/${P}/snapshots/detail`, 400, { persona: 'list', headers: ['X-HTTP-Method-Override: GET'], body: OVERRIDDEN })
 ]
 
 // The plugin mounted with { prefix: '/evs' }.

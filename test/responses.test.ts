@@ -6,8 +6,9 @@ import { denialResponse } from '../src/core/responses.js'
 // [reason, status, message when the decision names evs:snapshots:delete]
 const expected: Array<[DenyReason, number, string]> = [
   ['malformed-path', 400, 'Malformed request url'],
-  ['method-override', 400, 'Malformed request url'],
+  ['method-override', 400, 'Method override is not allowed: remove the override and send the real method.'],
   ['malformed-body', 400, 'Malformed request body'],
+  ['malformed-query', 400, 'Malformed request query'],
   ['no-credentials', 401, 'The request you have made requires authentication.'],
   ['invalid-grants', 403, 'Policy doesn\'t allow this request to be performed.'],
   ['grants-error', 500, 'The server has either erred or is incapable of performing the requested operation.'],
@@ -25,6 +26,13 @@ const expected: Array<[DenyReason, number, string]> = [
 
 t.test('the table covers every reason', async (t) => {
   t.same(expected.map(([reason]) => reason).sort(), Object.keys(DENY_STATUS).sort())
+})
+
+t.test('the method-override answer names what carried the override', async (t) => {
+  for (const carrier of ['x-http-method-override header', '_method query parameter']) {
+    const response = denialResponse(denyDecision('method-override', 'GET', '/v2/p/snapshots/s', 'cinder', { detail: carrier }))
+    t.match(response.body, { badRequest: { message: `Method override is not allowed: remove the ${carrier} and send the real method.` } })
+  }
 })
 
 const cinderKey: Record<number, string> = { 400: 'badRequest', 403: 'forbidden', 500: 'computeFault' }

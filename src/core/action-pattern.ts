@@ -1,6 +1,7 @@
 // IAM action patterns (`evs:*:get*`, `*:*:Get*`, `identity:*`, `*`), compiled once into predicates.
 // Service compared exactly; resource type and operation case-insensitively (Huawei IAM policy syntax).
 // `*` matches any run of characters within one segment; a trailing lone `*` segment covers the rest.
+import { compileGlob } from './glob.js'
 
 /** A required action, split and case-folded once at registration. */
 export interface ActionParts {
@@ -39,19 +40,3 @@ export function compileActionPattern (pattern: string): ActionPredicate | undefi
 }
 
 const matchAll: ActionPredicate = () => true
-
-function compileGlob (glob: string): (value: string) => boolean {
-  const star = glob.indexOf('*')
-  if (star === -1) return (value) => value === glob
-  if (glob === '*') return () => true
-  const rest = glob.slice(star + 1)
-  if (!rest.includes('*')) {
-    const head = glob.slice(0, star)
-    if (rest === '') return (value) => value.startsWith(head)
-    if (head === '') return (value) => value.endsWith(rest)
-    return (value) => value.length >= head.length + rest.length && value.startsWith(head) && value.endsWith(rest)
-  }
-  const source = glob.split('*').map((part) => part.replace(/[.?]/g, '\\$&')).join('.*')
-  const regex = new RegExp(`^${source}$`)
-  return (value) => regex.test(value)
-}

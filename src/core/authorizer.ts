@@ -6,10 +6,11 @@ import { compileCatalogue } from './catalogue.js'
 import { allowDecision, denyDecision, type AllowDecision, type Decision, type DenyDecision, type DenyExtras, type DenyReason } from './decision.js'
 import {
   enterpriseProjectTargets, isEnterpriseProjectQuestion, judgeEnterpriseProjects,
-  type EnterpriseProjectQuestion, type EnterpriseProjectResolution, type EnterpriseProjectTargets
+  type BodyReading, type EnterpriseProjectQuestion, type EnterpriseProjectResolution, type EnterpriseProjectTargets
 } from './enterprise.js'
 import { ProblemList, describe } from './errors.js'
 import { ALL_PROJECTS_ACTION, withoutCrossProjectParams } from './cross-project.js'
+import { parametersNamed, readQuery, type QueryReading } from './query.js'
 import { allowsExplicitly, effectInEnterpriseProject, effectOf, readGrants, type Grant, type GrantResult } from './grants.js'
 import { compileMatcher, type MatchResult } from './matcher.js'
 import { DEFAULT_VERSIONS, compilePathGate, foldCase, type PathProblem } from './path-gate.js'
@@ -53,7 +54,18 @@ export type PendingMatch = Exclude<MatchResult, { kind: 'ambiguous' }>
 export type Inspection =
   | { readonly kind: 'outside' }
   | { readonly kind: 'decided', readonly decision: Decision }
-  | { readonly kind: 'pending', readonly method: string, readonly path: string, readonly url: string, readonly match: PendingMatch, readonly family: ApiFamily }
+  | {
+    readonly kind: 'pending'
+    readonly method: string
+    readonly path: string
+    readonly url: string
+    /** The query as the backend reads it (query.ts). */
+    readonly query: Extract<QueryReading, { kind: 'read' }>
+    /** The media type of the body (lower-cased, without parameters), if the request names exactly one. */
+    readonly contentType: string | undefined
+    readonly match: PendingMatch
+    readonly family: ApiFamily
+  }
 
 export interface Authorizer {
   /** Gate and match: no claims needed. `outside` paths are not ours to judge. */
@@ -81,6 +93,9 @@ export interface Authorizer {
 }
 
 const OVERRIDE_HEADERS = new Set(['x-http-method-override', 'x-http-method', 'x-method-override'])
+const METHOD_PARAMETER: ReadonlySet<string> = new Set(['_method'])
+/** Bodies Routes reads `_method` from (RoutesMiddleware is_form_post: urlencoded and multipart forms). */
+const isFormType = (type: string): boolean => type === 'application/x-www-form-urlencoded' || type.startsWith('multipart/')
 const CANONICAL_PREFIX = /^(\/[A-Za-z0-9._~-]+)*$/
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>)
 
@@ -118,8 +133,8 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
   const allProjectsAction = splitAction(ALL_PROJECTS_ACTION)
 
   /** Applies the cross-project rule to an allow: keep, strip from the forwarded URL, or deny. */
-  function guardCrossProject (decision: AllowDecision, url: string, grant: Grant | undefined, family: ApiFamily): Decision {
-    const stripped = withoutCrossProjectParams(url)
+  function guardCrossProject (decision: AllowDecision, url: string, query: QueryReading, grant: Grant | undefined, family: ApiFamily): Decision {
+    const stripped = withoutCrossProjectParams(url, query)
     if (stripped === undefined) return decision
     if (grant !== undefined && allowsExplicitly(grant, ALL_PROJECTS_ACTION, allProjectsAction, now)) return decision
     if (crossProjectQuery === 'deny') {
@@ -150,17 +165,28 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
       return { kind: 'decided', decision: denyDecision('malformed-path', method, truncate(gated.path), guessFamily(gated.path), { detail: gated.problem }) }
     }
     const path = gated.path
-    const override = overrideHeader(request.headers)
-    if (override !== undefined) return { kind: 'decided', decision: denyDecision('method-override', method, path, guessFamily(path), { detail: `${override} header` }) }
+    const family = guessFamily(path)
+    const deny = (reason: DenyReason, detail: string): Inspection => ({ kind: 'decided', decision: denyDecision(reason, method, path, family, { detail }) })
+    // The gate refused fragments, so the query is everything after the first `?` (as eventlet splits it).
+    const rawQuery = request.url.length === path.length ? '' : request.url.slice(path.length + 1)
+    const query = readQuery(rawQuery)
+    if (query.kind !== 'read') return deny('malformed-query', `a query parameter is not valid UTF-8 once decoded (at offset ${query.at})`)
+    const override = overrideHeader(request.headers) ?? queryOverride(rawQuery, query)
+    if (override !== undefined) return deny('method-override', override)
+    const contentType = mediaType(request.headers)
+    if (contentType === MANY) return deny('malformed-body', 'several Content-Type headers (the backend may read another one)')
+    if (contentType !== undefined && isFormType(contentType)) {
+      return deny('malformed-body', `${contentType} bodies are refused (the backend reads _method from form posts); send JSON`)
+    }
     const match = matcher.match(method, path, gated.start)
     if (match.kind === 'ambiguous') {
-      return { kind: 'decided', decision: denyDecision('malformed-path', method, path, guessFamily(path), { detail: 'ambiguous-segment' satisfies PathProblem, param: match.param }) }
+      return { kind: 'decided', decision: denyDecision('malformed-path', method, path, family, { detail: 'ambiguous-segment' satisfies PathProblem, param: match.param }) }
     }
     if (match.kind !== 'matched' && unmatched === 'pass' && !looksLikeSnapshots(path)) {
-      return { kind: 'decided', decision: guardCrossProject(allowDecision('unmatched-pass', method, path, undefined, NO_PARAMS, undefined), request.url, undefined, guessFamily(path)) }
+      return { kind: 'decided', decision: guardCrossProject(allowDecision('unmatched-pass', method, path, undefined, NO_PARAMS, undefined), request.url, query, undefined, family) }
     }
-    const family = match.kind === 'matched' ? match.route.family : match.kind === 'no-method' ? match.family : guessFamily(path)
-    return { kind: 'pending', method, path, url: request.url, match, family }
+    const routeFamily = match.kind === 'matched' ? match.route.family : match.kind === 'no-method' ? match.family : family
+    return { kind: 'pending', method, path, url: request.url, query, contentType, match, family: routeFamily }
   }
 
   function decide (pending: Extract<Inspection, { kind: 'pending' }>, claims: unknown): Decision | EnterpriseProjectQuestion {
@@ -189,12 +215,16 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
       ;(missing ??= []).push(action)
       if (effect === 'deny') denied ??= action
     }
-    if (missing === undefined) return guardCrossProject(allowDecision('granted', method, path, route, params, grant.userId), pending.url, grant, family)
+    if (missing === undefined) return guardCrossProject(allowDecision('granted', method, path, route, params, grant.userId), pending.url, pending.query, grant, family)
     // A project-wide Deny cannot be lifted by an enterprise-project grant.
     if (denied === undefined && grant.enterpriseProjects.size > 0) {
       if (route.enterpriseProject) {
-        const query = pending.url.indexOf('?') === -1 ? '' : pending.url.slice(pending.url.indexOf('?') + 1)
-        return { kind: 'enterprise-project', method, path, query, family, route, params, grant, needsBody: route.enterpriseProjectFrom?.some((s) => s.from === 'body') === true }
+        const needsBody = route.enterpriseProjectFrom?.some((s) => s.from === 'body') === true
+        // EP bodies are read as JSON only: another content type would be read differently by the backend.
+        if (needsBody && (pending.contentType === undefined || !isJsonType(pending.contentType))) {
+          return denyDecision('malformed-body', method, path, family, { match, userId: grant.userId, detail: 'the body must be application/json' })
+        }
+        return { kind: 'enterprise-project', method, path, url: pending.url, query: pending.query, family, route, params, grant, needsBody }
       }
       const epWouldAllow = [...grant.enterpriseProjects.keys()].some((id) =>
         (missing ?? []).every((action) => effectInEnterpriseProject(grant, id, action, actionParts.get(action) as ActionParts, now) === 'allow'))
@@ -205,7 +235,7 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
     return denyDecision(denied === undefined ? 'missing-action' : 'explicit-deny', method, path, family, { match, userId: grant.userId, missing, action: denied ?? missing[0] })
   }
 
-  function enterpriseTargets (question: EnterpriseProjectQuestion, body: unknown): ReadyTargets | DenyDecision {
+  function enterpriseTargets (question: EnterpriseProjectQuestion, body: BodyReading | undefined): ReadyTargets | DenyDecision {
     const targets = enterpriseProjectTargets(question, body)
     return targets.ok ? targets : questionDenial(question, targets.reason, { detail: targets.detail })
   }
@@ -213,8 +243,8 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
   function answer (question: EnterpriseProjectQuestion, targets: ReadyTargets, resolutions: readonly EnterpriseProjectResolution[]): Decision {
     const verdict = judgeEnterpriseProjects(question, targets, resolutions, actionParts, now)
     if (verdict.allowed) {
-      const url = question.query === '' ? question.path : `${question.path}?${question.query}`
-      return guardCrossProject({ ...allowDecision('granted', question.method, question.path, question.route, question.params, question.grant.userId), enterpriseProjects: verdict.facts }, url, question.grant, question.family)
+      const allow = { ...allowDecision('granted', question.method, question.path, question.route, question.params, question.grant.userId), enterpriseProjects: verdict.facts }
+      return guardCrossProject(allow, question.url, question.query, question.grant, question.family)
     }
     return questionDenial(question, verdict.reason, { detail: verdict.detail, missing: verdict.missing, action: verdict.action, enterpriseProjects: verdict.facts })
   }
@@ -225,6 +255,7 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
   }
 
   function fail (pending: Extract<Inspection, { kind: 'pending' }>, error: unknown): DenyDecision {
+    // The class only: the adapters log the error itself (pino `err`) next to the decision.
     const name = error instanceof Error ? error.name : typeof error
     return denyDecision('grants-error', pending.method, pending.path, pending.family, { match: pending.match, detail: `grants() failed: ${name}` })
   }
@@ -237,9 +268,15 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
     answer,
     authorize (request, claims) {
       const inspection = inspect(request)
-      if (inspection.kind === 'outside') return allowDecision('not-guarded', request.method, request.url.split('?')[0] ?? '', undefined, NO_PARAMS, undefined)
+      if (inspection.kind === 'outside') return allowDecision('not-guarded', request.method, pathOnly(request.url), undefined, NO_PARAMS, undefined)
       if (inspection.kind === 'decided') return inspection.decision
-      const result = decide(inspection, claims)
+      let result: Decision | EnterpriseProjectQuestion
+      try {
+        result = decide(inspection, claims)
+      } catch (error) {
+        // Hostile claims must never throw out of authorize(): the adapters fail closed the same way.
+        return fail(inspection, error)
+      }
       if (!isEnterpriseProjectQuestion(result)) return result
       if (result.needsBody) return questionDenial(result, 'enterprise-project-unresolved', { detail: 'needs the request body and an enterprise-project resolver' })
       const targets = enterpriseTargets(result, undefined)
@@ -258,10 +295,53 @@ function overrideHeader (headers: RequestTarget['headers']): string | undefined 
     // Only the three lengths can match; skip the lower-casing for every other header.
     if ((name.length === 13 || name.length === 17 || name.length === 22) && headers[name] !== undefined) {
       const lower = name.toLowerCase()
-      if (OVERRIDE_HEADERS.has(lower)) return lower
+      if (OVERRIDE_HEADERS.has(lower)) return `${lower} header`
     }
   }
   return undefined
+}
+
+/**
+ * Routes' method override (RoutesMiddleware, use_method_override=True): when the RAW query string contains
+ * `_method`, `req.GET.get('_method')` becomes the method the route is matched with. Refused when the raw query
+ * mentions it at all, or any parameter name reads as `_method` in any spelling.
+ */
+function queryOverride (rawQuery: string, query: Extract<QueryReading, { kind: 'read' }>): string | undefined {
+  if (rawQuery === '') return undefined
+  return rawQuery.includes('_method') || parametersNamed(query, METHOD_PARAMETER).length > 0 ? '_method query parameter' : undefined
+}
+
+const MANY = Symbol('several Content-Type headers')
+
+/**
+ * The Content-Type's media type, lower-cased, without parameters; MANY when the request has several
+ * (Node keeps the first, eventlet's environ the last: the two would read different bodies).
+ */
+function mediaType (headers: RequestTarget['headers']): string | typeof MANY | undefined {
+  if (headers === undefined) return undefined
+  let value: string | readonly string[] | undefined
+  let seen = 0
+  for (const name in headers) {
+    if (name.length === 12 && headers[name] !== undefined && name.toLowerCase() === 'content-type') {
+      value = headers[name]
+      seen++
+    }
+  }
+  if (value === undefined) return undefined
+  if (seen > 1 || (typeof value !== 'string' && value.length !== 1)) return MANY
+  const text = typeof value === 'string' ? value : value[0] ?? ''
+  const semicolon = text.indexOf(';')
+  return (semicolon === -1 ? text : text.slice(0, semicolon)).trim().toLowerCase()
+}
+
+/** `application/json` and structured `+json` types (RFC 6839). */
+function isJsonType (type: string): boolean {
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'))
+}
+
+function pathOnly (url: string): string {
+  const end = url.search(/[?#]/)
+  return end === -1 ? url : url.slice(0, end)
 }
 
 /** Anything that names a snapshot collection, in any case or spelling, is never let through unmatched. */

@@ -3,33 +3,50 @@
 // resources. Both OpenStack CLIs send `all_tenants=1` when they look a snapshot up by name, so by default
 // the parameters are removed from the forwarded URL (the lookup then stays in the caller's project);
 // `crossProjectQuery: 'deny'` refuses such requests instead. Only an explicit grant of
-// `evs:snapshots:listAllProjects` (no wildcard) keeps them.
+// `evs:snapshots:listAllProjects` (no wildcard) keeps them. The parameters are found with the backend's
+// own reading of the query (query.ts: `&` and `;`, decoding), in every spelling a lenient reader accepts.
+import { parametersNamed, readQuery, securityName, withoutParameters, type QueryReading } from './query.js'
 
 /** The action that keeps cross-project parameters; granted only by naming it exactly. */
 export const ALL_PROJECTS_ACTION = 'evs:snapshots:listAllProjects'
 
-const CROSS_PROJECT_PARAMS = new Set(['all_tenants', 'all_projects'])
+/** Security names (see query.ts securityName) of the cross-project parameters. */
+export const CROSS_PROJECT_PARAMS: ReadonlySet<string> = new Set(['all_tenants', 'all_projects'])
 
-/** The URL without cross-project parameters, or undefined when it has none. */
-export function withoutCrossProjectParams (url: string): string | undefined {
+/** The URL without cross-project parameters, or undefined when it has none (or its query is undecodable). */
+export function withoutCrossProjectParams (url: string, reading?: QueryReading): string | undefined {
   const q = url.indexOf('?')
   if (q === -1) return undefined
   const query = url.slice(q + 1)
-  // Fast path: nothing that could spell one of the names.
-  if (!/all|%/i.test(query)) return undefined
-  const kept: string[] = []
-  let dropped = false
-  for (const pair of query.split('&')) {
-    const rawName = pair.split('=', 1)[0] ?? ''
-    let name = rawName
-    try {
-      name = decodeURIComponent(rawName.replaceAll('+', ' '))
-    } catch {
-      // An undecodable name is kept as written: it cannot be read as a cross-project parameter either.
-    }
-    if (CROSS_PROJECT_PARAMS.has(name.trim().toLowerCase())) dropped = true
-    else kept.push(pair)
+  const read = reading ?? readQuery(query)
+  if (read.kind !== 'read') return undefined
+  const drop = parametersNamed(read, CROSS_PROJECT_PARAMS)
+  if (drop.length === 0) return undefined
+  const kept = withoutParameters(query, drop)
+  return kept === '' ? url.slice(0, q) : `${url.slice(0, q)}?${kept}`
+}
+
+/**
+ * A framework's already-parsed query (Fastify `request.query`, Express 4 `req.query`) without the
+ * cross-project parameters, so handlers in the same app never see what the forwarded URL no longer has:
+ * keys in any spelling (`all_tenants[]` included) are dropped, and a value that hides a `;`-joined pair
+ * (`limit: '5;all_tenants=1'` from a parser that splits on `&` only) loses that pair.
+ */
+export function withoutCrossProjectKeys (parsed: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const scrubbed = Object.create(Object.getPrototypeOf(parsed) as object | null) as Record<string, unknown>
+  for (const key of Object.keys(parsed)) {
+    if (CROSS_PROJECT_PARAMS.has(securityName(key))) continue
+    const value = parsed[key]
+    scrubbed[key] = typeof value === 'string' ? withoutHiddenPairs(value) : Array.isArray(value) ? value.map((v: unknown) => (typeof v === 'string' ? withoutHiddenPairs(v) : v)) : value
   }
-  if (!dropped) return undefined
-  return kept.length === 0 ? url.slice(0, q) : `${url.slice(0, q)}?${kept.join('&')}`
+  return scrubbed
+}
+
+function withoutHiddenPairs (value: string): string {
+  if (!value.includes(';')) return value
+  const query = `x=${value}`
+  const read = readQuery(query)
+  if (read.kind !== 'read') return value
+  const drop = parametersNamed(read, CROSS_PROJECT_PARAMS)
+  return drop.length === 0 ? value : withoutParameters(query, drop).slice(2)
 }

@@ -18,6 +18,7 @@ export type DenyReason =
   | 'explicit-deny'
   | 'missing-action'
   | 'malformed-body'
+  | 'malformed-query'
   | 'enterprise-project-unsupported'
   | 'enterprise-project-required'
   | 'enterprise-project-unresolved'
@@ -37,6 +38,7 @@ export const DENY_STATUS: Readonly<Record<DenyReason, 400 | 401 | 403 | 500>> = 
   'explicit-deny': 403,
   'missing-action': 403,
   'malformed-body': 400,
+  'malformed-query': 400,
   'enterprise-project-unsupported': 403,
   'enterprise-project-required': 403,
   'enterprise-project-unresolved': 403,

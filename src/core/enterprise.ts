@@ -4,6 +4,8 @@
 import type { ActionParts } from './action-pattern.js'
 import type { DenyReason, EnterpriseProjectFact } from './decision.js'
 import { effectInEnterpriseProject, type ActionEffect, type Grant } from './grants.js'
+import { parametersNamed, securityName, type QueryReading } from './query.js'
+import { ownValue } from './records.js'
 import { ID_CONSTRAINT, type ApiFamily, type CompiledRoute, type ResourceKind } from './route-table.js'
 
 /** The value of `enterprise_project_id` meaning "every EP the caller is granted". */
@@ -14,7 +16,10 @@ export interface EnterpriseProjectQuestion {
   readonly kind: 'enterprise-project'
   readonly method: string
   readonly path: string
-  readonly query: string
+  /** The request target as received (path and query). */
+  readonly url: string
+  /** The request's query as the backend reads it. */
+  readonly query: Extract<QueryReading, { kind: 'read' }>
   readonly family: ApiFamily
   readonly route: CompiledRoute
   readonly params: Readonly<Record<string, string>>
@@ -45,31 +50,34 @@ export type EnterpriseProjectTargets =
   | { readonly ok: true, readonly named: readonly string[] | undefined, readonly lookups: readonly EnterpriseProjectLookup[] }
   | { readonly ok: false, readonly reason: DenyReason, readonly detail: string }
 
-/** A body that could not be read: too large or not JSON. */
-export interface BodyProblem {
-  readonly bodyProblem: string
-}
+/**
+ * The request body as the adapters read it: parsed JSON, or why it cannot be used (too large, not JSON, not
+ * a JSON content type). Tagged, so nothing a client writes in its JSON can be mistaken for a problem.
+ */
+export type BodyReading =
+  | { readonly kind: 'json', readonly value: unknown }
+  | { readonly kind: 'problem', readonly problem: string }
 
 /** Reads the query and body sources of a question. */
-export function enterpriseProjectTargets (question: EnterpriseProjectQuestion, body: unknown): EnterpriseProjectTargets {
+export function enterpriseProjectTargets (question: EnterpriseProjectQuestion, body: BodyReading | undefined): EnterpriseProjectTargets {
   let named: string[] | undefined
   const lookups: EnterpriseProjectLookup[] = []
-  if (typeof body === 'object' && body !== null && 'bodyProblem' in body) {
-    return { ok: false, reason: 'malformed-body', detail: String((body as BodyProblem).bodyProblem) }
-  }
+  if (body?.kind === 'problem') return { ok: false, reason: 'malformed-body', detail: body.problem }
   for (const source of question.route.enterpriseProjectFrom ?? []) {
     if (source.from === 'query') {
-      const values = new URLSearchParams(question.query).getAll(source.name)
+      const values = parametersNamed(question.query, new Set([securityName(source.name)])).map((p) => p.value)
       if (values.length === 0) {
-        return { ok: false, reason: 'enterprise-project-required', detail: `enterprise-project grants only: name the enterprise project with ?${source.name}=<id> or ${ALL_GRANTED_EPS}` }
+        return { ok: false, reason: 'enterprise-project-required', detail: `enterprise-project grants only: name the enterprise project with ?${source.name}=<id>` }
       }
+      // The backend reads one value (webob: the last); a gate that judged another would judge the wrong EP.
+      if (values.length > 1) return { ok: false, reason: 'malformed-query', detail: `${source.name} is given ${values.length} times` }
       named = [...(named ?? []), ...values]
     } else if (source.from === 'param') {
       const id = question.params[source.name]
       if (id !== undefined) lookups.push({ kind: source.kind, id, from: 'path' })
     } else {
-      let value: unknown = body
-      for (const key of source.path) value = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>)[key] : undefined
+      let value: unknown = body?.value
+      for (const key of source.path) value = ownValue(value, key)
       // The id goes into an upstream lookup URL: only id-shaped values are accepted.
       if (typeof value !== 'string' || value.length > (ID_CONSTRAINT.maxLength ?? 255) || !ID_CONSTRAINT.pattern.test(value)) {
         return { ok: false, reason: 'malformed-body', detail: `the JSON body needs ${source.path.join('.')} (an id)` }
@@ -101,11 +109,12 @@ export function judgeEnterpriseProjects (
     facts.push({ id: r.id, source: r.cached ? 'cache' : 'resolver', from: r.lookup.from })
   }
   const grant = question.grant
-  let ids = facts.map((f) => f.id)
+  const ids = facts.map((f) => f.id)
   for (const named of targets.named ?? []) {
-    if (named === ALL_GRANTED_EPS) {
-      ids = [...ids, ...grant.enterpriseProjects.keys()]
-      facts.push(...[...grant.enterpriseProjects.keys()].map((id) => ({ id, source: 'query' as const, from: 'query' as const })))
+    if (named.trim().toLowerCase() === ALL_GRANTED_EPS) {
+      // Reached only when project-wide grants do not allow the list: the backend would answer with every
+      // EP the caller has ANY grant in, which is more than an EP-scoped grant can vouch for.
+      return refuse('enterprise-project-required', `${ALL_GRANTED_EPS} needs a project-wide grant; name one enterprise project instead`, facts)
     } else {
       ids.push(named)
       facts.push({ id: named, source: 'query', from: 'query' })

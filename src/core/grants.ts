@@ -3,6 +3,7 @@
 import { compileActionPattern, type ActionParts } from './action-pattern.js'
 import type { Catalogue } from './catalogue.js'
 import { describe } from './errors.js'
+import { isRecord, ownValue } from './records.js'
 import { compilePolicy, statementApplies, type CompiledStatement, type ConditionContext, type IamPolicy } from './policy.js'
 
 /** The claims shape evs-authz understands (all fields optional; see README "Grant formats"). */
@@ -50,8 +51,8 @@ export type GrantResult =
 type Json = Record<string, unknown>
 
 function objectAt (value: unknown, key: string): Json | undefined {
-  const child = typeof value === 'object' && value !== null ? (value as Json)[key] : undefined
-  return typeof child === 'object' && child !== null && !Array.isArray(child) ? child as Json : undefined
+  const child = ownValue(value, key)
+  return isRecord(child) ? child : undefined
 }
 
 function firstString (...values: unknown[]): string | undefined {
@@ -70,16 +71,16 @@ export function readGrants (claims: unknown, catalogue: Catalogue): GrantResult 
   const tokenUser = objectAt(token, 'user')
   const tokenProject = objectAt(token, 'project')
   const problems: Array<{ at: string, message: string }> = []
-  const statements = grantedStatements(c, token?.['roles'], '', catalogue, problems)
+  const statements = grantedStatements(c, ownValue(token, 'roles'), '', catalogue, problems)
   const enterpriseProjects = new Map<string, StatementSet>()
-  const scoped = c['enterprise_projects']
+  const scoped = ownValue(c, 'enterprise_projects')
   if (scoped !== undefined) {
     if (!Array.isArray(scoped)) {
       problems.push({ at: 'enterprise_projects', message: 'should be an array of { id, actions?, policies?, roles? }' })
     } else {
       scoped.forEach((entry: unknown, i) => {
         const at = `enterprise_projects[${i}]`
-        const id = typeof entry === 'object' && entry !== null ? (entry as Json)['id'] : undefined
+        const id = ownValue(entry, 'id')
         if (typeof id !== 'string' || id === '' || enterpriseProjects.has(id)) {
           problems.push({ at: `${at}.id`, message: 'should be a non-empty string, unique in the list' })
           return
@@ -96,17 +97,18 @@ export function readGrants (claims: unknown, catalogue: Catalogue): GrantResult 
 
   const conditionValues = new Map<string, string | boolean>()
   const set = (key: string, value: string | undefined): void => { if (value !== undefined) conditionValues.set(key, value) }
-  const userId = firstString(c['sub'], c['user_id'], tokenUser?.['id'], objectAt(c, 'user')?.['id'])
+  const userId = firstString(ownValue(c, 'sub'), ownValue(c, 'user_id'), ownValue(tokenUser, 'id'), ownValue(objectAt(c, 'user'), 'id'))
   set('g:userid', userId)
-  set('g:username', firstString(tokenUser?.['name'], c['user_name'], c['preferred_username']))
-  set('g:domainname', firstString(objectAt(tokenUser, 'domain')?.['name'], c['domain_name']))
-  set('g:projectname', firstString(tokenProject?.['name'], c['project_name']))
-  if (typeof c['mfa_present'] === 'boolean') conditionValues.set('g:mfapresent', c['mfa_present'])
+  set('g:username', firstString(ownValue(tokenUser, 'name'), ownValue(c, 'user_name'), ownValue(c, 'preferred_username')))
+  set('g:domainname', firstString(ownValue(objectAt(tokenUser, 'domain'), 'name'), ownValue(c, 'domain_name')))
+  set('g:projectname', firstString(ownValue(tokenProject, 'name'), ownValue(c, 'project_name')))
+  const mfa = ownValue(c, 'mfa_present')
+  if (typeof mfa === 'boolean') conditionValues.set('g:mfapresent', mfa)
 
   return {
     ok: true,
     grant: {
-      projectId: firstString(c['project_id'], tokenProject?.['id'], objectAt(c, 'project')?.['id']),
+      projectId: firstString(ownValue(c, 'project_id'), ownValue(tokenProject, 'id'), ownValue(objectAt(c, 'project'), 'id')),
       userId,
       statements,
       memo: statements.some((s) => s.timeDependent) ? undefined : new Map(),
@@ -119,7 +121,7 @@ export function readGrants (claims: unknown, catalogue: Catalogue): GrantResult 
 /** `actions`, `policies` and `roles` of one scope (the claims themselves, or one enterprise_projects entry). */
 function grantedStatements (scope: Json, tokenRoles: unknown, at: string, catalogue: Catalogue, problems: Array<{ at: string, message: string }>): CompiledStatement[] {
   const statements: CompiledStatement[] = []
-  const actions = scope['actions']
+  const actions = ownValue(scope, 'actions')
   if (actions !== undefined) {
     if (!Array.isArray(actions)) {
       problems.push({ at: `${at}actions`, message: 'should be an array of action patterns' })
@@ -131,12 +133,12 @@ function grantedStatements (scope: Json, tokenRoles: unknown, at: string, catalo
       }
     }
   }
-  const policies = scope['policies']
+  const policies = ownValue(scope, 'policies')
   if (policies !== undefined) {
     if (!Array.isArray(policies)) problems.push({ at: `${at}policies`, message: `should be an array of policy documents, instead got ${describe(policies)}` })
     else policies.forEach((policy, i) => statements.push(...compilePolicy(policy, `${at}policies[${i}]`, problems)))
   }
-  for (const role of roleNames(scope['roles'], tokenRoles, at, problems)) {
+  for (const role of roleNames(ownValue(scope, 'roles'), tokenRoles, at, problems)) {
     const granted = catalogue.get(role)
     if (granted !== undefined) statements.push(...granted)
   }
@@ -152,7 +154,7 @@ function roleNames (roles: unknown, tokenRoles: unknown, prefix: string, problem
       continue
     }
     for (const role of list) {
-      const name = typeof role === 'string' ? role : objectAt({ role }, 'role')?.['name']
+      const name = typeof role === 'string' ? role : ownValue(objectAt({ role }, 'role'), 'name')
       if (typeof name === 'string') names.push(name)
       else problems.push({ at, message: `${describe(role)} is not a role name or { name }` })
     }

@@ -19,6 +19,8 @@ export type PathProblem =
   | 'encoded-percent'
   | 'invalid-utf8'
   | 'ambiguous-segment'
+  | 'authority-form'
+  | 'too-long'
 
 /** What the gate concluded about a request target. */
 export type PathInspection =
@@ -26,6 +28,12 @@ export type PathInspection =
   | { readonly kind: 'malformed', readonly problem: PathProblem, readonly path: string }
   /** `path` is the canonical path (no query); the template part starts at `start`. */
   | { readonly kind: 'guarded', readonly path: string, readonly start: number }
+
+/**
+ * Longest target that gets the lenient reading. Longer ones that could reach the guarded space are refused
+ * before it runs, so its cost stays bounded (eventlet refuses request lines over 8192 bytes anyway).
+ */
+export const MAX_GUARDED_TARGET_LENGTH = 8192
 
 /** The built-in table's API versions; a table adds the first segments of its own templates. */
 export const DEFAULT_VERSIONS: readonly string[] = ['v2', 'v3']
@@ -73,16 +81,25 @@ export function compilePathGate (prefix: string, versionSegments: readonly strin
       versions.has(foldCase(target.slice(prefix.length + 1, nextSlash(target, prefix.length + 1, end)))))
   return {
     inspect (target) {
-      if (target.charCodeAt(0) !== 0x2f) {
-        return mentionsVersion(lenientSegments(lenientPath(target)))
-          ? { kind: 'malformed', problem: 'not-origin-form', path: target }
-          : { kind: 'outside' }
-      }
       const question = target.indexOf('?')
       const hash = target.indexOf('#')
       const end = hash === -1 ? (question === -1 ? target.length : question) : question === -1 ? hash : Math.min(question, hash)
-      if (!isCanonicallyGuarded(target, end) && !maybeGuarded(target)) return { kind: 'outside' }
+      // Logged paths never carry the query or fragment (an absolute-form target may hold a token there).
       const path = end === target.length ? target : target.slice(0, end)
+      if (target.length > MAX_GUARDED_TARGET_LENGTH && mention.test(path)) return { kind: 'malformed', problem: 'too-long', path }
+      if (target.charCodeAt(0) !== 0x2f) {
+        return mentionsVersion(lenientSegments(lenientPath(target)))
+          ? { kind: 'malformed', problem: 'not-origin-form', path }
+          : { kind: 'outside' }
+      }
+      if (!isCanonicallyGuarded(target, end) && !maybeGuarded(target)) {
+        // `//host/v2/...` or `/\host/v2/...`: a forwarder that resolves the target as a URL (WHATWG) reads the
+        // first segment as an authority and sends the rest, `/v2/...`, to the backend.
+        const c = target.charCodeAt(1)
+        return (c === 0x2f || c === 0x5c) && mentionsVersion(lenientSegments(path))
+          ? { kind: 'malformed', problem: 'authority-form', path }
+          : { kind: 'outside' }
+      }
       if (hash !== -1) return { kind: 'malformed', problem: 'fragment', path }
       if (!path.startsWith(prefix) || path.charCodeAt(prefix.length) !== 0x2f) {
         return { kind: 'malformed', problem: 'prefix-spelling', path }

@@ -2,6 +2,7 @@
 // and compiled into statements. Anything we cannot evaluate makes an Allow not apply and a Deny apply.
 import { compileActionPattern, type ActionParts, type ActionPredicate } from './action-pattern.js'
 import { describe } from './errors.js'
+import { compileGlob, globWithinLimits, type GlobMatcher } from './glob.js'
 
 /** A policy statement as Huawei IAM writes it. */
 export interface IamStatement {
@@ -73,9 +74,10 @@ function compileStatement (statement: unknown, at: string, problems: Array<{ at:
   }
   const s = statement as Record<string, unknown>
   const before = problems.length
-  for (const key of Object.keys(s)) {
-    if (!STATEMENT_KEYS.has(key)) problems.push({ at: `${at}.${key}`, message: 'is not a statement element evs-authz understands (Effect, Action, Condition, Resource, Sid)' })
-  }
+  // Positions, not names: the names come from the document (for claims, token material).
+  Object.keys(s).forEach((key, i) => {
+    if (!STATEMENT_KEYS.has(key)) problems.push({ at: `${at}.<element ${i}>`, message: 'is not a statement element evs-authz understands (Effect, Action, Condition, Resource, Sid)' })
+  })
   const effect = s['Effect']
   if (effect !== 'Allow' && effect !== 'Deny') problems.push({ at: `${at}.Effect`, message: `should be "Allow" or "Deny", instead got ${describe(effect)}` })
   const patterns = typeof s['Action'] === 'string' ? [s['Action']] : s['Action']
@@ -89,6 +91,8 @@ function compileStatement (statement: unknown, at: string, problems: Array<{ at:
       else actions.push(predicate)
     }
   }
+  // A pattern over GLOB_LIMITS is not evaluated at all: the statement becomes uncertain (fail closed).
+  const overLimit = Array.isArray(patterns) && patterns.some((p) => typeof p === 'string' && !globWithinLimits(p))
   const resource = compileResource(s['Resource'], at, problems)
   const condition = compileConditions(s['Condition'], at, problems)
   if (problems.length > before) return undefined
@@ -96,7 +100,7 @@ function compileStatement (statement: unknown, at: string, problems: Array<{ at:
     effect: effect === 'Allow' ? 'allow' : 'deny',
     actions,
     conditions: condition.conditions,
-    uncertain: condition.uncertain || resource.restricted,
+    uncertain: condition.uncertain || resource.restricted || overLimit,
     timeDependent: condition.timeDependent,
     literals: new Set((patterns as string[]).filter((p) => !p.includes('*')).map((p) => p.toLowerCase()))
   }
@@ -121,9 +125,9 @@ function compileConditions (condition: unknown, at: string, problems: Array<{ at
     problems.push({ at: `${at}.Condition`, message: `should be { Operator: { key: [values] } }, instead got ${describe(condition)}` })
     return result
   }
-  for (const [operator, entries] of Object.entries(condition)) {
+  for (const [i, [operator, entries]] of Object.entries(condition).entries()) {
     if (typeof entries !== 'object' || entries === null || Array.isArray(entries)) {
-      problems.push({ at: `${at}.Condition.${operator}`, message: `should be { key: [values] }, instead got ${describe(entries)}` })
+      problems.push({ at: `${at}.Condition.<operator ${i}>`, message: `should be { key: [values] }, instead got ${describe(entries)}` })
       continue
     }
     for (const [key, raw] of Object.entries(entries as Record<string, unknown>)) {
@@ -142,25 +146,23 @@ function compileConditions (condition: unknown, at: string, problems: Array<{ at
 
 type Test = (actual: string | boolean, expected: unknown) => boolean
 
-const STRING_TESTS: Record<string, Test> = {
-  StringEquals: (a, e) => typeof a === 'string' && a === e,
-  StringEqualsIgnoreCase: (a, e) => typeof a === 'string' && typeof e === 'string' && a.toLowerCase() === e.toLowerCase(),
-  StringStartWith: (a, e) => typeof a === 'string' && typeof e === 'string' && a.startsWith(e),
-  StringEndWith: (a, e) => typeof a === 'string' && typeof e === 'string' && a.endsWith(e),
-  StringMatch: (a, e) => typeof a === 'string' && e instanceof RegExp && e.test(a),
-  Bool: (a, e) => typeof a === 'boolean' && (e === a || e === String(a))
-}
+// Maps, not object literals: operator names come from policy documents (claims), and an operator such as
+// `constructor` or `toString` must be unknown (fail closed), not Object.prototype's function.
+const STRING_TESTS: ReadonlyMap<string, Test> = new Map<string, Test>([
+  ['StringEquals', (a, e) => typeof a === 'string' && a === e],
+  ['StringEqualsIgnoreCase', (a, e) => typeof a === 'string' && typeof e === 'string' && a.toLowerCase() === e.toLowerCase()],
+  ['StringStartWith', (a, e) => typeof a === 'string' && typeof e === 'string' && a.startsWith(e)],
+  ['StringEndWith', (a, e) => typeof a === 'string' && typeof e === 'string' && a.endsWith(e)],
+  ['StringMatch', (a, e) => typeof a === 'string' && typeof e === 'function' && (e as GlobMatcher)(a)],
+  ['Bool', (a, e) => typeof a === 'boolean' && (e === a || e === String(a))]
+])
 
-const DATE_TESTS: Record<string, (now: number, expected: number) => boolean> = {
-  DateLessThan: (now, e) => now < e,
-  DateLessThanEquals: (now, e) => now <= e,
-  DateGreaterThan: (now, e) => now > e,
-  DateGreaterThanEquals: (now, e) => now >= e
-}
-
-function escapeRegex (s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-}
+const DATE_TESTS: ReadonlyMap<string, (now: number, expected: number) => boolean> = new Map([
+  ['DateLessThan', (now: number, e: number) => now < e],
+  ['DateLessThanEquals', (now: number, e: number) => now <= e],
+  ['DateGreaterThan', (now: number, e: number) => now > e],
+  ['DateGreaterThanEquals', (now: number, e: number) => now >= e]
+])
 
 /** Compiles one operator/key pair; undefined when the operator or key is unknown (fail closed). */
 function compileCondition (operator: string, key: string, values: readonly unknown[]): CompiledCondition | undefined {
@@ -169,19 +171,19 @@ function compileCondition (operator: string, key: string, values: readonly unkno
   const base = ifExists ? operator.slice(0, -'IfExists'.length) : operator
   const missing: ConditionResult = ifExists ? true : 'missing'
   if (key === 'g:currenttime') {
-    const test = DATE_TESTS[base]
+    const test = DATE_TESTS.get(base)
     const times = values.map((v) => (typeof v === 'string' ? Date.parse(v) : NaN))
     if (test === undefined || times.some(Number.isNaN)) return undefined
     return (context) => times.some((t) => test(context.now, t))
   }
   const negated = /^StringNot/.test(base)
   const positive = negated ? base.replace('StringNot', 'String') : base
-  const test = STRING_TESTS[positive]
+  const test = STRING_TESTS.get(positive)
   if (test === undefined) return undefined
-  // StringMatch globs are compiled here, once, not per request.
+  // StringMatch globs are compiled here, once, not per request; over GLOB_LIMITS the condition is unevaluable.
   if (positive === 'StringMatch') {
-    if (values.some((v) => typeof v !== 'string')) return undefined
-    values = values.map((v) => new RegExp(`^${(v as string).split('*').map(escapeRegex).join('.*')}$`))
+    if (values.some((v) => typeof v !== 'string' || !globWithinLimits(v))) return undefined
+    values = values.map((v) => compileGlob(v as string))
   }
   return (context) => {
     const actual = context.values.get(key)

@@ -18,8 +18,12 @@ const EVS_CODE = { 400: 'EVS.5400', 401: 'EVS.5401', 403: 'EVS.5403', 500: 'EVS.
 export function denialMessage (decision: DenyDecision): string {
   switch (decision.reason) {
     case 'malformed-path':
-    case 'method-override':
       return 'Malformed request url'
+    case 'method-override':
+      // The detail names what carried the override (a header or the _method parameter); it is ours, never client text.
+      return `Method override is not allowed: remove the ${decision.detail ?? 'override'} and send the real method.`
+    case 'malformed-query':
+      return 'Malformed request query'
     case 'malformed-body':
       return 'Malformed request body'
     case 'no-credentials':
