@@ -52,7 +52,7 @@ if (!existsSync(CONFIG) || !existsSync(join(CINDER_DIR, 'db-synced'))) {
   t.fail(`no synced Cinder configuration in ${CINDER_DIR}: run CINDER_DIR=${CINDER_DIR} scripts/cinder/setup.sh first`)
 } else {
   const started = Date.now()
-  const oracle = await startOracle(ROOT, CONFIG, Number(process.env['ORACLE_PORT'] ?? 0), join(CINDER_DIR, 'oracle.log'))
+  const oracle = await startOracle(ROOT, CINDER_DIR, Number(process.env['ORACLE_PORT'] ?? 0))
   t.teardown(() => oracle.stop())
   t.comment(`oracle: Cinder's cinder-api stack on 127.0.0.1:${oracle.port} (config ${CONFIG}), up in ${((Date.now() - started) / 1000).toFixed(1)} s`)
   await suite(oracle)

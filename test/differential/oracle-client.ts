@@ -12,10 +12,12 @@ export interface Oracle {
   stop (): Promise<void>
 }
 
-/** Starts the oracle on 127.0.0.1 (port 0: any free port) from a Cinder configuration written by setup.sh. */
-export async function startOracle (root: string, configFile: string, port: number, logFile: string): Promise<Oracle> {
-  const child = spawn('/usr/bin/python3', [join(root, 'scripts/cinder/oracle.py'), '--config-file', configFile, '--port', String(port), '--log-file', logFile], {
-    env: { PATH: '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root', LANG: 'C.UTF-8', PYTHONWARNINGS: 'ignore' },
+/** Starts the oracle on 127.0.0.1 (port 0: any free port) from the Cinder configuration directory setup.sh wrote. */
+export async function startOracle (root: string, cinderDir: string, port: number): Promise<Oracle> {
+  const args = [join(root, 'scripts/cinder/oracle.py'), '--config-file', join(cinderDir, 'cinder.conf'), '--port', String(port), '--log-file', join(cinderDir, 'oracle.log')]
+  const child = spawn('/usr/bin/python3', args, {
+    // PYTHONPATH: an --isolated configuration's paste filter (cinder_token_identity.py) lives in its directory.
+    env: { PATH: '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root', LANG: 'C.UTF-8', PYTHONWARNINGS: 'ignore', PYTHONPATH: cinderDir },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   const listening = await new Promise<number>((resolve, reject) => {
