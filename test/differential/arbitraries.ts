@@ -118,7 +118,18 @@ const body = fc.oneof(SHRINK,
   }
 )
 
-const target = fc.oneof(SHRINK, { arbitrary: rowTarget, weight: 3 }, { arbitrary: freeTarget, weight: 2 })
+/** Now and then, hostile text inserted anywhere in the target: spellings no list above thought of. */
+const NOISE = ['/', '//', '\\', '%2F', '%5C', ';', '.', '..', '%', '%25', '?', '??', '&', ';', '=', '+', '%00', '%2e', '%5F', '%20', '#', '@', ':',
+  '_method=DELETE', 'all_tenants=1', 'enterprise_project_id=ep-prod', '%C0%AE', '%E2%80%AE', '%C5%BF']
+const noise = fc.oneof(SHRINK,
+  { arbitrary: fc.constant<Array<[number, string]>>([]), weight: 6 },
+  { arbitrary: fc.array(fc.tuple(fc.nat(), fc.constantFrom(...NOISE)), { minLength: 1, maxLength: 2 }), weight: 1 }
+)
+const target = fc.tuple(fc.oneof(SHRINK, { arbitrary: rowTarget, weight: 3 }, { arbitrary: freeTarget, weight: 2 }), noise)
+  .map(([{ method: m, target: t }, inserts]) => ({
+    method: m,
+    target: inserts.reduce((text, [at, piece]) => `${text.slice(0, at % (text.length + 1))}${piece}${text.slice(at % (text.length + 1))}`, t)
+  }))
 
 export const rawRequest: fc.Arbitrary<RawRequest> = fc.tuple(target, fc.uniqueArray(extraHeader, { maxLength: 2, selector: ([n]) => n.toLowerCase() }), body)
   .map(([{ method: m, target: t }, extra, b]) => ({
