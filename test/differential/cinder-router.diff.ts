@@ -96,7 +96,10 @@ async function suite (oracle: Oracle): Promise<void> {
     const overridden = await oracle.ask(serialize({ method: 'GET', target: `/v3/${PROJECT}/snapshots/abc?_method=DELETE`, headers: [['Host', 'h'], token], body: '' }))
     t.match(overridden.dispatched, { method: 'delete', request_method: 'GET' }, 'Routes\' method override: ?_method=DELETE on a GET runs delete')
     const listed = await oracle.ask(serialize({ method: 'GET', target: `/v3/${PROJECT}/snapshots?limit=5;all_tenants=1`, headers: [['Host', 'h'], token], body: '' }))
-    t.match(listed.dispatched?.list, { outcome: 'listed', scope: 'all-projects' }, 'webob splits on ";": the list covers every project')
+    t.same(listed.dispatched?.query.all_tenants?.all, ['1'], 'webob splits on ";": the controller reads all_tenants=1')
+    // noauth makes every token an admin, and Cinder lists every project for an admin; --isolated tokens are not admins.
+    const isolated = existsSync(join(CINDER_DIR, 'auth-mode')) && readFileSync(join(CINDER_DIR, 'auth-mode'), 'utf8').trim() === 'isolated'
+    t.match(listed.dispatched?.list, { outcome: 'listed', scope: isolated ? 'project' : 'all-projects' }, `Cinder's own list code then lists ${isolated ? 'the token\'s project only (not an admin)' : 'every project'}`)
     const missing = await oracle.ask(serialize({ method: 'GET', target: `/v3/${PROJECT}/nothing-here`, headers: [['Host', 'h'], token], body: '' }))
     t.same([missing.status, missing.dispatched], [404, null], 'no route: 404, nothing dispatched')
     const mismatch = await oracle.ask(serialize({ method: 'GET', target: `/v3/${PROJECT}/snapshots/abc`, headers: [['Host', 'h'], ['X-Auth-Token', 'x:fedcba9876543210fedcba9876543210']], body: '' }))
