@@ -35,7 +35,9 @@ const PATTERNS = [
   '*:*:List*', 'evs:snapshots:get?', 'evs:snapshots.x:get', 'evs:volumes:*', 'evs:*:*a*e*', 'identity:*', 'evs:snapshot:get'
 ]
 const BAD_PATTERNS: readonly unknown[] = ['evs:snapshots', 'evs::get', 'evs:snapshots:get:more', '', 42, 'evs:snap shots:get', 'evs:snapshots:get!']
-const ROLES: readonly unknown[] = ['te_admin', 'readonly', 'EVS FullAccess', 'EVS ReadOnlyAccess', 'server_adm', 'Tenant Guest', 'Tenant Administrator', 'Server Administrator', 'unknown_role', 'TE_ADMIN', { name: 'te_admin' }, { name: 'readonly' }]
+// Names from claims are data: Object.prototype's own names must be unknown roles, operators and keys.
+const PROTOTYPE_NAMES: readonly string[] = [...Object.getOwnPropertyNames(Object.prototype), '__proto__']
+const ROLES: readonly unknown[] = [...PROTOTYPE_NAMES, 'te_admin', 'readonly', 'EVS FullAccess', 'EVS ReadOnlyAccess', 'server_adm', 'Tenant Guest', 'Tenant Administrator', 'Server Administrator', 'unknown_role', 'TE_ADMIN', { name: 'te_admin' }, { name: 'readonly' }]
 const BAD_ROLES: readonly unknown[] = [5, { id: 'te_admin' }, null]
 
 const CONDITIONS: ReadonlyArray<Record<string, Record<string, unknown>>> = [
@@ -57,7 +59,12 @@ const CONDITIONS: ReadonlyArray<Record<string, Record<string, unknown>>> = [
   { NumericEquals: { 'g:UserName': ['1'] } },
   { StringEquals: { 'g:SourceIp': ['10.0.0.1'] } },
   { StringEquals: { 'g:UserId': [] } },
-  { StringEquals: { 'g:UserId': ['u-alice'] }, Bool: { 'g:MFAPresent': ['false'] } }
+  { StringEquals: { 'g:UserId': ['u-alice'] }, Bool: { 'g:MFAPresent': ['false'] } },
+  // Prototype names as operators and keys (own keys, as JSON.parse makes them), and an over-limit glob.
+  ...PROTOTYPE_NAMES.map((name) => Object.defineProperty({}, name, { value: { 'g:UserName': ['alice'] }, enumerable: true })),
+  ...PROTOTYPE_NAMES.map((name) => ({ StringEquals: Object.defineProperty({}, name, { value: ['alice'], enumerable: true }) })),
+  { StringMatch: { 'g:UserName': [`${'*a'.repeat(33)}*`] } },
+  { StringMatch: { 'g:UserName': ['*l*i*c*e*'] } }
 ]
 
 function statement (r: Random): Record<string, unknown> {
@@ -191,9 +198,12 @@ function mutate (r: Random, path: string): string {
     case 9: // something in front
       return `${r.pick(['/foo/..', '/.', '//', '/%2e%2e', '/x/%2e%2e', '/a/b/../..', '/..', '/%c0%ae%c0%ae', '/evs', '/api/..%2F', '\\..'])}${path}`
     case 10: // query and fragment
-      return `${path}${r.pick(['?a=b', '?x=/../v2/', '?%2F', '#frag', '?#', '?enterprise_project_id=all_granted_eps', '?', '?limit=10&offset=0', '#/../x', '?all_tenants=1', '?all_projects=true&limit=5', '?ALL_TENANTS=1', '?all%5Ftenants=1'])}`
+      return `${path}${r.pick(['?a=b', '?x=/../v2/', '?%2F', '#frag', '?#', '?enterprise_project_id=all_granted_eps', '?', '?limit=10&offset=0', '#/../x', '?all_tenants=1', '?all_projects=true&limit=5', '?ALL_TENANTS=1', '?all%5Ftenants=1',
+        '?_method=DELETE', '?x=1;_method=delete', '?%5Fmethod=GET', '?limit=5;all_tenants=1', '?name=%ff', '?enterprise_project_id=a&enterprise_project_id=b',
+        '?constructor=1&__proto__=x'])}`
     case 11: // not origin-form
-      return r.pick([`http://evil.example${path}`, `HTTPS://h${path}`, path.slice(1), `//evil${path}`, '*', `http:\\\\h${path}`, 'http://h/health'])
+      return r.pick([`http://evil.example${path}`, `HTTPS://h${path}`, path.slice(1), `//evil${path}`, '*', `http:\\\\h${path}`, 'http://h/health',
+        `/\\127.0.0.1:1${path}`, `//u@h:1${path}`, '//evil/health'])
     case 12: // outside the guarded space
       return r.pick(['/health', '/v1/' + PROJECT + '/snapshots', '/api/v2x', '/metrics?v2', '/', '/v4/x', '/version', '/foo/v2/snapshots', '/v23/x', '/vv2', '/%7e/x', '/x%2Fv2'])
     case 13: // a whole segment encoded
@@ -225,6 +235,7 @@ export function request (r: Random): SoakRequest {
   for (let i = 0; i < mutations; i++) url = mutate(r, url)
   const headers: Record<string, string> = { host: '127.0.0.1', accept: 'application/json' }
   if (r.chance(0.03)) headers[r.pick(['X-HTTP-Method-Override', 'x-http-method', 'X-Method-Override', 'x-method-override'])] = r.pick(['GET', 'DELETE'])
+  if (r.chance(0.03)) headers['content-type'] = r.pick(['application/json', 'application/x-www-form-urlencoded', 'Multipart/Form-Data; boundary=x', 'text/plain'])
   if (r.chance(0.02)) headers['x-http-method-overrides'] = 'GET'
   return { method: row !== undefined && r.chance(0.75) ? (row.method === 'GET' && r.chance(0.1) ? 'HEAD' : row.method) : r.pick(METHODS), url, headers }
 }

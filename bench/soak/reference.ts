@@ -2,7 +2,8 @@
 // README rather than from src: its own path-canonicality check, its own lenient reading of a path,
 // a linear scan of per-route regular expressions, and its own IAM policy evaluation over the raw
 // claims (nothing compiled, nothing cached). It covers the default options (prefix '', unmatched
-// 'deny') and claims without enterprise-project grants.
+// 'deny') and claims without enterprise-project grants. Names from claims are looked up as own entries
+// only (Object.hasOwn): an operator such as `constructor` is unknown, not Object.prototype's function.
 
 export interface RefRoute {
   readonly method: string
@@ -75,6 +76,44 @@ function reachesApi (pathBeforeQuery: string): boolean {
   if (isVersion(resolved[0])) return true
   if (isVersion(segments.filter((s) => s !== '..')[0])) return true
   return segments.includes('..') && segments.some(isVersion)
+}
+
+// ---------------------------------------------------------------- the query, as webob reads it
+
+/**
+ * Parameter names of a query (split on & and ;, + as space, %XX as bytes, strict UTF-8); undefined when a
+ * name or value does not decode. The target is Latin-1 text as a WSGI server passes it (a character is a
+ * byte); characters above U+00FF (only from direct API callers) count as their UTF-8 bytes.
+ */
+function queryNames (query: string): string[] | undefined {
+  const decode = (raw: string): string | undefined => {
+    const bytes: number[] = []
+    for (let i = 0; i < raw.length; i++) {
+      const hex = raw.slice(i + 1, i + 3)
+      if (raw[i] === '%' && /^[0-9A-Fa-f]{2}$/.test(hex)) {
+        bytes.push(parseInt(hex, 16))
+        i += 2
+      } else if (raw.charCodeAt(i) > 0xff) {
+        bytes.push(...Buffer.from(raw[i] ?? '', 'utf8'))
+      } else {
+        bytes.push(raw[i] === '+' ? 0x20 : raw.charCodeAt(i))
+      }
+    }
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bytes))
+    } catch {
+      return undefined
+    }
+  }
+  const names: string[] = []
+  for (const pair of query.split(/[&;]/)) {
+    if (pair === '') continue
+    const eq = pair.indexOf('=')
+    const name = decode(eq === -1 ? pair : pair.slice(0, eq))
+    if (name === undefined || decode(eq === -1 ? '' : pair.slice(eq + 1)) === undefined) return undefined
+    names.push(name)
+  }
+  return names
 }
 
 // ---------------------------------------------------------------- canonical spelling
@@ -263,7 +302,8 @@ function readClaims (claims: unknown): GrantOutcome {
     for (const role of list) {
       const name = roleName(role)
       if (name === undefined) return { ok: false, reason: 'invalid-grants' }
-      for (const [effect, patterns] of CATALOGUE[name] ?? []) statements.push({ effect, patterns, resource: undefined, condition: undefined })
+      const granted = Object.hasOwn(CATALOGUE, name) ? CATALOGUE[name] : undefined
+      for (const [effect, patterns] of granted ?? []) statements.push({ effect, patterns, resource: undefined, condition: undefined })
     }
   }
   const tokenUser = isObject(token?.['user']) ? token['user'] as Json : undefined
@@ -280,6 +320,11 @@ function readClaims (claims: unknown): GrantOutcome {
 }
 
 // ---------------------------------------------------------------- evaluation
+
+/** README "Threat model": at most 32 `*` and 1024 characters per glob. */
+function withinGlobLimits (glob: string): boolean {
+  return glob.length <= 1024 && glob.split('*').length - 1 <= 32
+}
 
 function globToRegex (glob: string, caseless: boolean): RegExp {
   const body = glob.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')
@@ -311,7 +356,7 @@ function testCondition (operator: string, key: string, raw: unknown, values: Rea
     const cmp: Record<string, (t: number) => boolean> = {
       DateLessThan: (t) => now < t, DateLessThanEquals: (t) => now <= t, DateGreaterThan: (t) => now > t, DateGreaterThanEquals: (t) => now >= t
     }
-    const f = cmp[op]
+    const f = Object.hasOwn(cmp, op) ? cmp[op] : undefined
     if (f === undefined) return 'unknown'
     return times.some(f) ? 'yes' : 'no'
   }
@@ -325,9 +370,9 @@ function testCondition (operator: string, key: string, raw: unknown, values: Rea
     StringMatch: (a, e) => typeof a === 'string' && typeof e === 'string' && globToRegex(e, false).test(a),
     Bool: (a, e) => typeof a === 'boolean' && (e === a || e === String(a))
   }
-  const test = tests[base]
+  const test = Object.hasOwn(tests, base) ? tests[base] : undefined
   if (test === undefined) return 'unknown'
-  if (base === 'StringMatch' && !expected.every((e) => typeof e === 'string')) return 'unknown'
+  if (base === 'StringMatch' && !expected.every((e) => typeof e === 'string' && withinGlobLimits(e))) return 'unknown'
   const actual = values.get(key)
   if (actual === undefined) return ifExists ? 'yes' : 'missing'
   const any = expected.some((e) => test(actual, e))
@@ -338,6 +383,8 @@ function testCondition (operator: string, key: string, raw: unknown, values: Rea
 function applies (s: RefStatement, action: string, values: ReadonlyMap<string, string | boolean>, now: number): boolean {
   if (!s.patterns.some((p) => patternMatches(p, action))) return false
   const allow = s.effect === 'Allow'
+  // A pattern over the documented glob limits is not evaluated: the statement is uncertain.
+  if (!s.patterns.every(withinGlobLimits)) return !allow
   const resources = s.resource === undefined ? ['*'] : typeof s.resource === 'string' ? [s.resource] : s.resource as string[]
   const everything = resources.some((r) => /^\*+(:\*+)*$/.test(r))
   const verdicts: Verdict[] = []
@@ -383,10 +430,22 @@ export class ReferenceEvaluator {
     }
     const path = url.split(/[?#]/)[0] ?? ''
     const plainlyGuarded = /^\/[vV][23](\/|$)/.test(path)
-    if (!plainlyGuarded && !reachesApi(url.split('?')[0] ?? '')) return { outcome: 'outside' }
+    if (!plainlyGuarded && !reachesApi(url.split('?')[0] ?? '')) {
+      // `//host/...`, `/\\host/...`: a URL-resolving forwarder takes the first segment for a host.
+      return /^[/\\]{2}/.test(url) && lenientSegments(path).some(isVersion) ? bad : { outcome: 'outside' }
+    }
     if (url.includes('#') || !isCanonical(path)) return bad
-    if (Object.keys(request.headers).some((h) => ['x-http-method-override', 'x-http-method', 'x-method-override'].includes(h.toLowerCase()))) {
+    const rawQuery = url.includes('?') ? url.slice(url.indexOf('?') + 1) : ''
+    const names = queryNames(rawQuery)
+    if (names === undefined) return { outcome: 'deny', status: 400, reason: 'malformed-query' }
+    const overrideHeader = Object.keys(request.headers).some((h) => ['x-http-method-override', 'x-http-method', 'x-method-override'].includes(h.toLowerCase()))
+    // Routes' method override: the raw query mentions `_method`; stricter: any spelling of the name.
+    if (overrideHeader || rawQuery.includes('_method') || names.some((n) => n.trim().toLowerCase().split('[')[0] === '_method')) {
       return { outcome: 'deny', status: 400, reason: 'method-override' }
+    }
+    const contentType = Object.entries(request.headers).find(([h]) => h.toLowerCase() === 'content-type')?.[1]?.split(';')[0]?.trim().toLowerCase()
+    if (contentType !== undefined && (contentType === 'application/x-www-form-urlencoded' || contentType.startsWith('multipart/'))) {
+      return { outcome: 'deny', status: 400, reason: 'malformed-body' }
     }
     const match = matchRoute(this.shapes, method, path)
     if (match.kind === 'ambiguous') return bad

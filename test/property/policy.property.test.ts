@@ -246,11 +246,21 @@ t.test('no effect depends on statement or policy order, or on how statements are
 // ---------------------------------------------------------------------------------------------
 // Conditions evs-authz does not understand: an Allow never applies, a Deny always does.
 
+// Names from claims are data: Object.prototype's own names (`constructor`, `toString`, `__proto__`, ...) and
+// arbitrary strings must be unknown operators and keys, never something inherited.
+const PROTOTYPE_NAMES = [...Object.getOwnPropertyNames(Object.prototype), '__proto__']
+const STRING_OPERATORS = ['StringEquals', 'StringEqualsIgnoreCase', 'StringStartWith', 'StringEndWith', 'StringMatch']
+const KNOWN_OPERATORS = new Set([...STRING_OPERATORS, ...STRING_OPERATORS.map((o) => o.replace('String', 'StringNot')), 'Bool',
+  'DateLessThan', 'DateLessThanEquals', 'DateGreaterThan', 'DateGreaterThanEquals'].flatMap((o) => [o, `${o}IfExists`]))
+const KNOWN_KEYS = new Set(['g:userid', 'g:username', 'g:domainname', 'g:projectname', 'g:mfapresent', 'g:currenttime'])
+const hostileName = fc.oneof(fc.constantFrom(...PROTOTYPE_NAMES), fc.string({ maxLength: 16 }))
 const unknownCondition = fc.oneof(
   // An operator evs-authz does not implement, on a key it knows.
   fc.tuple(fc.constantFrom('NumericEquals', 'NumericLessThan', 'IpAddress', 'StringLike', 'ForAnyValue:StringEquals', 'Null', 'DateBefore', 'StringEqualsAnyCase'), fc.constantFrom('g:UserName', 'g:UserId', 'g:ProjectName')),
+  fc.tuple(hostileName.filter((name) => !KNOWN_OPERATORS.has(name)), fc.constantFrom('g:UserName', 'g:UserId', 'g:ProjectName')),
   // A key it does not know, under an operator it implements.
-  fc.tuple(fc.constantFrom('StringEquals', 'StringNotEquals', 'StringEqualsIgnoreCase', 'StringMatch', 'Bool'), fc.constantFrom('g:SourceIp', 'evs:Encrypted', 'g:Foo', 'ecs:flavorId', 'g:UserNames'))
+  fc.tuple(fc.constantFrom('StringEquals', 'StringNotEquals', 'StringEqualsIgnoreCase', 'StringMatch', 'Bool'), fc.constantFrom('g:SourceIp', 'evs:Encrypted', 'g:Foo', 'ecs:flavorId', 'g:UserNames')),
+  fc.tuple(fc.constantFrom('StringEquals', 'StringNotEquals', 'StringMatch', 'Bool'), hostileName.filter((name) => !KNOWN_KEYS.has(name.toLowerCase())))
 )
 /** A condition evs-authz does understand, true or false for the caller (user_name alice). */
 const knownCondition = fc.constantFrom<[string, string, string, boolean]>(
@@ -262,8 +272,9 @@ const knownCondition = fc.constantFrom<[string, string, string, boolean]>(
 )
 
 function conditionOf (entries: ReadonlyArray<readonly [string, string, string]>): Conditions {
-  const condition: Conditions = {}
-  for (const [operator, key, value] of entries) (condition[operator] ??= {})[key] = [value]
+  // Null prototypes, so `__proto__` becomes an own key here, as JSON.parse makes it in a real claim.
+  const condition = Object.create(null) as Conditions
+  for (const [operator, key, value] of entries) (condition[operator] ??= Object.create(null) as Record<string, string[]>)[key] = [value]
   return condition
 }
 
