@@ -114,12 +114,12 @@ def _jsonable(value):
 
 
 def _method_key(method):
-    """The controller attribute behind ``method``; versioned methods hide it in version_select's closure."""
-    name = getattr(method, '__name__', str(method))
+    """(controller, attribute name) behind ``method``: versioned methods hide both in version_select's closure."""
     code = getattr(method, '__code__', None)
-    if name == 'version_select' and code is not None and 'key' in code.co_freevars:
-        return code.co_freevars, method.__closure__[code.co_freevars.index('key')].cell_contents
-    return None, name
+    if getattr(method, '__name__', None) == 'version_select' and code is not None and 'key' in code.co_freevars:
+        cells = dict(zip(code.co_freevars, method.__closure__))
+        return cells['self'].cell_contents, cells['key'].cell_contents
+    return getattr(method, '__self__', None), getattr(method, '__name__', str(method))
 
 
 def _version_matches(owner, key, request):
@@ -136,10 +136,7 @@ def recording_dispatch(self, method, request, action_args):
     routing = dict(environ.get('wsgiorg.routing_args', (None, {}))[1] or {})
     routing.pop('controller', None)
     route = environ.get('routes.route')
-    owner = getattr(method, '__self__', None)
-    freevars, key = _method_key(method)
-    if freevars is not None:
-        owner = method.__closure__[freevars.index('self')].cell_contents
+    owner, key = _method_key(method)
     if owner is None:
         owner = self.controller
     record = {
