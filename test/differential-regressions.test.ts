@@ -16,8 +16,9 @@ t.ok(cases.length > 0, `${cases.length} recorded disagreements`)
 for (const [i, c] of cases.entries()) {
   const title = `case ${i} (${c.class}): ${c.request.method} ${c.request.target.length > 120 ? `${c.request.target.slice(0, 120)}…` : c.request.target} as ${c.context.persona}, ${c.context.options}, ${c.context.forwarder}`
   t.test(title, async (t) => {
-    // The recorded facts are a disagreement with the decision of the time (the file is not hand-edited into vacuity).
-    t.ok(c.oracle.dispatched !== null || c.oracle.query !== null, 'the case records what Cinder read')
+    // The recorded facts are a disagreement with the allow of the time: the judge still flags it (neither the
+    // file nor the judge has drifted into vacuity).
+    t.ok(judge(c.decided, c.context, c.oracle, c.forwarded.target).some((d) => d.class === c.class), `the recorded allow (${c.decided.reason}) and Cinder's recorded facts disagree (${c.class})`)
     const decision = decide(c.request, c.context)
     if (!decision.allowed) {
       t.pass(`denied now (${decision.reason})`)

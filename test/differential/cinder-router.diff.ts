@@ -22,8 +22,8 @@ import { fileURLToPath } from 'node:url'
 import { rawRequest } from './arbitraries.js'
 import { startOracle, type Oracle } from './oracle-client.js'
 import {
-  CINDER_ROWS, FORWARDERS, OPTION_SET_NAMES, PERSONA_NAMES, PROJECT, decide, forwarded, judge, rowKey, serialize,
-  type Context, type Disagreement, type DisagreementClass, type OracleAnswer, type RawRequest, type RegressionCase
+  CINDER_ROWS, FORWARDERS, OPTION_SET_NAMES, PERSONA_NAMES, PROJECT, decide, forwarded, judge, judgedAllow, rowKey, serialize,
+  type Context, type Disagreement, type DisagreementClass, type JudgedAllow, type OracleAnswer, type RawRequest, type RegressionCase
 } from './model.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
@@ -34,7 +34,7 @@ const RUNS = Number(process.env['DIFF_RUNS'] ?? 50_000)
 const SEED = Number(process.env['DIFF_SEED'] ?? Math.floor(Math.random() * 0x7fffffff))
 const CONTEXTS: readonly Context[] = PERSONA_NAMES.flatMap((persona) => OPTION_SET_NAMES.flatMap((options) => FORWARDERS.map((forwarder) => ({ persona, options, forwarder }))))
 
-interface Found { readonly context: Context, readonly forwarded: RawRequest, readonly answer: OracleAnswer, readonly disagreement: Disagreement }
+interface Found { readonly context: Context, readonly decided: JudgedAllow, readonly forwarded: RawRequest, readonly answer: OracleAnswer, readonly disagreement: Disagreement }
 
 const figures = { generated: 0, withAllow: 0, decisions: 0, allows: 0, oracleCalls: 0, disagreements: 0 }
 const perClass = new Map<DisagreementClass, number>()
@@ -83,7 +83,7 @@ async function disagreements (oracle: Oracle, request: RawRequest, count: boolea
     const key = rowKey(decision)
     const row = key === undefined ? undefined : CINDER_ROWS[key]
     if (count && key !== undefined && row !== undefined && answer.dispatched?.method === row.method && answer.dispatched.resource === row.controller) confirmed.add(key)
-    for (const disagreement of judge(decision, context, answer, sent.target)) found.push({ context, forwarded: sent, answer, disagreement })
+    for (const disagreement of judge(decision, context, answer, sent.target)) found.push({ context, decided: judgedAllow(decision), forwarded: sent, answer, disagreement })
   }
   return found
 }
@@ -112,6 +112,7 @@ async function suite (oracle: Oracle): Promise<void> {
       const again = await oracle.ask(serialize(c.forwarded))
       // The recorded facts the Cinder-free replay relies on still hold for the installed Cinder.
       t.same([again.status, again.dispatched?.controller, again.dispatched?.method, again.dispatched?.args], [c.oracle.status, c.oracle.dispatched?.controller, c.oracle.dispatched?.method, c.oracle.dispatched?.args], `case ${i} (${c.class}): Cinder still does what was recorded`)
+      t.ok(judge(c.decided, c.context, again, c.forwarded.target).some((d) => d.class === c.class), `case ${i} (${c.class}): the recorded allow still disagrees with Cinder`)
       const decision = decide(c.request, c.context)
       if (!decision.allowed) {
         t.pass(`case ${i} (${c.class}): denied (${decision.reason})`)
@@ -154,7 +155,7 @@ async function suite (oracle: Oracle): Promise<void> {
         continue
       }
       const found = (await disagreements(oracle, request, false)).find((f) => f.disagreement.class === klass) as Found
-      minimal.push({ class: klass, found: foundAt(), detail: found.disagreement.detail, request, context: found.context, forwarded: found.forwarded, oracle: found.answer })
+      minimal.push({ class: klass, found: foundAt(), detail: found.disagreement.detail, request, context: found.context, decided: found.decided, forwarded: found.forwarded, oracle: found.answer })
       t.fail(`disagreement (${klass}, ${perClass.get(klass)} in this run): ${found.disagreement.detail}`, {
         request: describeRequest(request),
         context: found.context,

@@ -223,8 +223,28 @@ export const CINDER_ROWS: Readonly<Record<string, CinderRow>> = {
 /** The resources whose controllers act on snapshots (the snapshot actions of POST .../action included). */
 const SNAPSHOT_RESOURCES = new Set([SNAPSHOTS, SNAPSHOT_METADATA])
 
-export function rowKey (decision: Decision): string | undefined {
+/** The facts of an allow the judge reads (an AllowDecision has them; a recorded case keeps them). */
+export interface JudgedAllow {
+  readonly reason: AllowDecision['reason']
+  readonly route: { readonly method: string, readonly template: string } | undefined
+  readonly params: Readonly<Record<string, string>>
+  readonly enterpriseProjects: AllowDecision['enterpriseProjects']
+  readonly forwardUrl?: string | undefined
+}
+
+export function rowKey (decision: Pick<JudgedAllow, 'route'>): string | undefined {
   return decision.route === undefined ? undefined : `${decision.route.method} ${decision.route.template}`
+}
+
+/** What a recorded case keeps of the allow it disagreed with. */
+export function judgedAllow (decision: AllowDecision): JudgedAllow {
+  return {
+    reason: decision.reason,
+    route: decision.route === undefined ? undefined : { method: decision.route.method, template: decision.route.template },
+    params: { ...decision.params },
+    enterpriseProjects: decision.enterpriseProjects,
+    forwardUrl: decision.forwardUrl
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -266,7 +286,7 @@ export interface Disagreement {
  * request url, 413, 400 from the WSGI server, 404 for a microversion without the method, 204 from noauth
  * without a token). The request then changed nothing and read nothing.
  */
-export function judge (decision: AllowDecision, context: Context, answer: OracleAnswer, target: string): Disagreement[] {
+export function judge (decision: JudgedAllow, context: Context, answer: OracleAnswer, target: string): Disagreement[] {
   const found: Disagreement[] = []
   const ran = answer.dispatched
   const key = rowKey(decision)
@@ -384,6 +404,8 @@ export interface RegressionCase {
   readonly detail: string
   readonly request: RawRequest
   readonly context: Context
+  /** The allow evs-authz decided at the time. */
+  readonly decided: JudgedAllow
   /** The request evs-authz let through at the time, as the gateway forwarded it. */
   readonly forwarded: RawRequest
   /** What Cinder's code did with exactly those bytes. */
