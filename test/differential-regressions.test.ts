@@ -14,11 +14,14 @@ const cases = JSON.parse(readFileSync(new URL('./differential/regressions.json',
 t.ok(cases.length > 0, `${cases.length} recorded disagreements`)
 
 for (const [i, c] of cases.entries()) {
-  const title = `case ${i} (${c.class}): ${c.request.method} ${c.request.target.length > 120 ? `${c.request.target.slice(0, 120)}…` : c.request.target} as ${c.context.persona}, ${c.context.options}, ${c.context.forwarder}`
+  const target = c.request.target.length > 100 ? `${c.request.target.slice(0, 100)}…` : c.request.target
+  const { persona, options, forwarder } = c.context
+  const title = `case ${i} (${c.class}): ${c.request.method} ${target} as ${persona}, ${options}, ${forwarder}`
   t.test(title, async (t) => {
     // The recorded facts are a disagreement with the allow of the time: the judge still flags it (neither the
     // file nor the judge has drifted into vacuity).
-    t.ok(judge(c.decided, c.context, c.oracle, c.forwarded.target).some((d) => d.class === c.class), `the recorded allow (${c.decided.reason}) and Cinder's recorded facts disagree (${c.class})`)
+    const flagged = judge(c.decided, c.context, c.oracle, c.forwarded.target).some((d) => d.class === c.class)
+    t.ok(flagged, `the recorded allow (${c.decided.reason}) and Cinder's recorded facts disagree (${c.class})`)
     const decision = decide(c.request, c.context)
     if (!decision.allowed) {
       t.pass(`denied now (${decision.reason})`)
@@ -31,7 +34,8 @@ for (const [i, c] of cases.entries()) {
     }
     if (serialize(sent).equals(serialize(c.forwarded))) {
       // The same bytes reach Cinder: what it does with them is recorded, so today's allow can be judged.
-      t.same(judge(decision, c.context, c.oracle, sent.target), [], `allowed (${decision.reason}) with the same forwarded bytes: the recorded Cinder facts must agree`, {
+      const same = `allowed (${decision.reason}) with the same forwarded bytes: the recorded Cinder facts must agree`
+      t.same(judge(decision, c.context, c.oracle, sent.target), [], same, {
         forwarded: serialize(sent).toString('latin1'),
         cinder: c.oracle.dispatched ?? c.oracle.query
       })
@@ -39,7 +43,8 @@ for (const [i, c] of cases.entries()) {
     }
     const offending = offendingSegments(c.class, c.oracle.dispatched?.query ?? c.oracle.query)
     t.ok(offending.length > 0, 'only query text that Cinder read can be removed by a forwardUrl: this class must be denied', { offending })
-    t.same(querySegments(sent.target).filter((segment) => offending.includes(segment)), [], `allowed with other forwarded bytes (${sent.target}): none of ${JSON.stringify(offending)} remains`)
+    const remaining = querySegments(sent.target).filter((segment) => offending.includes(segment))
+    t.same(remaining, [], `allowed with other forwarded bytes (${sent.target}): none of ${JSON.stringify(offending)} remains`)
     t.equal(sent.method, c.forwarded.method, 'the method is unchanged (only the query is rewritten)')
     t.equal(sent.target.split('?', 1)[0], c.forwarded.target.split('?', 1)[0], 'the path is unchanged (only the query is rewritten)')
   })

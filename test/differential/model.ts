@@ -2,7 +2,9 @@
 // Cinder-free replay of recorded disagreements (test/differential-regressions.test.ts): personas, option
 // sets, what a gateway forwards, the map from evs-authz's table rows to the Cinder controller methods that
 // implement them, and the judge that compares an evs-authz allow with what Cinder's own code would run.
-import { createAuthorizer, isClientIdentityHeader, type AllowDecision, type Authorizer, type AuthorizerOptions, type Decision } from '../../src/index.js'
+import {
+  createAuthorizer, isClientIdentityHeader, type AllowDecision, type Authorizer, type AuthorizerOptions, type Decision
+} from '../../src/index.js'
 
 export const PROJECT = '0123456789abcdef0123456789abcdef'
 export const OTHER_PROJECT = 'fedcba9876543210fedcba9876543210'
@@ -47,7 +49,12 @@ export interface Dispatch {
   readonly context: { readonly project_id: string, readonly user_id: string, readonly is_admin: boolean } | null
   readonly query: QueryFacts
   /** Snapshot lists only: how far Cinder's own list code got, and which projects it would list. */
-  readonly list: { readonly outcome: 'listed' | 'returned' | 'error', readonly scope?: 'all-projects' | 'project', readonly project_id?: string | null, readonly error?: string } | null
+  readonly list: {
+    readonly outcome: 'listed' | 'returned' | 'error'
+    readonly scope?: 'all-projects' | 'project'
+    readonly project_id?: string | null
+    readonly error?: string
+  } | null
   readonly version_mismatch?: boolean
 }
 
@@ -85,10 +92,28 @@ export const PERSONAS = {
   admin: { claims: { sub: 'alice', project_id: PROJECT, roles: ['te_admin'] }, listAllProjects: false },
   readonly: { claims: { sub: 'bob', project_id: PROJECT, roles: ['readonly'] }, listAllProjects: false },
   getonly: { claims: { sub: 'erin', project_id: PROJECT, actions: ['evs:snapshots:get'] }, listAllProjects: false },
-  nodelete: { claims: { sub: 'carol', project_id: PROJECT, actions: ['evs:snapshots:create', 'evs:snapshots:get', 'evs:snapshots:list', 'evs:snapshots:update', 'evs:snapshots:rollback', 'evs:volumes:get'] }, listAllProjects: false },
-  allprojects: { claims: { sub: 'frank', project_id: PROJECT, actions: ['evs:snapshots:list', 'evs:snapshots:get', 'evs:snapshots:listAllProjects'] }, listAllProjects: true },
+  nodelete: {
+    claims: {
+      sub: 'carol',
+      project_id: PROJECT,
+      actions: ['evs:snapshots:create', 'evs:snapshots:get', 'evs:snapshots:list', 'evs:snapshots:update', 'evs:snapshots:rollback',
+        'evs:volumes:get']
+    },
+    listAllProjects: false
+  },
+  allprojects: {
+    claims: { sub: 'frank', project_id: PROJECT, actions: ['evs:snapshots:list', 'evs:snapshots:get', 'evs:snapshots:listAllProjects'] },
+    listAllProjects: true
+  },
   other: { claims: { sub: 'dave', project_id: OTHER_PROJECT, roles: ['te_admin'] }, listAllProjects: false },
-  enterprise: { claims: { sub: 'gina', project_id: PROJECT, enterprise_projects: [{ id: EP_GRANTED, actions: ['evs:snapshots:list', 'evs:snapshots:get'] }] }, listAllProjects: false },
+  enterprise: {
+    claims: {
+      sub: 'gina',
+      project_id: PROJECT,
+      enterprise_projects: [{ id: EP_GRANTED, actions: ['evs:snapshots:list', 'evs:snapshots:get'] }]
+    },
+    listAllProjects: false
+  },
   none: { claims: null, listAllProjects: false }
 } as const satisfies Record<string, Persona>
 export type PersonaName = keyof typeof PERSONAS
@@ -138,14 +163,17 @@ export function nodeHeaders (headers: RawRequest['headers']): Record<string, str
 }
 
 export function decide (request: RawRequest, context: Context): Decision {
-  return authorizerFor(context.options).authorize({ method: request.method, url: request.target, headers: nodeHeaders(request.headers) }, PERSONAS[context.persona].claims)
+  const target = { method: request.method, url: request.target, headers: nodeHeaders(request.headers) }
+  return authorizerFor(context.options).authorize(target, PERSONAS[context.persona].claims)
 }
 
 // ---------------------------------------------------------------------------------------------
 // What a gateway forwards
 
 /** Headers the gateway sets itself (examples/cinder-gateway.ts), compared with `_` read as `-`. */
-const GATEWAY_OWNED = new Set(['x-auth-token', 'x-auth-user', 'x-auth-project-id', 'x-auth-key', 'host', 'content-length', 'connection', 'transfer-encoding'])
+const GATEWAY_OWNED = new Set([
+  'x-auth-token', 'x-auth-user', 'x-auth-project-id', 'x-auth-key', 'host', 'content-length', 'connection', 'transfer-encoding'
+])
 export const UPSTREAM_HOST = '127.0.0.1:8776'
 
 /**
@@ -195,10 +223,12 @@ interface CinderRow {
   readonly args: (params: Readonly<Record<string, string>>) => Record<string, string | undefined>
 }
 
-const project = (p: Readonly<Record<string, string>>): Record<string, string | undefined> => ({ project_id: p['project_id'] })
-const snapshot = (p: Readonly<Record<string, string>>): Record<string, string | undefined> => ({ project_id: p['project_id'], id: p['snapshot_id'] })
-const metadata = (p: Readonly<Record<string, string>>): Record<string, string | undefined> => ({ project_id: p['project_id'], snapshot_id: p['snapshot_id'] })
-const metadataKey = (p: Readonly<Record<string, string>>): Record<string, string | undefined> => ({ project_id: p['project_id'], snapshot_id: p['snapshot_id'], id: p['key'] })
+type Params = Readonly<Record<string, string>>
+type Args = Record<string, string | undefined>
+const project = (p: Params): Args => ({ project_id: p['project_id'] })
+const snapshot = (p: Params): Args => ({ project_id: p['project_id'], id: p['snapshot_id'] })
+const metadata = (p: Params): Args => ({ project_id: p['project_id'], snapshot_id: p['snapshot_id'] })
+const metadataKey = (p: Params): Args => ({ project_id: p['project_id'], snapshot_id: p['snapshot_id'], id: p['key'] })
 
 /**
  * Keyed by `METHOD template`. Rows missing here have no Cinder 21 (Zed) counterpart: v2 (removed from
@@ -291,7 +321,8 @@ export function judge (decision: JudgedAllow, context: Context, answer: OracleAn
   const ran = answer.dispatched
   const key = rowKey(decision)
   if (ran !== null) {
-    const what = `Cinder runs ${short(ran.controller)}.${ran.method}(${JSON.stringify(ran.args)}) as ${ran.request_method} -> route ${ran.route.methods?.join('|') ?? '?'} ${ran.route.path ?? '?'}`
+    const route = `${ran.route.methods?.join('|') ?? '?'} ${ran.route.path ?? '?'}`
+    const what = `Cinder runs ${short(ran.controller)}.${ran.method}(${JSON.stringify(ran.args)}) as ${ran.request_method}, route ${route}`
     if (decision.reason === 'granted' && key !== undefined) {
       const row = CINDER_ROWS[key]
       if (row === undefined || row.controller !== ran.resource || row.controller !== ran.controller || row.method !== ran.method) {
@@ -299,12 +330,15 @@ export function judge (decision: JudgedAllow, context: Context, answer: OracleAn
       } else {
         const expected = row.args(decision.params)
         const differs = Object.entries(expected).filter(([name, value]) => !sameId(value, ran.args[name]))
-        if (differs.length > 0) found.push({ class: 'other-ids', detail: `evs-authz authorized ${key} with ${JSON.stringify(decision.params)}; ${what}` })
+        const detail = `evs-authz authorized ${key} with ${JSON.stringify(decision.params)}; ${what}`
+        if (differs.length > 0) found.push({ class: 'other-ids', detail })
       }
     } else if (decision.reason === 'unmatched-pass') {
-      if (SNAPSHOT_RESOURCES.has(ran.resource)) found.push({ class: 'unmatched-pass-reached-snapshots', detail: `evs-authz let an unmatched request pass; ${what}` })
+      const detail = `evs-authz let an unmatched request pass; ${what}`
+      if (SNAPSHOT_RESOURCES.has(ran.resource)) found.push({ class: 'unmatched-pass-reached-snapshots', detail })
     } else if (!ran.controller.startsWith('cinder.api.versions.')) {
-      found.push({ class: `unjudged-reached-api/${context.forwarder}`, detail: `evs-authz judged the request outside the API (${decision.reason}); ${what}` })
+      const detail = `evs-authz judged the request outside the API (${decision.reason}); ${what}`
+      found.push({ class: `unjudged-reached-api/${context.forwarder}`, detail })
     }
     // Any controller that receives the parameter counts (which controllers honour it is not audited here).
     // A not-guarded request is judged nothing at all: that is already its disagreement above.
@@ -317,7 +351,8 @@ export function judge (decision: JudgedAllow, context: Context, answer: OracleAn
         const listed = ran.list?.scope === 'all-projects' ? ' and Cinder lists every project' : ''
         found.push({
           class: semicolon ? 'cross-project-parameter/semicolon' : 'cross-project-parameter/spelling',
-          detail: `the controller reads ${read.map((n) => `${n}=${JSON.stringify(ran.query[n]?.all)}`).join(', ')} from ${JSON.stringify(raw)} (no listAllProjects grant)${listed}; ${what}`
+          detail: `the controller reads ${read.map((n) => `${n}=${JSON.stringify(ran.query[n]?.all)}`).join(', ')} ` +
+            `from ${JSON.stringify(raw)} (no listAllProjects grant)${listed}; ${what}`
         })
       }
     }
@@ -331,7 +366,8 @@ export function judge (decision: JudgedAllow, context: Context, answer: OracleAn
     if (unjudged.length > 0 || values.length === 0) {
       found.push({
         class: unjudged.includes('all_granted_eps') ? 'enterprise-project/all-granted-eps' : 'enterprise-project/not-judged',
-        detail: `evs-authz judged enterprise_project_id ${JSON.stringify(judged)}; the backend reads ${JSON.stringify(values)} (get() = ${JSON.stringify(answer.query.enterprise_project_id?.get ?? null)})`
+        detail: `evs-authz judged enterprise_project_id ${JSON.stringify(judged)}; the backend reads ${JSON.stringify(values)} ` +
+          `(get() = ${JSON.stringify(answer.query.enterprise_project_id?.get ?? null)})`
       })
     }
   }

@@ -14,7 +14,8 @@ export interface Oracle {
 
 /** Starts the oracle on 127.0.0.1 (port 0: any free port) from the Cinder configuration directory setup.sh wrote. */
 export async function startOracle (root: string, cinderDir: string, port: number): Promise<Oracle> {
-  const args = [join(root, 'scripts/cinder/oracle.py'), '--config-file', join(cinderDir, 'cinder.conf'), '--port', String(port), '--log-file', join(cinderDir, 'oracle.log')]
+  const args = [join(root, 'scripts/cinder/oracle.py'), '--config-file', join(cinderDir, 'cinder.conf'), '--port', String(port),
+    '--log-file', join(cinderDir, 'oracle.log')]
   const child = spawn('/usr/bin/python3', args, {
     // PYTHONPATH: an --isolated configuration's paste filter (cinder_token_identity.py) lives in its directory.
     env: { PATH: '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root', LANG: 'C.UTF-8', PYTHONWARNINGS: 'ignore', PYTHONPATH: cinderDir },
@@ -82,7 +83,8 @@ export function parseAnswer (bytes: Buffer): OracleAnswer {
   const head = headEnd === -1 ? text : text.slice(0, headEnd)
   const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0)
   if (!/\r\nX-Evs-Oracle: 1\r\n/i.test(`${head}\r\n`)) {
-    return { status: status === 0 ? 400 : status, dispatched: null, refused: null, query: null, environ: null, server: head.split('\r\n', 1)[0] ?? '' }
+    const server = head.split('\r\n', 1)[0] ?? ''
+    return { status: status === 0 ? 400 : status, dispatched: null, refused: null, query: null, environ: null, server }
   }
   const length = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1] ?? 0)
   const body = bytes.subarray(Buffer.byteLength(text.slice(0, headEnd + 4), 'latin1')).subarray(0, length)
