@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { benchMatcher, type MatcherResult } from './lib/matcher.js'
 import { benchCases, decisionCases, grantScaleCases, tableScaleCases, timerOverhead, type DecisionFigures } from './lib/decision.js'
 import { benchGateway, type GatewayResult } from './lib/gateway.js'
+import { benchHostile, type HostileResult } from './lib/hostile.js'
 import { fmt, machineInfo, ratio, round, table } from './lib/stats.js'
 
 const started = Date.now()
@@ -62,6 +63,12 @@ if (wants('scale')) {
   grantScale = await benchCases(grantScaleCases(GRANT_SIZES), ['cached', 'uncached'], SETTINGS.scale)
 }
 
+let hostile: HostileResult | undefined
+if (wants('hostile')) {
+  log('hostile inputs ...')
+  hostile = benchHostile(quick ? { rounds: 5, batchMs: 15 } : { rounds: 11, batchMs: 40 })
+}
+
 let gateway: GatewayResult | undefined
 if (wants('gateway')) {
   log('gateway throughput (autocannon) ...')
@@ -87,6 +94,9 @@ add('Decision p50, te_admin role (grants uncached)', find(decision, 'te_admin ro
 add('Gateway b/a: evs-authz + @fastify/jwt vs no authorization (req/s)', gateway?.ratios.bOverA, ratio, '>= 0.95', (v) => v >= 0.95)
 add('Gateway b/(a+jwt): evs-authz alone (both verify the JWT)', gateway?.ratios.bOverAJwt, ratio, 'info', undefined)
 add('Gateway b/c: evs-authz vs casbin keyMatch2 (req/s)', gateway?.ratios.bOverC, ratio, '>= 1.2', (v) => v >= 1.2)
+add(`Hostile: StringMatch with ${hostile?.stringMatch.wildcards ?? 13} * vs a ${hostile?.stringMatch.nameLength ?? 255}-character name, one decision`,
+  hostile?.stringMatch.matchNs, (v) => `${fmt(v / 1000, 1)} µs`, 'microseconds', (v) => v < 1e6)
+add(`Hostile: worst-case ${hostile?.target.length ?? ''}-character path vs a plain one of the same length`, hostile?.target.ratio, ratio, '<= 3x', (v) => v <= 3)
 const t19 = find(tableScale, '19 routes', 'cached')?.meanNs
 const t10k = find(tableScale, '10000 routes', 'cached')?.meanNs
 add('Scale: 10,000 vs 19 routes (526x), mean time per decision', t19 === undefined || t10k === undefined ? undefined : t10k / t19, ratio, '<= 2x', (v) => v <= 2)
@@ -124,6 +134,17 @@ if (gateway !== undefined) {
     `Loggers at info into /dev/null, Fastify's request lines off in every variant. @fastify/jwt cache returned the same claims object for a repeated token: ${String(gateway.sameClaimsObject)}.`, '')
 }
 
+if (hostile !== undefined) {
+  const { stringMatch: m, target: p } = hostile
+  out.push('## 5. Hostile inputs (interleaved rounds, median)', '')
+  out.push(table(['Input', 'ns per decision', 'baseline', 'baseline ns', 'ratio'], [
+    [`StringMatch, ${m.wildcards} * vs ${m.nameLength} characters`, fmt(m.matchNs), 'StringEquals on the same name', fmt(m.equalsNs), ratio(m.ratio)],
+    [`worst-case ${p.length}-character path (${p.worstDecision})`, fmt(p.worstNs), 'plain canonical path, same length', fmt(p.plainNs), ratio(p.ratio)]
+  ]), '')
+  out.push('Grants are compiled per decision (a fresh claims object) in the StringMatch rows, so the condition runs every time. ' +
+    'The worst-case path is escapes, nested %25, overlong UTF-8, backslashes, dot segments and fullwidth letters at the longest length the lenient reading accepts.', '')
+}
+
 if (tableScale !== undefined && grantScale !== undefined) {
   out.push('## 4. Scale', '')
   out.push('Route table growth: the 19 v2 rows plus synthetic rows (distinct static collection names), the same 19 requests, te_admin, grants cached.', '')
@@ -147,6 +168,7 @@ const results = {
   matcher,
   decision,
   gateway,
+  hostile,
   scale: tableScale === undefined ? undefined : { tables: tableScale, grants: grantScale, tableSizes: TABLE_SIZES, grantSizes: GRANT_SIZES }
 }
 writeFileSync(fileURLToPath(new URL('./results.json', import.meta.url)), `${JSON.stringify(results, null, 2)}\n`)

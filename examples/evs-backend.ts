@@ -55,6 +55,24 @@ export function seedProjects (): Map<string, ProjectData> {
   return new Map([[DEMO.project, main], [DEMO.otherProject, other]])
 }
 
+/**
+ * The EPs a caller holds grants in, from the payload of the JWT the gateway forwards (verified there; the
+ * backend trusts the gateway): project-wide grants mean every EP, else the `enterprise_projects` ids.
+ */
+export function grantedEnterpriseProjects (token: string | string[] | undefined): 'all' | ReadonlySet<string> {
+  const payload = typeof token === 'string' ? token.split('.')[1] : undefined
+  let claims: Record<string, unknown> = {}
+  try {
+    claims = payload === undefined ? {} : JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>
+  } catch {
+    return new Set()
+  }
+  const nonEmpty = (value: unknown): boolean => Array.isArray(value) && value.length > 0
+  if (nonEmpty(claims['actions']) || nonEmpty(claims['roles']) || nonEmpty(claims['policies'])) return 'all'
+  const scoped = Array.isArray(claims['enterprise_projects']) ? claims['enterprise_projects'] as Array<{ id?: unknown }> : []
+  return new Set(scoped.flatMap((entry) => (typeof entry?.id === 'string' ? [entry.id] : [])))
+}
+
 type Req = FastifyRequest<{ Params: Record<string, string>, Body: Record<string, Record<string, unknown> | undefined> | undefined }>
 
 /** Builds the backend (not listening). `onRequest` sees every request as the backend receives it. */
@@ -108,9 +126,17 @@ export function buildEvsBackend (options: { projects?: Map<string, ProjectData>,
   const listSnapshots = (detail: boolean) => async (request: Req, reply: FastifyReply) => {
     const project = projectOf(request, reply)
     if (project === undefined) return reply
-    // EVS filters by the enterprise project of each snapshot's source volume (all_granted_eps: no filter here).
+    // EVS filters by the enterprise project of each snapshot's source volume; all_granted_eps means every
+    // EP the caller holds a grant in, which EVS reads from the caller's token (here: the forwarded JWT).
     const ep = (request.query as Record<string, string | undefined>)['enterprise_project_id']
-    const all = [...project.snapshots.values()].filter((s) => ep === undefined || ep === 'all_granted_eps' || project.volumes.get(s.volume_id)?.enterprise_project_id === ep)
+    const granted = ep === 'all_granted_eps' ? grantedEnterpriseProjects(request.headers['x-auth-token']) : undefined
+    const inScope = (s: Snapshot): boolean => {
+      const of = project.volumes.get(s.volume_id)?.enterprise_project_id
+      if (ep === undefined) return true
+      if (granted === undefined) return of === ep
+      return granted === 'all' || (of !== undefined && granted.has(of))
+    }
+    const all = [...project.snapshots.values()].filter(inScope)
     const snapshots = detail ? all.map((s) => view(s, request.params['project_id'] ?? '')) : all.map(({ id, name, description, status, size, volume_id: volumeId, created_at: createdAt, metadata }) => ({ id, name, description, status, size, volume_id: volumeId, created_at: createdAt, metadata }))
     return { snapshots, count: snapshots.length }
   }

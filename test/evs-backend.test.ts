@@ -96,3 +96,20 @@ t.test('the built-in resolver reads enterprise projects from the EVS API', async
   const unreachable = upstreamEnterpriseProjectResolver({ upstream: 'http://127.0.0.1:9', token: 't', timeout: 500 })
   await t.rejects(async () => await unreachable({ kind: 'volume', id: DEMO.volume, projectId: DEMO.project, request: undefined }))
 })
+
+t.test('all_granted_eps lists the EPs the forwarded token grants, as EVS does', async (t) => {
+  const jwt = (claims: object): string => `h.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.s`
+  const cases: Array<[string, Record<string, string>, string[]]> = [
+    ['EP-scoped grant for dev only', { 'x-auth-token': jwt({ enterprise_projects: [{ id: DEMO.devEp, actions: ['evs:snapshots:list'] }] }) }, [DEMO.devSnapshot]],
+    ['project-wide grant', { 'x-auth-token': jwt({ actions: ['evs:snapshots:list'] }) }, [DEMO.snapshot, DEMO.devSnapshot]],
+    ['no token', {}, []],
+    ['an unreadable token', { 'x-auth-token': 'not-a-jwt.%%%.x' }, []]
+  ]
+  for (const [name, headers, expected] of cases) {
+    const backend = buildEvsBackend()
+    const answer = await backend.inject({ method: 'GET', url: `/v2/${DEMO.project}/cloudsnapshots/detail?enterprise_project_id=all_granted_eps`, headers })
+    t.equal(answer.statusCode, 200, name)
+    t.same((answer.json() as { snapshots: Array<{ id: string }> }).snapshots.map((s) => s.id).sort(), [...expected].sort(), name)
+    await backend.close()
+  }
+})

@@ -30,10 +30,13 @@ export type PathInspection =
   | { readonly kind: 'guarded', readonly path: string, readonly start: number }
 
 /**
- * Longest target that gets the lenient reading. Longer ones that could reach the guarded space are refused
- * before it runs, so its cost stays bounded (eventlet refuses request lines over 8192 bytes anyway).
+ * Longest path that gets the lenient reading (decoding passes, NFKC folding). A longer path that does not
+ * plainly start with the guarded prefix and version, but could reach the guarded space (it mentions a
+ * version, an escape or a backslash), is refused before that reading runs: an attacker's worst path then
+ * costs at most about 3x a plain one of the same length (`npm run bench`, section "hostile inputs").
+ * Plainly guarded paths (`/v3/...`) never need the reading and are not limited by this.
  */
-export const MAX_GUARDED_TARGET_LENGTH = 8192
+export const MAX_LENIENT_PATH_LENGTH = 512
 
 /** The built-in table's API versions; a table adds the first segments of its own templates. */
 export const DEFAULT_VERSIONS: readonly string[] = ['v2', 'v3']
@@ -63,18 +66,20 @@ export function compilePathGate (prefix: string, versionSegments: readonly strin
   const plainFastPath = versions.has('v2') && versions.has('v3')
   // Any spelling that could reach a guarded version mentions it, uses escapes or a backslash.
   const mention = new RegExp([...[...versions].map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), '%', '\\\\'].join('|'), 'i')
-  const mentionsVersion = (segments: readonly string[]): boolean => segments.some((s) => versions.has(s))
+  const longestVersion = Math.max(...[...versions].map((v) => v.length))
+  const versionList = [...versions]
+  const lenient = (path: string): LenientReading => lenientReading(path, prefixSegments.length + 1, versionList, longestVersion)
   const startsGuarded = (segments: readonly string[]): boolean =>
     prefixSegments.every((s, i) => segments[i] === s) && versions.has(segments[prefixSegments.length] ?? '')
   // The loosest readings: with dots resolved, with dots dropped, and traversal next to a version anywhere
-  // (a proxy that strips the prefix may let `..` escape it).
+  // (a proxy that strips the prefix may let `..` escape it). With a `..` anywhere, the first two imply the
+  // third (each needs a version segment), so: dots ? a version anywhere : the leading segments are guarded.
   const maybeGuarded = (target: string): boolean => {
     const query = target.indexOf('?')
     const path = query === -1 ? target : target.slice(0, query)
     if (!mention.test(path)) return false
-    const segments = lenientSegments(path)
-    return startsGuarded(resolveDots(segments)) || startsGuarded(segments.filter((s) => s !== '..')) ||
-      (segments.includes('..') && mentionsVersion(segments))
+    const reading = lenient(path)
+    return reading.hasDots ? reading.hasVersion : startsGuarded(reading.leading)
   }
   const isCanonicallyGuarded = (target: string, end: number): boolean =>
     (plainFastPath && isPlainV2orV3(target, end, prefix)) || (extraVersions.length > 0 && target.startsWith(prefix) && target.charCodeAt(prefix.length) === 0x2f &&
@@ -86,17 +91,20 @@ export function compilePathGate (prefix: string, versionSegments: readonly strin
       const end = hash === -1 ? (question === -1 ? target.length : question) : question === -1 ? hash : Math.min(question, hash)
       // Logged paths never carry the query or fragment (an absolute-form target may hold a token there).
       const path = end === target.length ? target : target.slice(0, end)
-      if (target.length > MAX_GUARDED_TARGET_LENGTH && mention.test(path)) return { kind: 'malformed', problem: 'too-long', path }
+      const lenientPathTooLong = path.length > MAX_LENIENT_PATH_LENGTH
       if (target.charCodeAt(0) !== 0x2f) {
-        return mentionsVersion(lenientSegments(lenientPath(target)))
+        if (lenientPathTooLong) return mention.test(path) ? { kind: 'malformed', problem: 'too-long', path } : { kind: 'outside' }
+        return lenient(lenientPath(target)).hasVersion
           ? { kind: 'malformed', problem: 'not-origin-form', path }
           : { kind: 'outside' }
       }
-      if (!isCanonicallyGuarded(target, end) && !maybeGuarded(target)) {
+      const plainlyGuarded = isCanonicallyGuarded(target, end)
+      if (!plainlyGuarded && lenientPathTooLong && mention.test(path)) return { kind: 'malformed', problem: 'too-long', path }
+      if (!plainlyGuarded && !maybeGuarded(target)) {
         // `//host/v2/...` or `/\host/v2/...`: a forwarder that resolves the target as a URL (WHATWG) reads the
         // first segment as an authority and sends the rest, `/v2/...`, to the backend.
         const c = target.charCodeAt(1)
-        return (c === 0x2f || c === 0x5c) && mentionsVersion(lenientSegments(path))
+        return (c === 0x2f || c === 0x5c) && lenient(path).hasVersion
           ? { kind: 'malformed', problem: 'authority-form', path }
           : { kind: 'outside' }
       }
@@ -128,29 +136,60 @@ function nextSlash (target: string, from: number, end: number): number {
   return slash === -1 || slash > end ? end : slash
 }
 
-/**
- * The loosest reading any backend might apply: escapes decoded (repeatedly, overlong UTF-8 included),
- * `\` as `/`, `;params` cut, Unicode compatibility forms and case folded. Empty and `.` segments dropped.
- */
-function lenientSegments (path: string): string[] {
-  let decoded = path
-  for (let pass = 0; pass < 3 && decoded.includes('%'); pass++) decoded = lenientDecode(decoded)
-  const segments: string[] = []
-  for (const raw of decoded.replaceAll('\\', '/').split('/')) {
-    const segment = foldCase(raw.split(';')[0]?.trim() ?? '')
-    if (segment !== '' && segment !== '.') segments.push(segment)
-  }
-  return segments
+/** What the loosest reading of a path says: its first segments, and whether any segment is `..` or a version. */
+interface LenientReading {
+  readonly leading: readonly string[]
+  readonly hasDots: boolean
+  readonly hasVersion: boolean
 }
 
-function resolveDots (segments: readonly string[]): string[] {
-  const resolved: string[] = []
-  for (const segment of segments) {
-    if (segment === '..') resolved.pop()
-    else resolved.push(segment)
+/**
+ * The loosest reading any backend might apply: escapes decoded (repeatedly, overlong UTF-8 included),
+ * `\\` as `/`, `;params` cut, Unicode compatibility forms and case folded, segments trimmed, empty and `.`
+ * segments dropped. One scan, no per-segment allocation beyond the `keep` leading segments: an attacker's
+ * worst target stays within a small factor of a plain one.
+ */
+function lenientReading (path: string, keep: number, versionList: readonly string[], longestVersion: number): LenientReading {
+  let decoded = path
+  for (let pass = 0; pass < 3 && decoded.includes('%'); pass++) decoded = lenientDecode(decoded)
+  // Folded as a whole, then split: looser than folding segment by segment (a fullwidth `／` or `；` becomes a
+  // separator, NFKC spaces are trimmed), and one Unicode pass instead of one per segment.
+  const text = NON_ASCII.test(decoded) ? foldCase(decoded) : decoded.toLowerCase()
+  const leading: string[] = []
+  let hasDots = false
+  let hasVersion = false
+  let start = 0
+  let cut = -1
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 0x2f
+    if (c === 0x3b && cut === -1) cut = i
+    if (c !== 0x2f && c !== 0x5c) continue
+    let from = start
+    let to = cut === -1 ? i : cut
+    while (from < to && isTrimmed(text.charCodeAt(from))) from++
+    while (to > from && isTrimmed(text.charCodeAt(to - 1))) to--
+    start = i + 1
+    cut = -1
+    const length = to - from
+    if (length === 0 || (length === 1 && text.charCodeAt(from) === 0x2e)) continue
+    if (length === 2 && text.charCodeAt(from) === 0x2e && text.charCodeAt(from + 1) === 0x2e) hasDots = true
+    if (leading.length < keep) leading.push(text.slice(from, to))
+    if (!hasVersion && length <= longestVersion) {
+      for (const version of versionList) if (version.length === length && text.startsWith(version, from)) hasVersion = true
+    }
   }
-  return resolved
+  return { leading, hasDots, hasVersion }
 }
+
+/** The characters String.prototype.trim() removes (ECMAScript WhiteSpace and LineTerminator). */
+function isTrimmed (c: number): boolean {
+  return (c >= 0x09 && c <= 0x0d) || c === 0x20 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff
+}
+
+const NON_ASCII = /[\u0080-\uffff]/
+/** A UTF-8 lead byte (as a Latin-1 character) followed by a continuation byte: something to recombine. */
+const UTF8_SEQUENCE = /[\xc0-\xf7][\x80-\xbf]/
 
 /** Case-insensitive comparison the way lenient servers do it (NFKC, then upper then lower: `ſ` is `s`). */
 export function foldCase (text: string): string {
@@ -163,27 +202,38 @@ function lenientPath (target: string): string {
   return rest.split('?')[0] ?? ''
 }
 
-// Decodes %XX runs as UTF-8 without validation, so overlong forms (%c0%ae, %e0%80%ae) become the
-// ASCII a lax decoder would see; stray bytes become Latin-1 characters.
+// Decodes %XX (and IIS-style %uXXXX) with the engine's own unescape(), then reads byte sequences as UTF-8
+// without validation, so overlong forms (%c0%ae, %e0%80%ae) become the ASCII a lax decoder would see;
+// stray bytes stay Latin-1 characters. Native passes keep the worst case close to a plain target's cost.
 function lenientDecode (s: string): string {
-  return s.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
-    const bytes = run.slice(1).split('%').map((h) => parseInt(h, 16))
-    let out = ''
-    for (let i = 0; i < bytes.length; i++) {
-      const b = bytes[i] as number
-      const need = b >= 0xf0 && b <= 0xf7 ? 3 : b >= 0xe0 ? 2 : b >= 0xc0 ? 1 : 0
-      const tail = bytes.slice(i + 1, i + 1 + need)
-      if (need > 0 && tail.length === need && tail.every((c) => c >= 0x80 && c <= 0xbf)) {
-        let codePoint = b & (0x3f >> need)
-        for (const c of tail) codePoint = (codePoint << 6) | (c & 0x3f)
-        out += codePoint <= 0x10ffff && (codePoint < 0xd800 || codePoint > 0xdfff) ? String.fromCodePoint(codePoint) : '\ufffd'
-        i += need
-      } else {
-        out += String.fromCharCode(b)
-      }
+  const bytes = unescape(s)
+  return UTF8_SEQUENCE.test(bytes) ? laxUtf8(bytes) : bytes
+}
+
+/** Recombines Latin-1 characters that spell UTF-8 sequences (overlong forms included) into the characters. */
+function laxUtf8 (s: string): string {
+  const parts: string[] = []
+  let copied = 0
+  for (let i = 0; i < s.length; i++) {
+    const b = s.charCodeAt(i)
+    if (b < 0xc0 || b > 0xf7) continue
+    const need = b >= 0xf0 ? 3 : b >= 0xe0 ? 2 : 1
+    let codePoint = b & (0x3f >> need)
+    let k = 1
+    for (; k <= need; k++) {
+      const c = s.charCodeAt(i + k)
+      if (!(c >= 0x80 && c <= 0xbf)) break
+      codePoint = (codePoint << 6) | (c & 0x3f)
     }
-    return out
-  })
+    if (k <= need) continue
+    const valid = codePoint <= 0x10ffff && (codePoint < 0xd800 || codePoint > 0xdfff)
+    parts.push(s.slice(copied, i), valid ? String.fromCodePoint(codePoint) : '\ufffd')
+    i += need
+    copied = i + 1
+  }
+  if (copied === 0) return s
+  parts.push(s.slice(copied))
+  return parts.join('')
 }
 
 function hexValue (c: number): number {
