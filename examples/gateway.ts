@@ -71,9 +71,12 @@ export async function buildGateway (options: GatewayOptions): Promise<FastifyIns
         const stripped = stripIdentityHeaders(headers as IncomingHttpHeaders)
         return forwardHeaders === undefined ? stripped : forwardHeaders(request as FastifyRequest, stripped)
       },
-      ...(responseHeaders === undefined
-        ? {}
-        : { rewriteHeaders: (headers, request) => request === undefined ? headers : responseHeaders(request as FastifyRequest, headers as IncomingHttpHeaders) })
+      // Hop-by-hop headers of the upstream answer are not the client's (RFC 9110 7.6.1): a copied
+      // `connection: keep-alive` would override the client's `Connection: close`.
+      rewriteHeaders: (headers, request) => {
+        const { connection: _connection, 'keep-alive': _keepAlive, ...endToEnd } = headers as IncomingHttpHeaders
+        return request === undefined || responseHeaders === undefined ? endToEnd : responseHeaders(request as FastifyRequest, endToEnd)
+      }
     }
   })
   return app

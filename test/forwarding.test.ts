@@ -48,3 +48,56 @@ t.test('property: a header survives exactly when its WSGI key is not an identity
   }), { numRuns: 2000 })
   t.pass('agrees with the WSGI-key model')
 })
+
+t.test('the demo gateway forwards without client identity headers, and curl\'s Expect: 100-continue works', async (t) => {
+  const { createServer } = await import('node:http')
+  const { connect } = await import('node:net')
+  const { buildGateway } = await import('../examples/gateway.js')
+  const received: Array<Record<string, unknown>> = []
+  const backend = createServer((req, res) => {
+    received.push({ ...req.headers })
+    req.resume()
+    req.on('end', () => { res.writeHead(202, { 'content-type': 'application/json' }).end('{"snapshot":{}}') })
+  })
+  await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve))
+  const port = (backend.address() as { port: number }).port
+  const gateway = await buildGateway({ upstream: `http://127.0.0.1:${port}`, secret: 'forwarding-test-secret-0123456789' })
+  await gateway.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(async () => {
+    await gateway.close()
+    backend.closeAllConnections()
+    await new Promise((resolve) => backend.close(resolve))
+  })
+  const P = '0123456789abcdef0123456789abcdef'
+  const token = (gateway as unknown as { jwt: { sign: (p: object) => string } }).jwt.sign({ sub: 'u', project_id: P, actions: ['evs:*:*'] })
+  const body = '{"snapshot":{"volume_id":"v1"}}'
+  const raw = [`POST /v2/${P}/snapshots HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close', `X-Auth-Token: ${token}`,
+    'Content-Type: application/json', `Content-Length: ${body.length}`, 'Expect: 100-continue',
+    'X-Roles: admin', 'X_Project_Id: other', 'X-Service-Roles: service', 'OpenStack-System-Scope: all', 'X-Is-Admin-Project: True', '', ''].join('\r\n')
+  const gatewayPort = (gateway.server.address() as { port: number }).port
+  const answer: string = await new Promise((resolve, reject) => {
+    const socket = connect(gatewayPort, '127.0.0.1')
+    let data = ''
+    let sentBody = false
+    socket.setEncoding('latin1')
+    socket.on('data', (chunk: string) => {
+      data += chunk
+      // A client that sent Expect waits for 100 Continue before the body, as curl does.
+      if (!sentBody && data.includes('100 Continue')) {
+        sentBody = true
+        socket.write(body)
+      }
+    })
+    socket.on('error', reject)
+    socket.on('close', () => resolve(data))
+    socket.write(raw)
+    setTimeout(() => { if (!sentBody) { sentBody = true; socket.write(body) } }, 1000)
+  })
+  t.match(answer, /HTTP\/1\.1 202/, 'the create reaches the backend and its answer comes back')
+  t.notMatch(answer, /connection: keep-alive/i, "the upstream's hop-by-hop headers are not copied over the client's Connection: close")
+  t.equal(received.length, 1)
+  const headers = Object.keys(received[0] ?? {})
+  for (const name of ['x-roles', 'x_project_id', 'x-service-roles', 'openstack-system-scope', 'x-is-admin-project', 'expect']) {
+    t.notOk(headers.includes(name), `${name} is not forwarded`)
+  }
+})

@@ -236,7 +236,8 @@ function laxUtf8 (s: string): string {
   return parts.join('')
 }
 
-function hexValue (c: number): number {
+/** The value of a hex digit's character code, or -1. */
+export function hexValue (c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30
   if (c >= 0x41 && c <= 0x46) return c - 0x37
   if (c >= 0x61 && c <= 0x66) return c - 0x57

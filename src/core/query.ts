@@ -4,6 +4,7 @@
 // controller's `req.GET.get(name)` takes the LAST of duplicate values. Routes' method override looks for
 // the literal `_method` in the raw query string. Every security decision about the query (method override,
 // cross-project parameters, enterprise projects) uses this reader, so the gate and the backend agree.
+import { hexValue } from './path-gate.js'
 
 /** One parameter: its decoded name and value, and its raw pair (without separators) in the query. */
 export interface QueryParameter {
@@ -59,8 +60,8 @@ function decodeComponent (query: string, from: number, to: number): string | und
     const c = query.charCodeAt(i)
     if (c === 0x2b) {
       bytes.push(0x20)
-    } else if (c === 0x25 && i + 2 < to && hex(query.charCodeAt(i + 1)) >= 0 && hex(query.charCodeAt(i + 2)) >= 0) {
-      bytes.push(hex(query.charCodeAt(i + 1)) * 16 + hex(query.charCodeAt(i + 2)))
+    } else if (c === 0x25 && i + 2 < to && hexValue(query.charCodeAt(i + 1)) >= 0 && hexValue(query.charCodeAt(i + 2)) >= 0) {
+      bytes.push(hexValue(query.charCodeAt(i + 1)) * 16 + hexValue(query.charCodeAt(i + 2)))
       i += 2
     } else if (c <= 0xff) {
       // A WSGI environ carries the request target as Latin-1 text: each character is one byte.
@@ -75,13 +76,6 @@ function decodeComponent (query: string, from: number, to: number): string | und
   } catch {
     return undefined
   }
-}
-
-function hex (c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30
-  if (c >= 0x41 && c <= 0x46) return c - 0x37
-  if (c >= 0x61 && c <= 0x66) return c - 0x57
-  return -1
 }
 
 /**

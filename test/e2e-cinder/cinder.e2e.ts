@@ -573,6 +573,72 @@ async function suite (): Promise<void> {
     }
   })
 
+  // The classes the differential test found (docs/differential-testing.md), against the real Cinder through the gateway.
+  const overrideTitle = '_method in the query or a form body, ";"-joined all_tenants, authority-form targets: Cinder never runs them'
+  await t.test(overrideTitle, async (t) => {
+    const s = fixture.id
+    const p = `/v3/${A}`
+    const before = await stateOf(A)
+    // Baseline, directly: Cinder itself takes ?_method=DELETE on a GET as a delete (on a throw-away snapshot).
+    const victim = await createSnapshot(A, volA, 'e2e-override-victim')
+    const directToken = `X-Auth-Token: e2e-direct:${A}${isolated ? ':admin,member,reader' : ''}`
+    const status = ['-s', '-o', '/dev/null', '-w', '%{http_code}']
+    const baseline = await run('/usr/bin/curl', [...status, '-H', directToken, `${CINDER}${p}/snapshots/${victim.id}?_method=DELETE`])
+    t.equal(baseline.stdout, '202', 'baseline: GET ...?_method=DELETE sent directly to Cinder is a delete (202)')
+    await gone(A, victim.id)
+
+    const attempts: Array<readonly [string, string, unknown?]> = [
+      ['GET', `${p}/snapshots/${s}?_method=DELETE`], ['GET', `${p}/snapshots/${s}?_method=delete`],
+      ['GET', `${p}/snapshots/${s}?x=1;_method=DELETE`], ['GET', `${p}/snapshots/${s}?%5Fmethod=DELETE`],
+      ['GET', `${p}/snapshots/${s}/metadata/k1?_method=DELETE`], ['GET', `${p}/snapshots/detail?_method=DELETE`],
+      ['PUT', `${p}/snapshots/${s}?_method=DELETE`, { snapshot: { name: 'x' } }]
+    ]
+    for (const [method, path, body] of attempts) {
+      const answer = await curl('readonly', method, path, body)
+      if (answer.requestId !== undefined) refusedIds.push(answer.requestId)
+      t.equal(answer.status, 400, `readonly ${method} ${path}: refused (method-override)`)
+    }
+    // Routes also reads _method from form-encoded POST bodies.
+    const form = await run('/usr/bin/curl', [...status, '-X', 'POST', '-H', `X-Auth-Token: ${tokens.nodelete}`,
+      '-H', 'Content-Type: application/x-www-form-urlencoded', '--data-binary', '_method=DELETE', `${GW}${p}/snapshots/${s}/metadata`])
+    t.ok(form.stdout === '400' || form.stdout === '403', `no-delete persona, form POST with _method=DELETE: refused (${form.stdout})`)
+    await new Promise((resolve) => setTimeout(resolve, 1000)) // a delete would have completed by now (about 0.2 s)
+    const unchanged = { id: s, status: 'available', metadata: { k1: 'v1', k2: 'v2' } }
+    t.match(await snapshotOf(A, s), unchanged, 'the snapshot and its metadata still exist (read directly)')
+
+    // ";" joins parameters for webob: the list must stay in the caller's project.
+    const leak = await direct('GET', A, '/snapshots?limit=1000;all_tenants=1')
+    if (isolated) t.comment('isolated Cinder: all_tenants is admin-only there')
+    else t.ok((leak.json['snapshots'] as Snapshot[]).some((x) => x.id === shared.id), 'baseline: ;all_tenants=1 sent directly lists B\'s')
+    const ours = Object.keys(await stateOf(A))
+    const queries = ['limit=5;all_tenants=1', ';all_tenants=1', `name=${SHARED};all_tenants=1`, 'all_tenants=0;all_tenants=1',
+      'limit=50;all_projects=1', 'limit=50&;all_tenants=True']
+    for (const query of queries) {
+      for (const list of ['snapshots', 'snapshots/detail']) {
+        const answer = await curl('admin', 'GET', `${p}/${list}?${query}`)
+        if (answer.status !== 200) {
+          t.ok(answer.status === 400 || answer.status === 403, `GET ${list}?${query}: refused (${answer.status})`)
+          continue
+        }
+        const listed = (JSON.parse(answer.body) as { snapshots: Array<{ id: string }> }).snapshots.map((x) => x.id)
+        t.same(listed.filter((id) => !ours.includes(id)), [], `GET ${list}?${query}: 200, only project A's snapshots (${listed.length})`)
+        t.notOk(listed.includes(shared.id), `GET ${list}?${query}: B's snapshot is not listed`)
+      }
+    }
+
+    // Authority-form targets: a WHATWG-resolving forwarder would send them to Cinder's /v3 without judging them.
+    for (const lead of [`//127.0.0.1:${PORT}`, `/\\127.0.0.1:${PORT}`, `///127.0.0.1:${PORT}`, `//user@127.0.0.1:${PORT}`]) {
+      for (const [method, path] of [['DELETE', `${p}/snapshots/${s}`], ['GET', `${p}/snapshots/detail?all_tenants=1`]] as const) {
+        const answer = await curl('readonly', method, `${lead}${path}`)
+        if (answer.requestId !== undefined) refusedIds.push(answer.requestId)
+        t.ok(answer.status === 400 || answer.status === 403, `readonly ${method} ${lead}${path}: refused by the gateway (${answer.status})`)
+      }
+    }
+    t.same(await stateOf(A), before, 'Cinder\'s snapshots of project A are unchanged (read directly)')
+    t.equal((await snapshotOf(B, shared.id))?.id, shared.id, 'project B\'s snapshot is untouched')
+    neverReachedCinder(t)
+  })
+
   await t.test('unmatched writes (volumes, actions) are refused even for te_admin; unmatched reads pass', async (t) => {
     const del = await curl('admin', 'DELETE', `/v3/${A}/volumes/${volA}`)
     t.same([del.status, JSON.parse(del.body)], [403, { forbidden: { code: 403, message: 'Policy doesn\'t allow this request to be performed.' } }], 'DELETE a volume')
