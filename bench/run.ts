@@ -156,7 +156,8 @@ if (tableScale !== undefined && grantScale !== undefined) {
 }
 
 const seconds = (Date.now() - started) / 1000
-out.push(`Total run time ${round(seconds, 1)} s. Reproduce: \`npm ci && npm run bench\` (or \`npm run bench -- --quick\`); figures in bench/${resultsFileName(process.argv)}.`)
+out.push(`Total run time ${round(seconds, 1)} s. Reproduce: \`npm ci && npm run bench\` (or \`npm run bench -- --quick\`); ` +
+  `figures in bench/${resultsFileName(process.argv)}.`)
 process.stdout.write(`${out.join('\n')}\n`)
 
 const results = {

@@ -46,14 +46,21 @@ export async function startDemo (options: DemoOptions = {}): Promise<Demo> {
     await backend.listen({ host: '127.0.0.1', port: 0 })
     upstreamUrl = `http://127.0.0.1:${(backend.server.address() as AddressInfo).port}`
   }
-  const gateway = await buildGateway({ upstream: upstreamUrl, secret, serviceToken: options.serviceToken ?? 'demo-service-token', logger: options.logger === true ? { level: options.logLevel ?? 'info' } : false })
+  const gateway = await buildGateway({
+    upstream: upstreamUrl,
+    secret,
+    serviceToken: options.serviceToken ?? 'demo-service-token',
+    logger: options.logger === true ? { level: options.logLevel ?? 'info' } : false
+  })
   await gateway.listen({ host: '127.0.0.1', port: options.port ?? 8080 })
   const gatewayUrl = `http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}`
   const tokens = Object.fromEntries(personas.map((p) => [p.name, gateway.jwt.sign(p.claims, { expiresIn: '24h' })]))
   const p = `/v2/${DEMO.project}`
   const curls = [
     // The commands below rename and delete: with the embedded backend, this first one restores its data.
-    ...(backend === undefined ? [] : [{ expect: 204, what: 'restore the demo data (run the whole list again from here)', persona: undefined, method: 'POST', path: '/demo/reset' }]),
+    ...(backend === undefined
+      ? []
+      : [{ expect: 204, what: 'restore the demo data (run the whole list again from here)', persona: undefined, method: 'POST', path: '/demo/reset' }]),
     { expect: 200, what: 'read-only lists snapshots', persona: 'readonly', method: 'GET', path: `${p}/snapshots/detail` },
     { expect: 403, what: 'read-only may not create a snapshot', persona: 'readonly', method: 'POST', path: `${p}/cloudsnapshots`, body: { snapshot: { volume_id: DEMO.volume, name: 'manual' } } },
     { expect: 200, what: 'operator renames a snapshot', persona: 'operator', method: 'PUT', path: `${p}/cloudsnapshots/${DEMO.snapshot}`, body: { snapshot: { name: 'db-nightly-renamed' } } },

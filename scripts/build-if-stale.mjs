@@ -26,7 +26,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const root = fileURLToPath(new URL('..', import.meta.url))
   if (isStale(root)) {
     console.error('building dist/ (sources changed since the last build)...')
-    const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' })
-    process.exit(tsc.status ?? 1)
+    const tsc = join(root, 'node_modules/typescript/bin/tsc')
+    const build = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' })
+    process.exit(build.status ?? 1)
   }
 }

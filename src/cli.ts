@@ -21,7 +21,9 @@ const FLAGS = {
 } as const
 type Flag = keyof typeof FLAGS
 
-const COMMANDS: Readonly<Record<string, { readonly args: string, readonly flags: readonly Flag[], readonly required?: readonly Flag[], readonly help: string }>> = {
+interface Command { readonly args: string, readonly flags: readonly Flag[], readonly required?: readonly Flag[], readonly help: string }
+
+const COMMANDS: Readonly<Record<string, Command>> = {
   routes: { args: '', flags: ['format'], help: 'Print the built-in route table.' },
   explain: {
     args: 'METHOD PATH',
@@ -46,9 +48,14 @@ function usage (): string {
     lines.push(`  ${[name, ...flags, command.args].filter((part) => part !== '').join(' ')}`, `      ${command.help}`)
   }
   lines.push('', 'Options:')
-  for (const [name, flag] of Object.entries(FLAGS)) lines.push(`  ${`--${name}${flag.value === '' ? '' : ` ${flag.value}`}`.padEnd(30)}${flag.help}`)
+  for (const [name, flag] of Object.entries(FLAGS)) {
+    lines.push(`  ${`--${name}${flag.value === '' ? '' : ` ${flag.value}`}`.padEnd(30)}${flag.help}`)
+  }
   lines.push(`  ${'-h, --help'.padEnd(30)}show this help`, `  ${'-v, --version'.padEnd(30)}show the version`, '')
-  lines.push('Options may come before or after METHOD PATH; --name=value also works. Exit status: 0 success or allow, 1 deny (check),', '2 usage or input error (one line on stderr).', '')
+  lines.push(
+    'Options may come before or after METHOD PATH; --name=value also works.',
+    'Exit status: 0 success or allow, 1 deny (check), 2 usage or input error (one line on stderr).', ''
+  )
   return lines.join('\n')
 }
 
@@ -61,9 +68,10 @@ export function main (argv: readonly string[], io: Output = { out: (t) => proces
   try {
     return run(argv, io)
   } catch (error) {
+    const unexpected = (): string => `cannot evaluate this input: ${error instanceof Error ? error.message : String(error)}`
     const message = error instanceof ConfigurationError
       ? `${error.code}: ${error.problems.map((p) => `${p.at}: ${p.message}`).join('; ')}`
-      : error instanceof UsageError ? error.message : `cannot evaluate this input: ${error instanceof Error ? error.message : String(error)}`
+      : error instanceof UsageError ? error.message : unexpected()
     io.err(`evs-authz: ${oneLine(message)} (see evs-authz --help)\n`)
     return 2
   }
@@ -127,7 +135,10 @@ function run (argv: readonly string[], io: Output): number {
       const claims = readJson(text.claims ?? '', '--claims')
       const policies = text.policies === undefined ? undefined : readJson(text.policies, '--policies')
       const body = text.body === undefined ? undefined : readJson(text.body, '--body')
-      const authorizer = createAuthorizer({ ...authorizerOptions(text), ...(policies === undefined ? {} : { policies: policies as never }) })
+      const authorizer = createAuthorizer({
+        ...authorizerOptions(text),
+        ...(policies === undefined ? {} : { policies: policies as never })
+      })
       // The request check models is a JSON API call (the only body type the gate accepts on judged writes).
       const target = { method: method.toUpperCase(), url: path, headers: { 'content-type': 'application/json' } }
       const decision = checkDecision(authorizer, target, claims, text.ep, body)
@@ -141,18 +152,25 @@ function run (argv: readonly string[], io: Output): number {
 }
 
 /** Refuses flags the command does not take and missing required ones; returns the string flags. */
-function checkFlags (command: string, allowed: readonly Flag[], required: readonly Flag[], values: Partial<Record<Flag, string | boolean>>): Partial<Record<Flag, string>> {
+function checkFlags (
+  command: string, allowed: readonly Flag[], required: readonly Flag[], values: Partial<Record<Flag, string | boolean>>
+): Partial<Record<Flag, string>> {
   const given = (Object.keys(values) as Flag[]).filter((f) => Object.hasOwn(FLAGS, f) && values[f] !== undefined)
   const foreign = given.filter((f) => !allowed.includes(f))
-  if (foreign.length > 0) throw new UsageError(`${command} does not take ${foreign.map((f) => `--${f}`).join(', ')} (it takes ${allowed.map((f) => `--${f}`).join(', ')})`)
-  for (const flag of required) if (values[flag] === undefined) throw new UsageError(`${command} needs --${flag} ${FLAGS[flag].value} (${FLAGS[flag].help})`)
+  const named = (flags: readonly Flag[]): string => flags.map((f) => `--${f}`).join(', ')
+  if (foreign.length > 0) throw new UsageError(`${command} does not take ${named(foreign)} (it takes ${named(allowed)})`)
+  for (const flag of required) {
+    if (values[flag] === undefined) throw new UsageError(`${command} needs --${flag} ${FLAGS[flag].value} (${FLAGS[flag].help})`)
+  }
   // A value that looks like the METHOD means the flag swallowed it: `--prefix GET /v2/...`.
   const prefix = values.prefix
   if (typeof prefix === 'string' && prefix !== '' && !prefix.startsWith('/')) {
-    throw new UsageError(`--prefix should start with '/', instead got '${prefix}' (write --prefix=/evs before METHOD PATH; --prefix= for none)`)
+    throw new UsageError(`--prefix should start with '/', instead got '${prefix}' (write --prefix=/evs; --prefix= for none)`)
   }
   const unmatched = values.unmatched
-  if (typeof unmatched === 'string' && unmatched !== 'deny' && unmatched !== 'pass') throw new UsageError(`--unmatched should be deny or pass, instead got '${unmatched}'`)
+  if (typeof unmatched === 'string' && unmatched !== 'deny' && unmatched !== 'pass') {
+    throw new UsageError(`--unmatched should be deny or pass, instead got '${unmatched}'`)
+  }
   return Object.fromEntries(given.filter((f) => typeof values[f] === 'string').map((f) => [f, values[f]])) as Partial<Record<Flag, string>>
 }
 
@@ -170,7 +188,9 @@ function checkDecision (authorizer: Authorizer, target: RequestTarget, claims: u
     result = authorizer.fail(inspection, error)
   }
   if (!isEnterpriseProjectQuestion(result)) return result
-  if (result.needsBody && body === undefined) throw new UsageError(`${result.route.name} reads its enterprise project from the JSON body: give --body FILE`)
+  if (result.needsBody && body === undefined) {
+    throw new UsageError(`${result.route.name} reads its enterprise project from the JSON body: give --body FILE`)
+  }
   const targets = authorizer.enterpriseTargets(result, body === undefined ? undefined : { kind: 'json', value: body })
   if (!('ok' in targets)) return targets
   if (targets.lookups.length > 0 && ep === undefined) {

@@ -4,13 +4,18 @@
 // plugin answers a malformed path (the API family's envelope, request ids) and logs the decision line.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { denialWithRequestId } from './adapter-flow.js'
-import { DECISION_MESSAGE, createAuthorizer, decisionLogFields, denyDecision, type AuthorizerOptions, type DenyDecision } from './core/index.js'
+import {
+  DECISION_MESSAGE, createAuthorizer, decisionLogFields, denyDecision, type AuthorizerOptions, type DenyDecision
+} from './core/index.js'
 
 /** The options that decide which paths are guarded: give the plugin's `prefix` and `routes` here too. */
 export type FrameworkErrorsOptions = Pick<AuthorizerOptions, 'prefix' | 'routes'>
 
+/** What `frameworkErrors` takes. */
+export type FrameworkErrorsHandler = (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => void
+
 /** A Fastify `frameworkErrors` handler. Outside the guarded space it answers as Fastify does (400 with the error). */
-export function evsAuthzFrameworkErrors (options: FrameworkErrorsOptions = {}): (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => void {
+export function evsAuthzFrameworkErrors (options: FrameworkErrorsOptions = {}): FrameworkErrorsHandler {
   const authorizer = createAuthorizer(options)
   return function evsAuthzFrameworkError (error, request, reply) {
     const url = request.raw.url ?? request.url
@@ -21,7 +26,9 @@ export function evsAuthzFrameworkErrors (options: FrameworkErrorsOptions = {}): 
     }
     const decision: DenyDecision = inspection.kind === 'decided' && !inspection.decision.allowed
       ? inspection.decision
-      : denyDecision('malformed-path', request.method, url.split(/[?#]/)[0] ?? '', /cloudsnapshots/i.test(url) ? 'evs' : 'cinder', { detail: `refused by the router (${error.code})` })
+      : denyDecision('malformed-path', request.method, url.split(/[?#]/)[0] ?? '', /cloudsnapshots/i.test(url) ? 'evs' : 'cinder', {
+        detail: `refused by the router (${error.code})`
+      })
     const requestId = String(request.id)
     request.log.info(decisionLogFields(decision, 'enforce', requestId), DECISION_MESSAGE)
     const response = denialWithRequestId(decision, requestId)

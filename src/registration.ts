@@ -14,8 +14,8 @@ export const SILENT_LOGGER_WARNING = 'EVS_AUTHZ_WARN_SILENT_LOGGER'
 export function warnIfSilent (level: unknown, what: string): void {
   if (typeof level === 'string' && WRITES_INFO.has(level)) return
   process.emitWarning(
-    `evs-authz: ${what} is ${level === undefined ? 'disabled' : `at level ${String(level)}`}, so decision lines (denials at info, allows at ` +
-    'debug) are not written. Give it a level of info or debug, e.g. Fastify({ logger: true }).',
+    `evs-authz: ${what} is ${level === undefined ? 'disabled' : `at level ${String(level)}`}, so decision lines ` +
+    '(denials at info, allows at debug) are not written. Give it a level of info or debug, e.g. Fastify({ logger: true }).',
     { code: SILENT_LOGGER_WARNING }
   )
 }
@@ -25,7 +25,8 @@ export function checkFastifyRegistration (fastify: FastifyInstance): Error | und
   if (fastify.hasRequestDecorator('evsAuthz')) {
     return new ConfigurationError('EVS_AUTHZ_ERR_REGISTERED', 'evs-authz is registered twice', [{
       at: 'register',
-      message: 'this Fastify instance (or a parent) already has evs-authz: register it once, after authentication and before the routes or proxy'
+      message: 'this Fastify instance (or a parent) already has evs-authz: ' +
+        'register it once, after authentication and before the routes or proxy'
     }])
   }
   // Optional: instances stubbed in tests (and some wrappers) carry no logger.

@@ -94,6 +94,9 @@ export interface Authorizer {
   readonly routes: readonly CompiledRoute[]
 }
 
+/** Why an enterprise-project grant did not count (the answer's message says what to do). */
+const UNSUPPORTED_EP_DETAIL = 'enterprise-project grants do not apply to OpenStack-Cinder rows ' +
+  '(project-wide grants only; the cloudsnapshots rows take them)'
 const OVERRIDE_HEADERS = new Set(['x-http-method-override', 'x-http-method', 'x-method-override'])
 const METHOD_PARAMETER: ReadonlySet<string> = new Set(['_method'])
 /** Bodies Routes reads `_method` from (RoutesMiddleware is_form_post: urlencoded and multipart forms). */
@@ -232,10 +235,11 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
       const epWouldAllow = [...grant.enterpriseProjects.keys()].some((id) =>
         (missing ?? []).every((action) => effectInEnterpriseProject(grant, id, action, actionParts.get(action) as ActionParts, now) === 'allow'))
       if (epWouldAllow) {
-        return denyDecision('enterprise-project-unsupported', method, path, family, { match, userId: grant.userId, missing, action: missing[0], detail: 'enterprise-project grants do not apply to OpenStack-Cinder rows (project-wide grants only; the cloudsnapshots rows take them)' })
+        return denyDecision('enterprise-project-unsupported', method, path, family, { match, userId: grant.userId, missing, action: missing[0], detail: UNSUPPORTED_EP_DETAIL })
       }
     }
-    return denyDecision(denied === undefined ? 'missing-action' : 'explicit-deny', method, path, family, { match, userId: grant.userId, missing, action: denied ?? missing[0], detail: unknownRolesDetail(grant.unknownRoles) })
+    const detail = unknownRolesDetail(grant.unknownRoles)
+    return denyDecision(denied === undefined ? 'missing-action' : 'explicit-deny', method, path, family, { match, userId: grant.userId, missing, action: denied ?? missing[0], detail })
   }
 
   function enterpriseTargets (question: EnterpriseProjectQuestion, body: BodyReading | undefined): ReadyTargets | DenyDecision {

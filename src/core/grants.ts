@@ -124,7 +124,8 @@ export function readGrants (claims: unknown, catalogue: Catalogue): GrantResult 
 
 /** `actions`, `policies` and `roles` of one scope (the claims themselves, or one enterprise_projects entry). */
 function grantedStatements (
-  scope: Json, tokenRoles: unknown, at: string, catalogue: Catalogue, problems: Array<{ at: string, message: string }>, unknownRoles: string[] = []
+  scope: Json, tokenRoles: unknown, at: string, catalogue: Catalogue, problems: Array<{ at: string, message: string }>,
+  unknownRoles: string[] = []
 ): CompiledStatement[] {
   const statements: CompiledStatement[] = []
   const actions = ownValue(scope, 'actions')

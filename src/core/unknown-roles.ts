@@ -11,5 +11,6 @@ export function unknownRolesDetail (roles: readonly string[]): string | undefine
   const unique = [...new Set(roles)]
   const shown = unique.slice(0, SHOWN_ROLES).map((role) => JSON.stringify(role.slice(0, SHOWN_LENGTH).replace(/[^\w .:@-]/g, '?')))
   const more = unique.length > SHOWN_ROLES ? ` and ${unique.length - SHOWN_ROLES} more` : ''
-  return `unknown role${unique.length === 1 ? '' : 's'} ${shown.join(', ')}${more} granted nothing: add ${unique.length === 1 ? 'it' : 'them'} to the policies option`
+  const one = unique.length === 1
+  return `unknown role${one ? '' : 's'} ${shown.join(', ')}${more} granted nothing: add ${one ? 'it' : 'them'} to the policies option`
 }
