@@ -5,6 +5,9 @@ import type { AddressInfo } from 'node:net'
 import { DEMO, buildEvsBackend } from './evs-backend.js'
 import { buildGateway } from './gateway.js'
 
+/** The embedded backend's own endpoint that puts its seed data back. */
+const RESET = '/demo/reset'
+
 export interface Persona {
   readonly name: string
   readonly claims: Record<string, unknown>
@@ -60,7 +63,7 @@ export async function startDemo (options: DemoOptions = {}): Promise<Demo> {
     // The commands below rename and delete: with the embedded backend, this first one restores its data.
     ...(backend === undefined
       ? []
-      : [{ expect: 204, what: 'restore the demo data (run the whole list again from here)', persona: undefined, method: 'POST', path: '/demo/reset' }]),
+      : [{ expect: 204, what: 'restore the demo data (run the whole list again from here)', persona: undefined, method: 'POST', path: RESET }]),
     { expect: 200, what: 'read-only lists snapshots', persona: 'readonly', method: 'GET', path: `${p}/snapshots/detail` },
     { expect: 403, what: 'read-only may not create a snapshot', persona: 'readonly', method: 'POST', path: `${p}/cloudsnapshots`, body: { snapshot: { volume_id: DEMO.volume, name: 'manual' } } },
     { expect: 200, what: 'operator renames a snapshot', persona: 'operator', method: 'PUT', path: `${p}/cloudsnapshots/${DEMO.snapshot}`, body: { snapshot: { name: 'db-nightly-renamed' } } },

@@ -41,7 +41,8 @@ const explains: Array<[string, string[], number, RegExp]> = [
   ['missing arguments', ['explain', 'GET'], 2, /explain needs METHOD and PATH/],
   ['a bad prefix', ['explain', '--prefix', 'evs/', 'GET', '/x'], 2, /--prefix should start with '\/'/],
   ['a prefix written with =', ['explain', '--prefix=/evs', 'GET', `/evs/v2/${P}/snapshots`], 0, /List snapshots \(OpenStack Cinder\)/],
-  ['--prefix swallowing the method is refused, not read as a prefix', ['explain', '--prefix', 'GET', `/v2/${P}/snapshots`], 2, /--prefix should start with '\/', instead got 'GET'/],
+  ['--prefix swallowing the method is refused, not read as a prefix',
+    ['explain', '--prefix', 'GET', `/v2/${P}/snapshots`], 2, /--prefix should start with '\/', instead got 'GET'/],
   ['options after METHOD PATH', ['explain', 'GET', `/evs/v2/${P}/snapshots`, '--prefix', '/evs'], 0, /List snapshots/],
   ['a bad --unmatched', ['explain', '--unmatched', 'allow', 'GET', '/x'], 2, /--unmatched should be deny or pass, instead got 'allow'/],
   ['a flag of another command', ['explain', '--claims', 'x.json', 'GET', '/x'], 2, /explain does not take --claims/]
@@ -86,7 +87,8 @@ t.test('check: exit 0 on allow, 1 on deny, with the reason and missing actions',
   t.equal(run('check', '--claims', join(dir, 'reader.json'), 'GET', '/health').status, 0)
   t.match(run('check', '--claims', join(dir, 'nope.json'), 'GET', '/x').err, /--claims: cannot read .*nope\.json.*ENOENT/)
   t.match(run('check', '--claims', join(dir, 'broken.json'), 'GET', '/x').err, /--claims: .*broken\.json' is not valid JSON/)
-  t.match(run('check', '--claims', join(dir, 'reader.json'), '--policies', join(dir, 'bad-policies.json'), 'GET', '/x').err, /^evs-authz: EVS_AUTHZ_ERR_POLICY: [^\n]+\n$/)
+  const badPolicies = run('check', '--claims', join(dir, 'reader.json'), '--policies', join(dir, 'bad-policies.json'), 'GET', '/x')
+  t.match(badPolicies.err, /^evs-authz: EVS_AUTHZ_ERR_POLICY: [^\n]+\n$/)
   t.equal(run('check', 'GET', '/x').status, 2)
 })
 
@@ -104,10 +106,17 @@ t.test('usage errors, help and version', async (t) => {
 
 t.test('--help lists exactly the flags each command accepts', async (t) => {
   const help = run('--help').out
-  const accepted: Record<string, string[]> = { routes: ['format'], explain: ['prefix', 'unmatched', 'json'], check: ['claims', 'policies', 'ep', 'body', 'prefix', 'unmatched', 'json'] }
+  const accepted: Record<string, string[]> = {
+    routes: ['format'],
+    explain: ['prefix', 'unmatched', 'json'],
+    check: ['claims', 'policies', 'ep', 'body', 'prefix', 'unmatched', 'json']
+  }
   const all = ['format', 'claims', 'policies', 'ep', 'body', 'prefix', 'unmatched', 'json']
   const dir = t.testdir({ 'c.json': JSON.stringify({ project_id: P }) })
-  const values: Record<string, string | undefined> = { format: 'json', claims: join(dir, 'c.json'), policies: join(dir, 'c.json'), ep: 'e1', body: join(dir, 'c.json'), prefix: '/evs', unmatched: 'pass', json: undefined }
+  const file = join(dir, 'c.json')
+  const values: Record<string, string | undefined> = {
+    format: 'json', claims: file, policies: file, ep: 'e1', body: file, prefix: '/evs', unmatched: 'pass', json: undefined
+  }
   for (const [command, flags] of Object.entries(accepted)) {
     const line = help.split('\n').find((l) => l.startsWith(`  ${command} `) || l === `  ${command}`) ?? ''
     t.same([...line.matchAll(/--([a-z]+)/g)].map((m) => m[1]), flags, `${command}: the help line names its flags`)
@@ -135,10 +144,14 @@ t.test('check evaluates enterprise-project routes with --ep (and --body for crea
     ['show, in the granted EP', [...claims, '--ep', EP, 'GET', `/v2/${P}/cloudsnapshots/${SNAP}`], 0, /^allow: granted/],
     ['show, in another EP', [...claims, '--ep', 'other-ep', 'GET', `/v2/${P}/cloudsnapshots/${SNAP}`], 1, /^deny 403/],
     ['delete, in the granted EP', [...claims, '--ep=' + EP, 'DELETE', `/v2/${P}/cloudsnapshots/${SNAP}`], 0, /^allow: granted/],
-    ['create with the body, in the granted EP', [...claims, '--ep', EP, '--body', join(dir, 'create.json'), 'POST', `/v2/${P}/cloudsnapshots`], 0, /^allow: granted/],
-    ['create with a body that names no volume', [...claims, '--ep', EP, '--body', join(dir, 'nobody.json'), 'POST', `/v2/${P}/cloudsnapshots`], 1, /malformed-body/],
-    ['list naming the EP in the query (no --ep needed)', [...claims, 'GET', `/v2/${P}/cloudsnapshots/detail?enterprise_project_id=${EP}`], 0, /^allow: granted/],
-    ['a Cinder row: EP grants do not count', [...claims, '--ep', EP, 'GET', `/v2/${P}/snapshots/${SNAP}`], 1, /enterprise-project-unsupported/]
+    ['create with the body, in the granted EP',
+      [...claims, '--ep', EP, '--body', join(dir, 'create.json'), 'POST', `/v2/${P}/cloudsnapshots`], 0, /^allow: granted/],
+    ['create with a body that names no volume',
+      [...claims, '--ep', EP, '--body', join(dir, 'nobody.json'), 'POST', `/v2/${P}/cloudsnapshots`], 1, /malformed-body/],
+    ['list naming the EP in the query (no --ep needed)',
+      [...claims, 'GET', `/v2/${P}/cloudsnapshots/detail?enterprise_project_id=${EP}`], 0, /^allow: granted/],
+    ['a Cinder row: EP grants do not count',
+      [...claims, '--ep', EP, 'GET', `/v2/${P}/snapshots/${SNAP}`], 1, /enterprise-project-unsupported/]
   ]
   for (const [what, argv, status, pattern] of cases) {
     const result = run('check', ...argv)
@@ -146,7 +159,8 @@ t.test('check evaluates enterprise-project routes with --ep (and --body for crea
     t.match(result.out, pattern, what)
   }
   const noEp = run('check', ...claims, 'GET', `/v2/${P}/cloudsnapshots/${SNAP}`)
-  t.same([noEp.status, noEp.err], [2, `evs-authz: the decision needs the enterprise project of snapshot ${SNAP}: give --ep ID (see evs-authz --help)\n`])
+  const needsEp = `evs-authz: the decision needs the enterprise project of snapshot ${SNAP}: give --ep ID (see evs-authz --help)\n`
+  t.same([noEp.status, noEp.err], [2, needsEp])
   const noBody = run('check', ...claims, '--ep', EP, 'POST', `/v2/${P}/cloudsnapshots`)
   t.equal(noBody.status, 2)
   t.match(noBody.err, /reads its enterprise project from the JSON body: give --body FILE/)
@@ -154,15 +168,20 @@ t.test('check evaluates enterprise-project routes with --ep (and --body for crea
 
 t.test('hostile or broken input never crashes check: exit 0, 1 or 2, and errors are one line without a stack', async (t) => {
   const dir = t.testdir({})
-  const names = [...Object.getOwnPropertyNames(Object.prototype), 'roles', 'policies', 'actions', 'project_id', 'token', 'Statement', 'Condition']
+  const claimKeys = ['roles', 'policies', 'actions', 'project_id', 'token', 'Statement', 'Condition']
+  const names = [...Object.getOwnPropertyNames(Object.prototype), ...claimKeys]
   const hostileKey = fc.oneof(fc.constantFrom(...names), fc.string({ maxLength: 8 }))
   const claims = fc.letrec((tie) => ({
-    value: fc.oneof({ depthSize: 'small' }, fc.jsonValue({ maxDepth: 1 }), fc.dictionary(hostileKey, tie('value'), { maxKeys: 4 }), fc.array(tie('value'), { maxLength: 3 }))
+    value: fc.oneof(
+      { depthSize: 'small' },
+      fc.jsonValue({ maxDepth: 1 }), fc.dictionary(hostileKey, tie('value'), { maxKeys: 4 }), fc.array(tie('value'), { maxLength: 3 })
+    )
   })).value
   let file = 0
   await fc.assert(fc.asyncProperty(claims, fc.constantFrom('GET', 'DELETE', 'POST'), async (value, method) => {
     const path = join(dir, `c${file++}.json`)
-    writeFileSync(path, JSON.stringify({ project_id: P, ...(typeof value === 'object' && value !== null && !Array.isArray(value) ? value : { roles: value }) }))
+    const fields = typeof value === 'object' && value !== null && !Array.isArray(value) ? value : { roles: value }
+    writeFileSync(path, JSON.stringify({ project_id: P, ...fields }))
     const result = run('check', '--claims', path, '--policies', path, method, `/v2/${P}/snapshots/${SNAP}`)
     t.ok([0, 1, 2].includes(result.status))
     if (result.status === 2) t.match(result.err, /^evs-authz: [^\n]+\n$/, 'one line')

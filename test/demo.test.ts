@@ -35,7 +35,8 @@ t.test('every printed curl command gets the status printed above it, and the who
   // The statuses cover the outcomes a user should see.
   t.same([...new Set(demo.curls.map((c) => c.expect))].sort(), [200, 202, 204, 400, 401, 403])
   const refused = await fetch(`${demo.gatewayUrl}/v2/0123456789abcdef0123456789abcdef/snapshots/%c0%af`)
-  t.same([refused.status, await refused.json()], [400, { badRequest: { code: 400, message: 'Malformed request url' } }], 'a URL the router refuses: the envelope')
+  const envelope = { badRequest: { code: 400, message: 'Malformed request url' } }
+  t.same([refused.status, await refused.json()], [400, envelope], 'a URL the router refuses: the envelope')
 })
 
 t.test('the README describes the personas the demo prints', async (t) => {
@@ -86,7 +87,8 @@ t.test('npm start: working commands, allow lines with LOG_LEVEL=debug, and SIGTE
   const denied = lines.findIndex((line) => line.startsWith('# 401: '))
   t.equal(await statusOf(exports, lines[denied + 1] ?? ''), 401)
   // The log lines are written by the child process; they may arrive just after the HTTP answer.
-  const logged = (): boolean => /"decision":"allow".*"msg":"evs-authz decision"/.test(output) && /"decision":"deny".*"msg":"evs-authz decision"/.test(output)
+  const logged = (): boolean =>
+    /"decision":"allow".*"msg":"evs-authz decision"/.test(output) && /"decision":"deny".*"msg":"evs-authz decision"/.test(output)
   for (let waited = 0; waited < 5000 && !logged(); waited += 50) await new Promise((resolve) => setTimeout(resolve, 50))
   t.match(output, /"decision":"allow".*"msg":"evs-authz decision"/, 'LOG_LEVEL=debug logs allowed requests')
   t.match(output, /"decision":"deny".*"msg":"evs-authz decision"/, 'and denials')

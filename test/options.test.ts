@@ -92,7 +92,8 @@ t.test('a second registration rejects ready() with a coded error instead of cras
   const nested = Fastify()
   nested.register(evsAuthz)
   nested.register(async (child) => { await child.register(evsAuthz) })
-  t.equal((await nested.ready().then(() => undefined, (e: unknown) => e as ConfigurationError))?.code, 'EVS_AUTHZ_ERR_REGISTERED', 'in a child scope too')
+  const nestedError = await nested.ready().then(() => undefined, (e: unknown) => e as ConfigurationError)
+  t.equal(nestedError?.code, 'EVS_AUTHZ_ERR_REGISTERED', 'in a child scope too')
   const siblings = Fastify()
   siblings.register(async (a) => { await a.register(evsAuthz) })
   siblings.register(async (b) => { await b.register(evsAuthz) })
@@ -101,7 +102,12 @@ t.test('a second registration rejects ready() with a coded error instead of cras
 
 function captured (): { lines: Array<Record<string, unknown>>, stream: Writable } {
   const lines: Array<Record<string, unknown>> = []
-  const stream = new Writable({ write (chunk: Buffer, _encoding, callback) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); callback() } })
+  const stream = new Writable({
+    write (chunk: Buffer, _encoding, callback) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>)
+      callback()
+    }
+  })
   return { lines, stream }
 }
 
@@ -122,7 +128,8 @@ t.test('URLs the router refuses are answered in the family envelope, with a deci
     t.same(response.json(), body, url)
     t.ok(response.headers['x-openstack-request-id'], 'request id header')
     const decision = log.lines.find((line) => line['msg'] === 'evs-authz decision')
-    t.match(decision, { decision: 'deny', reason: 'malformed-path', status: 400, requestId: response.headers['x-openstack-request-id'] }, `${url}: decision line`)
+    const requestId = response.headers['x-openstack-request-id']
+    t.match(decision, { decision: 'deny', reason: 'malformed-path', status: 400, requestId }, `${url}: decision line`)
     t.notMatch(String(decision?.['path']), /\?/, 'no query in the logged path')
   }
   const outside = await app.inject({ method: 'GET', url: '/other/%c0%af' })
@@ -134,13 +141,20 @@ t.test('URLs the router refuses are answered in the family envelope, with a deci
 t.test('a logger that drops decision lines is reported when the adapter is registered', async (t) => {
   const warnings: string[] = []
   const original = process.emitWarning
-  process.emitWarning = ((message: string, options?: { code?: string }) => { if (options?.code === SILENT_LOGGER_WARNING) warnings.push(message) }) as typeof process.emitWarning
+  const record = (message: string, options?: { code?: string }): void => {
+    if (options?.code === SILENT_LOGGER_WARNING) warnings.push(message)
+  }
+  process.emitWarning = record as typeof process.emitWarning
   t.teardown(() => { process.emitWarning = original })
+  const registered = async (app: ReturnType<typeof Fastify>): Promise<void> => {
+    await app.register(evsAuthz)
+    await app.close()
+  }
   const cases: ReadonlyArray<[string, () => Promise<void>, boolean]> = [
-    ['Fastify() (logger: false)', async () => { const a = Fastify(); await a.register(evsAuthz); await a.close() }, true],
-    ['Fastify({ logger: { level: "warn" } })', async () => { const a = Fastify({ logger: { level: 'warn' } }); await a.register(evsAuthz); await a.close() }, true],
-    ['Fastify({ logger: true })', async () => { const a = Fastify({ loggerInstance: pino({ level: 'info' }, captured().stream) }); await a.register(evsAuthz); await a.close() }, false],
-    ['debug', async () => { const a = Fastify({ loggerInstance: pino({ level: 'debug' }, captured().stream) }); await a.register(evsAuthz); await a.close() }, false],
+    ['Fastify() (logger: false)', () => registered(Fastify()), true],
+    ['Fastify({ logger: { level: "warn" } })', () => registered(Fastify({ logger: { level: 'warn' } })), true],
+    ['a logger at info', () => registered(Fastify({ loggerInstance: pino({ level: 'info' }, captured().stream) })), false],
+    ['a logger at debug', () => registered(Fastify({ loggerInstance: pino({ level: 'debug' }, captured().stream) })), false],
     ['Express, a silent pino', async () => { express().use(evsAuthzExpress({ logger: pino({ level: 'silent' }) })) }, true],
     ['Express, a logger without a level', async () => { express().use(evsAuthzExpress({ logger: quiet })) }, false]
   ]

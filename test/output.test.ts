@@ -14,7 +14,9 @@ t.test('tap is the one coverage gate, over src/ only, at 95% lines and 90% branc
   t.equal(setting('allow-incomplete-coverage'), undefined, 'incomplete coverage fails the run (no second gate that disagrees)')
   t.equal(setting('lines'), '95')
   t.equal(setting('branches'), '90')
-  for (const dir of ['test', 'examples', 'bench', 'scripts']) t.match(taprc, `\n  - ${dir}/**\n`, `${dir}/ is not part of the measured library`)
+  for (const dir of ['test', 'examples', 'bench', 'scripts']) {
+    t.match(taprc, `\n  - ${dir}/**\n`, `${dir}/ is not part of the measured library`)
+  }
   const readme = readFileSync(new URL('README.md', root), 'utf8')
   t.match(readme, `coverage of src/ >= ${setting('lines') ?? '?'}% lines and ${setting('branches') ?? '?'}% branches`)
   const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { scripts: Record<string, string> }

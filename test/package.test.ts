@@ -16,7 +16,7 @@ const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
   peerDependenciesMeta: Record<string, { optional: boolean }>
 }
 
-t.test('ESM, Node 20 or >= 22, runtime dependencies limited to fastify-plugin, lru-cache (EP lookup cache), path-to-regexp and pino', async (t) => {
+t.test('ESM, Node 20 or >= 22, runtime dependencies: fastify-plugin, lru-cache (EP lookup cache), path-to-regexp, pino', async (t) => {
   t.equal(pkg.type, 'module')
   // No wider than a runtime dependency allows (lru-cache: "20 || >=22").
   t.equal(pkg.engines.node, '20 || >=22')
@@ -54,11 +54,15 @@ t.test('the entries load by package name: the plugin by default, the middleware 
 
 t.test('the packed tarball holds the licence, the docs, the compiled entries and their sources, nothing else', async (t) => {
   // --ignore-scripts: `npm test` has just built dist/; rebuilding here would race the other test files.
-  const output = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+  const output = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']
+  })
   const packed = (JSON.parse(output) as Array<{ files: Array<{ path: string }> }>)[0]?.files.map((f) => f.path) ?? []
   t.same(packed.filter((path) => !path.includes('/')).sort(), ['CHANGELOG.md', 'LICENSE', 'README.md', 'package.json'], 'top-level files')
-  t.same(packed.filter((path) => path.includes('/') && !/^(dist|src)\//.test(path)), [], 'nothing outside dist/ and src/ (no tests, examples, benchmarks)')
-  const sources = (readdirSync(`${root}src`, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => f.replaceAll('\\', '/'))
+  const elsewhere = packed.filter((path) => path.includes('/') && !/^(dist|src)\//.test(path))
+  t.same(elsewhere, [], 'nothing outside dist/ and src/ (no tests, examples, benchmarks)')
+  const sources = (readdirSync(`${root}src`, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.ts')).map((f) => f.replaceAll('\\', '/'))
   t.ok(sources.length > 20, 'the sources are listed')
   for (const source of sources) {
     const stem = source.slice(0, -'.ts'.length)

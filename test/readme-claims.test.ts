@@ -39,7 +39,8 @@ t.test('metadata keys: the README rule is the matcher rule', async (t) => {
   t.match(readme, '`.../metadata/<key>.json` (and `.xml`, in any case) is refused too (403 `route-not-found`)')
   t.notMatch(readme, 'authorized as the same route', 'the old, wrong claim is gone')
   const authorizer = createAuthorizer()
-  const reason = (key: string): string => authorizer.authorize({ method: 'GET', url: `/v3/${P}/snapshots/${S}/metadata/${key}` }, ALL).reason
+  const reason = (key: string): string =>
+    authorizer.authorize({ method: 'GET', url: `/v3/${P}/snapshots/${S}/metadata/${key}` }, ALL).reason
   for (const key of ['k1', 'color', 'a.b', 'x:y', 'with%20space', 'json', 'k.jsonx']) t.equal(reason(key), 'granted', key)
   for (const key of ['k1.json', 'K1.JSON', 'k1.xml', 'k1.Xml', 'x'.repeat(256)]) t.equal(reason(key), 'route-not-found', key.slice(0, 12))
   t.equal(reason('a%2Fb'), 'malformed-path', 'no / in a key')
@@ -49,7 +50,12 @@ t.test('the decision log: every field the README lists and nothing from the toke
   const fields = Object.keys(decisionLogFields(denyDecision('missing-action', 'GET', '/v2', 'cinder', {}), 'enforce', 'r1'))
   for (const field of fields) t.match(readme, `\`${field}\``, `README documents ${field}`)
   const lines: Array<Record<string, unknown>> = []
-  const stream = new Writable({ write (chunk: Buffer, _e, cb) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); cb() } })
+  const stream = new Writable({
+    write (chunk: Buffer, _e, cb) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>)
+      cb()
+    }
+  })
   const app = Fastify({ loggerInstance: pino({ level: 'debug' }, stream) })
   const failure = new Error('the claims store is down')
   await app.register(evsAuthz, {
@@ -59,13 +65,16 @@ t.test('the decision log: every field the README lists and nothing from the toke
     }
   })
   app.all('/*', async () => 'ok')
-  await app.inject({ method: 'GET', url: `/v2/${P}/snapshots?token=query-value-91c2`, headers: { 'x-auth-token': 'token-value-5d1e', authorization: 'Bearer b-4c9e' } })
-  await app.inject({ method: 'DELETE', url: `/v2/${P}/snapshots/${S}?x=query-value-91c2`, headers: { 'x-fail': '1', 'x-auth-token': 'token-value-5d1e' } })
+  const tokens = { 'x-auth-token': 'token-value-5d1e', authorization: 'Bearer b-4c9e' }
+  await app.inject({ method: 'GET', url: `/v2/${P}/snapshots?token=query-value-91c2`, headers: tokens })
+  await app.inject({ method: 'DELETE', url: `/v2/${P}/snapshots/${S}?x=query-value-91c2`, headers: { 'x-fail': '1', ...tokens } })
   // The decision lines (Fastify's own request lines log req.url with its query: the README says so).
   const logged = JSON.stringify(lines.filter((l) => l['msg'] === 'evs-authz decision'))
   t.equal(lines.filter((l) => l['msg'] === 'evs-authz decision').length, 2)
   t.match(readme, 'Fastify\'s own `incoming request` lines log `req.url` with its query string')
-  for (const secret of ['claim-value-7f3a', 'query-value-91c2', 'token-value-5d1e', 'b-4c9e']) t.notMatch(logged, secret, `never logged: ${secret}`)
+  for (const secret of ['claim-value-7f3a', 'query-value-91c2', 'token-value-5d1e', 'b-4c9e']) {
+    t.notMatch(logged, secret, `never logged: ${secret}`)
+  }
   // README: "If it throws or rejects, the request is denied with 500 (grants-error) and the error is logged".
   const failed = lines.find((l) => l['reason'] === 'grants-error')
   t.match(failed, { status: 500, err: { message: 'the claims store is down' } }, 'a failing grants() is logged with the error itself')

@@ -19,7 +19,9 @@ const S = '5a9d0b8c-1111-4c2e-9d52-2f1c0b7e6a11'
 const KEY = 'readme-snippet-test-key-0123456789abcdef'
 
 const snippets = new Map<string, { lang: string, code: string }>()
-for (const m of readme.matchAll(/<!-- snippet: ([\w-]+)[^>]*-->\n```(\w+)\n([\s\S]*?)\n```\n/g)) snippets.set(m[1] as string, { lang: m[2] as string, code: m[3] as string })
+for (const m of readme.matchAll(/<!-- snippet: ([\w-]+)[^>]*-->\n```(\w+)\n([\s\S]*?)\n```\n/g)) {
+  snippets.set(m[1] as string, { lang: m[2] as string, code: m[3] as string })
+}
 
 function sign (claims: object, key = KEY): string {
   const part = (value: object): string => Buffer.from(JSON.stringify(value)).toString('base64url')
@@ -32,7 +34,10 @@ function freshApp (dir: string): string {
   const app = join(dir, 'app')
   mkdirSync(join(app, 'node_modules'), { recursive: true })
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'newcomer-app', private: true, type: 'module' }))
-  const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as Array<{ filename: string }>
+  const pack = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], {
+    cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']
+  })
+  const packed = JSON.parse(pack) as Array<{ filename: string }>
   execFileSync('tar', ['xzf', join(dir, packed[0]?.filename ?? ''), '-C', join(app, 'node_modules')])
   renameSync(join(app, 'node_modules', 'package'), join(app, 'node_modules', 'evs-authz'))
   for (const entry of readdirSync(join(root, 'node_modules'))) {
@@ -45,7 +50,8 @@ interface Running { readonly url: string, output (): string, stop (): Promise<st
 
 /** Runs `file` in the app with a clean environment; resolves once it prints its http://127.0.0.1:PORT. */
 function start (app: string, file: string, env: Record<string, string>): Promise<Running> {
-  const child = spawn(process.execPath, [file], { cwd: app, env: { PATH: process.env['PATH'] ?? '', HOME: app, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const clean = { PATH: process.env['PATH'] ?? '', HOME: app, PORT: '0', ...env }
+  const child = spawn(process.execPath, [file], { cwd: app, env: clean, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   // How it ended: `0`, another exit code, or the signal (a plain node server ends by SIGTERM).
   const exited = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? String(code))))
@@ -86,7 +92,8 @@ async function backend (): Promise<{ url: string, seen: Seen[], close: () => Pro
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, close: () => new Promise((resolve) => server.close(() => resolve())) }
+  const close = (): Promise<void> => new Promise((resolve) => server.close(() => resolve()))
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, close }
 }
 
 const decisionLines = (output: string): Array<Record<string, unknown>> => output.split('\n')
@@ -115,12 +122,15 @@ t.test('README snippets run verbatim in a fresh app against the packed package',
       t.same(await list.json(), { snapshots: [] })
       t.equal(upstream.seen.length, 1)
       const sent = upstream.seen[0]?.headers ?? {}
-      for (const header of ['x-roles', 'x-project-id', 'x-identity-status', 'x-service-roles', 'x-auth-token']) t.notOk(header in sent, `${header} is not forwarded`)
+      for (const header of ['x-roles', 'x-project-id', 'x-identity-status', 'x-service-roles', 'x-auth-token']) {
+        t.notOk(header in sent, `${header} is not forwarded`)
+      }
       const remove = await fetch(`${gateway.url}/v2/${P}/snapshots/${S}`, { method: 'DELETE', headers: { 'X-Auth-Token': reader } })
       t.equal(remove.status, 403)
       t.match(await remove.json(), { forbidden: { code: 403, message: 'Policy doesn\'t allow evs:snapshots:delete to be performed.' } })
       const none = await fetch(`${gateway.url}/v2/${P}/snapshots`)
-      const refused = await fetch(`${gateway.url}/v2/${P}/snapshots`, { headers: { 'X-Auth-Token': sign({ project_id: P }, 'another key') } })
+      const otherKey = sign({ project_id: P }, 'another key')
+      const refused = await fetch(`${gateway.url}/v2/${P}/snapshots`, { headers: { 'X-Auth-Token': otherKey } })
       for (const [what, response] of [['no token', none], ['a token signed with another key', refused]] as const) {
         t.equal(response.status, 401, what)
         t.match(response.headers.get('content-type'), /application\/json/, `${what}: JSON, not an HTML error page`)
@@ -128,15 +138,18 @@ t.test('README snippets run verbatim in a fresh app against the packed package',
       }
       if (name === 'fastify-quick-start') {
         const bad = await fetch(`${gateway.url}/v2/${P}/snapshots/%c0%af`, { headers: { 'X-Auth-Token': reader } })
-        t.same([bad.status, await bad.json()], [400, { badRequest: { code: 400, message: 'Malformed request url' } }], 'a URL the router refuses: the envelope')
+        const envelope = { badRequest: { code: 400, message: 'Malformed request url' } }
+        t.same([bad.status, await bad.json()], [400, envelope], 'a URL the router refuses: the envelope')
       }
       t.equal(upstream.seen.length, 1, 'denials never reach the backend')
       const admin = sign({ sub: 'alice', project_id: P, roles: ['te_admin'] })
       const body = JSON.stringify({ snapshot: { volume_id: '6f0c3ac5-8d1e-4a6b-b5f0-4b0e3e6c1a01', name: 'nightly' } })
-      const create = await fetch(`${gateway.url}/v2/${P}/snapshots`, { method: 'POST', headers: { 'X-Auth-Token': admin, 'Content-Type': 'application/json' }, body })
+      const headers = { 'X-Auth-Token': admin, 'Content-Type': 'application/json' }
+      const create = await fetch(`${gateway.url}/v2/${P}/snapshots`, { method: 'POST', headers, body })
       t.equal(create.status, 200, 'an allowed write is forwarded')
       t.same([upstream.seen[1]?.method, upstream.seen[1]?.body], ['POST', body], 'with its body intact')
-      for (let waited = 0; waited < 3000 && decisionLines(gateway.output()).filter((l) => l['reason'] === 'no-credentials').length < 2; waited += 50) {
+      const unauthenticated = (): number => decisionLines(gateway.output()).filter((l) => l['reason'] === 'no-credentials').length
+      for (let waited = 0; waited < 3000 && unauthenticated() < 2; waited += 50) {
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
       const details = decisionLines(gateway.output()).filter((l) => l['reason'] === 'no-credentials').map((l) => l['detail'])
@@ -148,7 +161,9 @@ t.test('README snippets run verbatim in a fresh app against the packed package',
   }
 
   t.test('fastify-quick-start states and checks its JWT_KEY', async (t) => {
-    const run = await promisify(execFile)(process.execPath, ['fastify-quick-start.mjs'], { cwd: app, env: { PATH: process.env['PATH'] ?? '' } }).then(() => undefined, (error: { code: number, stderr: string }) => error)
+    const noKey = { PATH: process.env['PATH'] ?? '' }
+    const run = await promisify(execFile)(process.execPath, ['fastify-quick-start.mjs'], { cwd: app, env: noKey })
+      .then(() => undefined, (error: { code: number, stderr: string }) => error)
     t.equal(run?.code, 1)
     t.match(run?.stderr, /Set JWT_KEY to the key your tokens are signed with/)
   })
@@ -178,7 +193,8 @@ t.test('README snippets run verbatim in a fresh app against the packed package',
       ]),
       files: ['options.ts', 'types.ts', 'control.ts']
     }))
-    const tsc = await promisify(execFile)(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', app]).then(() => '', (error: { stdout: string }) => error.stdout)
+    const tsc = await promisify(execFile)(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', app])
+      .then(() => '', (error: { stdout: string }) => error.stdout)
     t.equal(tsc, '', 'tsc reports nothing')
   })
 })

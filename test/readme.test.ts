@@ -18,7 +18,7 @@ t.test('the README documents every option, reason and error code', async (t) => 
     'method-not-allowed', 'project-mismatch', 'explicit-deny', 'missing-action', 'granted', 'unmatched-pass',
     'EVS_AUTHZ_ERR_ROUTE_TABLE', 'EVS_AUTHZ_ERR_OPTIONS', 'EVS_AUTHZ_ERR_POLICY',
     'malformed-body', 'enterprise-project-unsupported', 'enterprise-project-required', 'enterprise-project-unresolved',
-    'enterprise-project-error', 'cross-project-query', 'not-guarded', 'crossProjectQuery', 'resolveEnterpriseProject', 'enterpriseProjectCache', 'resolverTimeout', 'bodyLimit',
+    'enterprise-project-error', 'cross-project-query', 'not-guarded',
     ...OPTION_NAMES, 'EVS_AUTHZ_ERR_REGISTERED', 'EVS_AUTHZ_WARN_SILENT_LOGGER', 'evsAuthzFrameworkErrors']
   for (const word of documented) t.match(readme, `\`${word}\``, `README mentions \`${word}\``)
 })

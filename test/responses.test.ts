@@ -17,7 +17,8 @@ const expected: Array<[DenyReason, number, string]> = [
   ['project-mismatch', 403, 'Project ID in the URI is different from the project ID in the token.'],
   ['explicit-deny', 403, 'Policy doesn\'t allow evs:snapshots:delete to be performed.'],
   ['missing-action', 403, 'Policy doesn\'t allow evs:snapshots:delete to be performed.'],
-  ['enterprise-project-unsupported', 403, 'Policy doesn\'t allow evs:snapshots:delete to be performed. Enterprise-project grants do not apply to OpenStack Cinder APIs: use the EVS cloudsnapshots API or a grant for the whole project.'],
+  ['enterprise-project-unsupported', 403, 'Policy doesn\'t allow evs:snapshots:delete to be performed. ' +
+    'Enterprise-project grants do not apply to OpenStack Cinder APIs: use the EVS cloudsnapshots API or a grant for the whole project.'],
   ['enterprise-project-required', 403, 'Policy doesn\'t allow this request to be performed without enterprise_project_id.'],
   ['enterprise-project-unresolved', 403, 'Policy doesn\'t allow evs:snapshots:delete to be performed.'],
   ['enterprise-project-error', 500, 'The server has either erred or is incapable of performing the requested operation.'],
