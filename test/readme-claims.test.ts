@@ -81,3 +81,21 @@ t.test('the decision log: every field the README lists and nothing from the toke
   t.match(readme, '(`grants-error`) and the error is logged')
   await app.close()
 })
+
+t.test('every name the README imports from the package is exported there', async (t) => {
+  const entries: Record<string, Record<string, unknown>> = {
+    'evs-authz': await import('evs-authz') as Record<string, unknown>,
+    'evs-authz/express': await import('evs-authz/express') as Record<string, unknown>
+  }
+  let checked = 0
+  for (const m of readme.matchAll(/^import (?!type )(\w+)?,? ?(?:\{([^}]*)\})? from '(evs-authz(?:\/express)?)'$/gm)) {
+    const exported = entries[m[3] ?? ''] ?? {}
+    if (m[1] !== undefined) t.type(exported['default'], 'function', `${m[3] ?? ''}: a default export`)
+    for (const name of (m[2] ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '' && !n.startsWith('type '))) {
+      t.ok(Object.hasOwn(exported, name), `${m[3] ?? ''} exports ${name}`)
+      checked++
+    }
+  }
+  t.ok(checked >= 8, `the README's value imports were found (${checked})`)
+  t.notMatch(readme, 'countDecisions', 'no helper the package does not contain')
+})
