@@ -3,11 +3,12 @@
 // is in play, log one line, tell onDecision.
 import {
   DECISION_MESSAGE, ProblemList, checkAuthorizerOptions, createAuthorizer, decisionLogFields, decisionLogLevel,
-  denialResponse, isEnterpriseProjectQuestion,
+  isEnterpriseProjectQuestion,
   type AuthorizerOptions, type BodyProblem, type Decision, type DenialResponse, type DenyDecision, type EnterpriseProjectQuestion,
   type Mode, type RequestTarget
 } from './core/index.js'
 import { createEnterpriseProjectLookup, type EnterpriseProjectCacheOptions, type ResolveEnterpriseProject } from './enterprise-resolution.js'
+import { answerFor, answeredStatus, identityDenial, isIdentityRejection } from './identity/rejection.js'
 
 /** Options both adapters share on top of the authorizer's. */
 export interface AdapterOptions<R> extends AuthorizerOptions {
@@ -77,7 +78,10 @@ export function createDecisionFlow<R> (options: AdapterOptions<R>, defaultGrants
 
   function settle (context: FlowContext<R>, decision: Decision): void {
     context.attach(decision)
-    context.log[decisionLogLevel(decision)](decisionLogFields(decision, mode, context.requestId), DECISION_MESSAGE)
+    const fields = decisionLogFields(decision, mode, context.requestId)
+    // An identity rejection is answered with its own status (503 for Keystone down): log that one.
+    const status = decision.allowed ? undefined : answeredStatus(decision)
+    context.log[decisionLogLevel(decision)](status === fields.status ? fields : { ...fields, status }, DECISION_MESSAGE)
     if (onDecision !== undefined) {
       try {
         onDecision(decision, context.request)
@@ -112,6 +116,8 @@ export function createDecisionFlow<R> (options: AdapterOptions<R>, defaultGrants
       settle(context, inspection.decision)
       return
     }
+    // A grants() that throws an IdentityRejection gets its 401 / 403 / 503; anything else fails closed (500).
+    const failed = (error: unknown): DenyDecision => isIdentityRejection(error) ? identityDenial(inspection, error) : authorizer.fail(inspection, error)
     const proceed = (claims: unknown): void => {
       let result: Decision | EnterpriseProjectQuestion
       try {
@@ -127,11 +133,11 @@ export function createDecisionFlow<R> (options: AdapterOptions<R>, defaultGrants
     try {
       claims = grants(context.request)
     } catch (error) {
-      settle(context, authorizer.fail(inspection, error))
+      settle(context, failed(error))
       return
     }
     if (isThenable(claims)) {
-      claims.then(proceed, (error: unknown) => settle(context, authorizer.fail(inspection, error)))
+      claims.then(proceed, (error: unknown) => settle(context, failed(error)))
       return
     }
     proceed(claims)
@@ -145,7 +151,7 @@ export function createDecisionFlow<R> (options: AdapterOptions<R>, defaultGrants
  * (`x-compute-request-id` is what cinderclient prints as "Request-ID"), matching the decision line.
  */
 export function denialWithRequestId (decision: DenyDecision, requestId: string | undefined): DenialResponse {
-  const response = denialResponse(decision)
+  const response = answerFor(decision)
   if (requestId === undefined) return response
   return { ...response, headers: { ...response.headers, 'x-openstack-request-id': requestId, 'x-compute-request-id': requestId } }
 }
