@@ -216,7 +216,7 @@ function startGateway (argv: readonly string[], io: Output): void {
   }, (error: unknown) => {
     const missing = (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND'
     io.err(missing
-      ? `evs-authz gateway: ${(error as Error).message}\nThe gateway needs the optional dependencies fastify, @fastify/http-proxy and prom-client: npm install fastify @fastify/http-proxy prom-client\n`
+      ? `evs-authz gateway: ${(error as Error).message}\nThe gateway needs fastify, @fastify/http-proxy and prom-client (dependencies of evs-authz): reinstall without --omit, or npm install fastify @fastify/http-proxy prom-client\n`
       : `evs-authz gateway: ${(error as Error).message}\n`)
     process.exitCode = 1
   }).catch((error: unknown) => {

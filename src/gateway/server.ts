@@ -181,7 +181,13 @@ async function upstreamAnswers (upstream: string): Promise<boolean> {
 
 /** @fastify/jwt reading X-Auth-Token, algorithms pinned; a bad token is left to evs-authz (401). */
 async function registerJwt (app: FastifyInstance, jwt: Extract<GatewayConfig['identity'], { jwt: unknown }>['jwt']): Promise<void> {
-  const { default: fastifyJwt } = await import('@fastify/jwt')
+  let fastifyJwt: typeof import('@fastify/jwt').default
+  try {
+    fastifyJwt = (await import('@fastify/jwt')).default
+  } catch (error) {
+    // An optional dependency: only this identity needs it.
+    throw new Error(`identity.jwt needs the optional dependency @fastify/jwt (npm install @fastify/jwt): ${(error as Error).message}`)
+  }
   await app.register(fastifyJwt, {
     secret: jwt.kind === 'secret' ? jwt.key : { public: jwt.key },
     verify: {
