@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingHttpHeaders, Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import proxy from '@fastify/http-proxy'
+import type FastifyJwt from '@fastify/jwt'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import evsAuthz from '../fastify.js'
 import { stripIdentityHeaders } from '../forwarding.js'
@@ -181,7 +182,7 @@ async function upstreamAnswers (upstream: string): Promise<boolean> {
 
 /** @fastify/jwt reading X-Auth-Token, algorithms pinned; a bad token is left to evs-authz (401). */
 async function registerJwt (app: FastifyInstance, jwt: Extract<GatewayConfig['identity'], { jwt: unknown }>['jwt']): Promise<void> {
-  let fastifyJwt: typeof import('@fastify/jwt').default
+  let fastifyJwt: typeof FastifyJwt
   try {
     fastifyJwt = (await import('@fastify/jwt')).default
   } catch (error) {
