@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingHttpHeaders, Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import proxy from '@fastify/http-proxy'
-import type FastifyJwt from '@fastify/jwt'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import evsAuthz from '../fastify.js'
 import { stripIdentityHeaders } from '../forwarding.js'
@@ -182,13 +181,10 @@ async function upstreamAnswers (upstream: string): Promise<boolean> {
 
 /** @fastify/jwt reading X-Auth-Token, algorithms pinned; a bad token is left to evs-authz (401). */
 async function registerJwt (app: FastifyInstance, jwt: Extract<GatewayConfig['identity'], { jwt: unknown }>['jwt']): Promise<void> {
-  let fastifyJwt: typeof FastifyJwt
-  try {
-    fastifyJwt = (await import('@fastify/jwt')).default
-  } catch (error) {
-    // An optional dependency: only this identity needs it.
+  // An optional dependency: only this identity needs it.
+  const { default: fastifyJwt } = await import('@fastify/jwt').catch((error: unknown) => {
     throw new Error(`identity.jwt needs the optional dependency @fastify/jwt (npm install @fastify/jwt): ${(error as Error).message}`)
-  }
+  })
   await app.register(fastifyJwt, {
     secret: jwt.kind === 'secret' ? jwt.key : { public: jwt.key },
     verify: {
