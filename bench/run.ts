@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { benchMatcher, type MatcherResult } from './lib/matcher.js'
 import { benchCases, decisionCases, grantScaleCases, tableScaleCases, timerOverhead, type DecisionFigures } from './lib/decision.js'
 import { benchGateway, type GatewayResult } from './lib/gateway.js'
+import { benchIdentity, type IdentityResult } from './lib/identity.js'
 import { fmt, machineInfo, ratio, round, table } from './lib/stats.js'
 
 const started = Date.now()
@@ -19,13 +20,15 @@ const SETTINGS = quick
       matcher: { warmupRounds: 2, rounds: 7, batchMs: 15 },
       decision: { warmupRounds: 1, rounds: 3, batchMs: 15, allocSamples: 5 },
       scale: { warmupRounds: 1, rounds: 3, batchMs: 10, allocSamples: 3 },
-      gateway: { connections: 50, warmupRequests: 3000, seconds: 1, rounds: 3 }
+      gateway: { connections: 50, warmupRequests: 3000, seconds: 1, rounds: 3 },
+      identity: { connections: 50, warmupRequests: 3000, seconds: 1, rounds: 3, coldSamples: 30 }
     }
   : {
       matcher: { warmupRounds: 3, rounds: 15, batchMs: 40 },
       decision: { warmupRounds: 1, rounds: 5, batchMs: 50, allocSamples: 11 },
       scale: { warmupRounds: 1, rounds: 5, batchMs: 40, allocSamples: 7 },
-      gateway: { connections: 50, warmupRequests: 30000, seconds: 4, rounds: 4 }
+      gateway: { connections: 50, warmupRequests: 30000, seconds: 4, rounds: 4 },
+      identity: { connections: 50, warmupRequests: 20000, seconds: 4, rounds: 4, coldSamples: 200 }
     }
 
 const TABLE_SIZES = [19, 1000, 10000]
@@ -68,6 +71,12 @@ if (wants('gateway')) {
   gateway = await benchGateway(SETTINGS.gateway, log)
 }
 
+let identity: IdentityResult | undefined
+if (wants('identity')) {
+  log('identity: evs-authz gateway with Keystone (warm cache) vs JWT identity ...')
+  identity = await benchIdentity(SETTINGS.identity, log)
+}
+
 // ---- targets and report ----
 
 const find = (list: DecisionFigures[] | undefined, name: string, mode: string): DecisionFigures | undefined =>
@@ -87,6 +96,9 @@ add('Decision p50, te_admin role (grants uncached)', find(decision, 'te_admin ro
 add('Gateway b/a: evs-authz + @fastify/jwt vs no authorization (req/s)', gateway?.ratios.bOverA, ratio, '>= 0.95', (v) => v >= 0.95)
 add('Gateway b/(a+jwt): evs-authz alone (both verify the JWT)', gateway?.ratios.bOverAJwt, ratio, 'info', undefined)
 add('Gateway b/c: evs-authz vs casbin keyMatch2 (req/s)', gateway?.ratios.bOverC, ratio, '>= 1.2', (v) => v >= 1.2)
+add('evs-authz gateway: Keystone identity (warm cache) vs JWT identity (req/s)', identity?.keystoneOverJwt, ratio, 'info', undefined)
+add('Cached Keystone validation: identity.grants() on a hit', identity?.cachedValidationNs, (v) => `${fmt(v)} ns`, '<= 2000 ns', (v) => v <= 2000)
+add('Cold validation vs a fake Keystone on loopback (median)', identity?.coldValidationMs, (v) => `${fmt(v, 2)} ms`, 'info', undefined)
 const t19 = find(tableScale, '19 routes', 'cached')?.meanNs
 const t10k = find(tableScale, '10000 routes', 'cached')?.meanNs
 add('Scale: 10,000 vs 19 routes (526x), mean time per decision', t19 === undefined || t10k === undefined ? undefined : t10k / t19, ratio, '<= 2x', (v) => v <= 2)
@@ -133,6 +145,16 @@ if (tableScale !== undefined && grantScale !== undefined) {
   out.push(table(decisionHead, decisionRows(grantScale)), '')
 }
 
+if (identity !== undefined) {
+  const s = identity.settings
+  out.push(`## 5. Identity (\`evs-authz gateway\`, ${s.connections} connections, ${s.rounds} interleaved rounds of ${s.seconds} s, every route v2 + v3, te_admin)`, '')
+  out.push(table(['Identity', 'req/s (median)', 'vs JWT'], [
+    ['Keystone, warm cache (fake Keystone, token validated once)', fmt(identity.reqPerSec.keystone), ratio(identity.keystoneOverJwt)],
+    ['JWT (HS256, @fastify/jwt cache on)', fmt(identity.reqPerSec.jwt), ratio(1)]
+  ]), '')
+  out.push(`A cached validation (SHA-256 of the token, LRU lookup, expiry check) costs ${fmt(identity.cachedValidationNs)} ns. A cold validation against a fake Keystone on loopback costs ${fmt(identity.coldValidationMs, 2)} ms (median of ${s.coldSamples}); a real Keystone adds its own 10-30 ms (the real-Keystone e2e prints its figures).`, '')
+}
+
 const seconds = (Date.now() - started) / 1000
 out.push(`Total run time ${round(seconds, 1)} s. Reproduce: \`npm ci && npm run bench\` (or \`npm run bench -- --quick\`); figures in bench/results.json.`)
 process.stdout.write(`${out.join('\n')}\n`)
@@ -147,6 +169,7 @@ const results = {
   matcher,
   decision,
   gateway,
+  identity,
   scale: tableScale === undefined ? undefined : { tables: tableScale, grants: grantScale, tableSizes: TABLE_SIZES, grantSizes: GRANT_SIZES }
 }
 writeFileSync(fileURLToPath(new URL('./results.json', import.meta.url)), `${JSON.stringify(results, null, 2)}\n`)

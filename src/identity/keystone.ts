@@ -3,7 +3,7 @@
 // bounded cache keyed by the SHA-256 of the token, one Keystone call per token in flight, a brief
 // negative cache kept apart from valid entries, explicit timeouts, and fail-closed errors the adapters
 // answer as 401 / 403 / 503 (IdentityRejection). See docs/keystone.md.
-import { createHash } from 'node:crypto'
+import * as crypto from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { IdentityRejection } from './rejection.js'
 
@@ -90,6 +90,12 @@ const MAX_TOKEN_LENGTH = 16_384
 const TOKEN_CHARACTERS = /^[\x21-\x7e]+$/
 const MAX_BODY_BYTES = 1_048_576
 
+/** SHA-256 of the token, base64: the one-shot crypto.hash (Node >= 20.12) is 2-3x faster than createHash. */
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash
+const tokenKey = oneShot === undefined
+  ? (token: string): string => crypto.createHash('sha256').update(token).digest('base64')
+  : (token: string): string => oneShot('sha256', token, 'base64')
+
 /** Validates the options (every problem listed) and returns the validator. */
 export function keystoneIdentity (options: KeystoneIdentityOptions): KeystoneIdentity {
   const problems = keystoneOptionProblems(options)
@@ -125,7 +131,7 @@ export function keystoneIdentity (options: KeystoneIdentityOptions): KeystoneIde
     if (token.length > MAX_TOKEN_LENGTH || !TOKEN_CHARACTERS.test(token)) {
       throw new IdentityRejection('invalid-token', 'the token is not a token (length or characters)', challenge)
     }
-    const key = createHash('sha256').update(token).digest('base64')
+    const key = tokenKey(token)
     const hit = valid.get(key)
     if (hit !== undefined) {
       if (hit.expiresAt > now()) {
