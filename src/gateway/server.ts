@@ -31,6 +31,8 @@ export interface GatewayRuntime {
 }
 
 const UNAUTHORIZED = { error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } }
+const OWN_ROUTES = new Set(['/healthz', '/readyz'])
+const PUBLIC_METHODS = new Set(['GET', 'HEAD'])
 /** Header values a backend can receive as they are (Keystone names may hold any Unicode). */
 const HEADER_SAFE = /^[\x20-\x7e]*$/
 
@@ -94,10 +96,13 @@ export async function buildGateway (config: GatewayConfig, runtime: GatewayRunti
     ...(grants === undefined ? {} : { grants }),
     onDecision: metrics.onDecision
   })
-  // Unmatched requests let through by `unmatched: 'pass'` (volume reads the CLIs need) were not judged
-  // by evs-authz; they still need a valid identity, so nothing unauthenticated reaches the backend.
+  // Requests evs-authz did not judge (unmatched ones let through by `unmatched: 'pass'`, and paths
+  // outside /v2 and /v3) still need a valid identity, so nothing unauthenticated reaches the backend;
+  // only the version document (GET / HEAD /, public in Cinder) and the gateway's own routes do.
   app.addHook('preHandler', async (request, reply) => {
-    if (request.evsAuthz?.reason !== 'unmatched-pass') return
+    const decision = request.evsAuthz
+    if (decision !== null && decision.reason !== 'unmatched-pass') return
+    if (decision === null && (OWN_ROUTES.has(request.routeOptions.url ?? '') || (PUBLIC_METHODS.has(request.method) && request.url.split('?')[0] === '/'))) return
     if (identity === undefined) {
       if ((request as FastifyRequest & { user?: unknown }).user == null) {
         return await reply.code(401).headers({ 'www-authenticate': 'Keystone', ...requestIds(request) }).send(UNAUTHORIZED)

@@ -269,7 +269,7 @@ export function keystoneOptionProblems (options: KeystoneIdentityOptions, at = '
   for (const key of ['url', 'publicUrl'] as const) {
     const value = o[key]
     if (value === undefined && key === 'publicUrl') continue
-    if (typeof value !== 'string' || !/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(value)) problems.push(`${at}${key}: should be an http(s) URL without query, instead got ${JSON.stringify(value)}`)
+    if (typeof value !== 'string' || !/^https?:\/\/[^\s/?#"]+(\/[^\s?#"]*)?$/.test(value)) problems.push(`${at}${key}: should be an http(s) URL without query or quotes, instead got ${JSON.stringify(value)}`)
   }
   const numbers: ReadonlyArray<[string, number, number]> = [['cacheSeconds', 0, 86_400], ['negativeCacheSeconds', 0, 3600], ['timeoutMs', 1, 120_000], ['maxEntries', 1, 10_000_000]]
   for (const [key, min, maxValue] of numbers) {

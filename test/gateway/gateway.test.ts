@@ -108,9 +108,15 @@ t.test('keystone identity: allowed requests are forwarded with the caller\'s tok
   t.match(text, /evs_authz_token_cache_lookups_total\{result="hit"\} \d+/)
   t.match(text, /evs_authz_token_validation_seconds_count 3/)
   t.equal((await fetch(metricsUrl!.replace('/metrics', '/other'))).status, 404)
-  const onProxyPort = await fetch(`${url}/metrics`)
-  t.equal(backend.received.at(-1)?.url, '/metrics', 'the proxied port forwards /metrics like any path: metrics live on their own listener')
-  await onProxyPort.arrayBuffer()
+  const outsideNoToken = await fetch(`${url}/metrics`)
+  t.equal(outsideNoToken.status, 401, 'a path outside /v2 and /v3 needs a valid token too (only GET / is public)')
+  await outsideNoToken.arrayBuffer()
+  const outside = await fetch(`${url}/metrics`, { headers: { 'x-auth-token': reader } })
+  t.equal(backend.received.at(-1)?.url, '/metrics', 'with one, the proxied port forwards /metrics like any path: metrics live on their own listener')
+  await outside.arrayBuffer()
+  const postRoot = await fetch(`${url}/`, { method: 'POST' })
+  t.equal(postRoot.status, 401, 'only GET and HEAD / are public')
+  await postRoot.arrayBuffer()
 })
 
 t.test('healthz and readyz are answered by the gateway, never forwarded; readyz follows Keystone', async (t) => {
