@@ -194,7 +194,9 @@ async function deniedByGate (t: Test, ran: Ran, message: RegExp, reason: string)
   t.notOk(cinderLog().includes(id as string), 'the request never reached Cinder')
 }
 
+let validationsBefore = 0
 t.before(async () => {
+  validationsBefore = keystoneValidations().gatewayMs.length
   memberToken = await issueToken('a-member', 'evs-a')
   await startGateway()
 })
@@ -385,7 +387,7 @@ t.test('figures: validation latency, cache hit ratio, suite time', async (t) => 
   const lookups = await metric('evs_authz_token_cache_lookups_total')
   const validations = await metric('evs_authz_token_validations_total')
   const seconds = await metric('evs_authz_token_validation_seconds_sum')
-  const ms = keystoneValidations().gatewayMs.sort((a, b) => a - b)
+  const ms = keystoneValidations().gatewayMs.slice(validationsBefore).sort((a, b) => a - b)
   t.ok(lookups > 0 && validations > 0)
   t.equal(misses, validations, 'every miss is one validation; hits and coalesced waits made none')
   t.comment(`cache: ${lookups} lookups: ${hits} hits, ${coalesced} coalesced, ${misses} misses (${validations} validations reached Keystone); ` +
