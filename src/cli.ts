@@ -16,6 +16,8 @@ Commands:
   check --claims FILE [--policies FILE] [--prefix P] [--unmatched deny|pass] [--json] METHOD PATH
                                              The full decision for a caller whose decoded token
                                              claims are in FILE (JSON). Exit 0 allow, 1 deny.
+  gateway --config FILE                      Run the gateway FILE (JSON) describes: identity
+                                             (Keystone or JWT), evs-authz, proxy, metrics.
 
 Options:
   --claims FILE     decoded token claims (JSON): actions, policies, roles, project_id, sub, token
@@ -35,6 +37,11 @@ interface Output { out: (text: string) => void, err: (text: string) => void }
 
 /** Runs the CLI; returns the exit status (exported for tests). */
 export function main (argv: readonly string[], io: Output = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }): number {
+  // The gateway runs until signalled and sets process.exitCode itself (its module loads Fastify lazily).
+  if (argv[0] === 'gateway') {
+    startGateway(argv.slice(1), io)
+    return 0
+  }
   try {
     return run(argv, io)
   } catch (error) {
@@ -200,4 +207,20 @@ function describeDecision (decision: Decision): string {
   if (decision.detail !== undefined) lines.push(`detail:   ${decision.detail}`)
   if (!decision.allowed) lines.push(`answer:   ${JSON.stringify(denialResponse(decision).body)}`)
   return `${lines.join('\n')}\n`
+}
+
+function startGateway (argv: readonly string[], io: Output): void {
+  import('./gateway/main.js').then(async ({ runGatewayCommand }) => {
+    const status = await runGatewayCommand(argv, io)
+    if (status !== undefined) process.exitCode = status
+  }, (error: unknown) => {
+    const missing = (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND'
+    io.err(missing
+      ? `evs-authz gateway: ${(error as Error).message}\nThe gateway needs fastify, @fastify/http-proxy and prom-client (dependencies of evs-authz): reinstall without --omit, or npm install fastify @fastify/http-proxy prom-client\n`
+      : `evs-authz gateway: ${(error as Error).message}\n`)
+    process.exitCode = 1
+  }).catch((error: unknown) => {
+    io.err(`evs-authz gateway: ${(error as Error).message}\n`)
+    process.exitCode = 1
+  })
 }
