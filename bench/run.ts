@@ -8,6 +8,7 @@ import { benchMatcher, type MatcherResult } from './lib/matcher.js'
 import { benchCases, decisionCases, grantScaleCases, tableScaleCases, timerOverhead, type DecisionFigures } from './lib/decision.js'
 import { benchGateway, type GatewayResult } from './lib/gateway.js'
 import { benchHostile, type HostileResult } from './lib/hostile.js'
+import { benchIdentity, type IdentityResult } from './lib/identity.js'
 import { fmt, machineInfo, ratio, resultsFileName, round, table } from './lib/stats.js'
 
 const started = Date.now()
@@ -21,13 +22,15 @@ const SETTINGS = quick
       matcher: { warmupRounds: 2, rounds: 7, batchMs: 15 },
       decision: { warmupRounds: 1, rounds: 3, batchMs: 15, allocSamples: 5 },
       scale: { warmupRounds: 1, rounds: 3, batchMs: 10, allocSamples: 3 },
-      gateway: { connections: 50, warmupRequests: 3000, seconds: 1, rounds: 3 }
+      gateway: { connections: 50, warmupRequests: 3000, seconds: 1, rounds: 3 },
+      identity: { connections: 50, warmupRequests: 3000, seconds: 1, rounds: 3, coldSamples: 30 }
     }
   : {
       matcher: { warmupRounds: 3, rounds: 15, batchMs: 40 },
       decision: { warmupRounds: 1, rounds: 5, batchMs: 50, allocSamples: 11 },
       scale: { warmupRounds: 1, rounds: 5, batchMs: 40, allocSamples: 7 },
-      gateway: { connections: 50, warmupRequests: 30000, seconds: 4, rounds: 4 }
+      gateway: { connections: 50, warmupRequests: 30000, seconds: 4, rounds: 4 },
+      identity: { connections: 50, warmupRequests: 20000, seconds: 4, rounds: 4, coldSamples: 200 }
     }
 
 const TABLE_SIZES = [19, 1000, 10000]
@@ -76,6 +79,12 @@ if (wants('gateway')) {
   gateway = await benchGateway(SETTINGS.gateway, log)
 }
 
+let identity: IdentityResult | undefined
+if (wants('identity')) {
+  log('identity: evs-authz gateway with Keystone (warm cache) vs JWT identity ...')
+  identity = await benchIdentity(SETTINGS.identity, log)
+}
+
 // ---- targets and report ----
 
 const find = (list: DecisionFigures[] | undefined, name: string, mode: string): DecisionFigures | undefined =>
@@ -98,6 +107,9 @@ add('Gateway b/c: evs-authz vs casbin keyMatch2 (req/s)', gateway?.ratios.bOverC
 add(`Hostile: StringMatch with ${hostile?.stringMatch.wildcards ?? 13} * vs a ${hostile?.stringMatch.nameLength ?? 255}-character name, one decision`,
   hostile?.stringMatch.matchNs, (v) => `${fmt(v / 1000, 1)} µs`, 'microseconds', (v) => v < 1e6)
 add(`Hostile: worst-case ${hostile?.target.length ?? ''}-character path vs a plain one of the same length`, hostile?.target.ratio, ratio, '<= 3x', (v) => v <= 3)
+add('evs-authz gateway: Keystone identity (warm cache) vs JWT identity (req/s)', identity?.keystoneOverJwt, ratio, 'info', undefined)
+add('Cached Keystone validation: identity.grants() on a hit', identity?.cachedValidationNs, (v) => `${fmt(v)} ns`, '<= 2000 ns', (v) => v <= 2000)
+add('Cold validation vs a fake Keystone on loopback (median)', identity?.coldValidationMs, (v) => `${fmt(v, 2)} ms`, 'info', undefined)
 const t19 = find(tableScale, '19 routes', 'cached')?.meanNs
 const t10k = find(tableScale, '10000 routes', 'cached')?.meanNs
 add('Scale: 10,000 vs 19 routes (526x), mean time per decision', t19 === undefined || t10k === undefined ? undefined : t10k / t19, ratio, '<= 2x', (v) => v <= 2)
@@ -135,17 +147,6 @@ if (gateway !== undefined) {
     `Loggers at info into /dev/null, Fastify's request lines off in every variant. @fastify/jwt cache returned the same claims object for a repeated token: ${String(gateway.sameClaimsObject)}.`, '')
 }
 
-if (hostile !== undefined) {
-  const { stringMatch: m, target: p } = hostile
-  out.push('## 5. Hostile inputs (interleaved rounds, median)', '')
-  out.push(table(['Input', 'ns per decision', 'baseline', 'baseline ns', 'ratio'], [
-    [`StringMatch, ${m.wildcards} * vs ${m.nameLength} characters`, fmt(m.matchNs), 'StringEquals on the same name', fmt(m.equalsNs), ratio(m.ratio)],
-    [`worst-case ${p.length}-character path (${p.worstDecision})`, fmt(p.worstNs), 'plain canonical path, same length', fmt(p.plainNs), ratio(p.ratio)]
-  ]), '')
-  out.push('Grants are compiled per decision (a fresh claims object) in the StringMatch rows, so the condition runs every time. ' +
-    'The worst-case path is escapes, nested %25, overlong UTF-8, backslashes, dot segments and fullwidth letters at the longest length the lenient reading accepts.', '')
-}
-
 if (tableScale !== undefined && grantScale !== undefined) {
   out.push('## 4. Scale', '')
   out.push('Route table growth: the 19 v2 rows plus synthetic rows (distinct static collection names), the same 19 requests, te_admin, grants cached.', '')
@@ -153,6 +154,27 @@ if (tableScale !== undefined && grantScale !== undefined) {
   out.push(table(['Routes', 'p50 ns', 'p99 ns', 'mean ns', 'mean vs 19 routes', 'bytes/decision'], tableScale.map((f) => [f.case, fmt(f.p50Ns), fmt(f.p99Ns), fmt(f.meanNs), ratio(f.meanNs / base), fmt(f.bytesPerDecision)])), '')
   out.push('Grant growth: one policy of N statements (the EVS grants and a Deny last, so evaluation visits every statement), every route v2 + v3.', '')
   out.push(table(decisionHead, decisionRows(grantScale)), '')
+}
+
+if (identity !== undefined) {
+  const s = identity.settings
+  out.push(`## 5. Identity (\`evs-authz gateway\`, ${s.connections} connections, ${s.rounds} interleaved rounds of ${s.seconds} s, every route v2 + v3, te_admin)`, '')
+  out.push(table(['Identity', 'req/s (median)', 'vs JWT'], [
+    ['Keystone, warm cache (fake Keystone, token validated once)', fmt(identity.reqPerSec.keystone), ratio(identity.keystoneOverJwt)],
+    ['JWT (HS256, @fastify/jwt cache on)', fmt(identity.reqPerSec.jwt), ratio(1)]
+  ]), '')
+  out.push(`A cached validation (SHA-256 of the token, LRU lookup, expiry check) costs ${fmt(identity.cachedValidationNs)} ns. A cold validation against a fake Keystone on loopback costs ${fmt(identity.coldValidationMs, 2)} ms (median of ${s.coldSamples}); a real Keystone adds its own 10-30 ms (the real-Keystone e2e prints its figures).`, '')
+}
+
+if (hostile !== undefined) {
+  const { stringMatch: m, target: p } = hostile
+  out.push('## 6. Hostile inputs (interleaved rounds, median)', '')
+  out.push(table(['Input', 'ns per decision', 'baseline', 'baseline ns', 'ratio'], [
+    [`StringMatch, ${m.wildcards} * vs ${m.nameLength} characters`, fmt(m.matchNs), 'StringEquals on the same name', fmt(m.equalsNs), ratio(m.ratio)],
+    [`worst-case ${p.length}-character path (${p.worstDecision})`, fmt(p.worstNs), 'plain canonical path, same length', fmt(p.plainNs), ratio(p.ratio)]
+  ]), '')
+  out.push('Grants are compiled per decision (a fresh claims object) in the StringMatch rows, so the condition runs every time. ' +
+    'The worst-case path is escapes, nested %25, overlong UTF-8, backslashes, dot segments and fullwidth letters at the longest length the lenient reading accepts.', '')
 }
 
 const seconds = (Date.now() - started) / 1000
@@ -171,6 +193,7 @@ const results = {
   decision,
   gateway,
   hostile,
+  identity,
   scale: tableScale === undefined ? undefined : { tables: tableScale, grants: grantScale, tableSizes: TABLE_SIZES, grantSizes: GRANT_SIZES }
 }
 const resultsFile = resultsFileName(process.argv)

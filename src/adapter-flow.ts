@@ -3,12 +3,13 @@
 // is in play, log one line, tell onDecision.
 import {
   DECISION_MESSAGE, ProblemList, checkAuthorizerOptions, createAuthorizer, decisionLogFields, decisionLogLevel,
-  denialResponse, isEnterpriseProjectQuestion, withCredentialsDetail, withoutCrossProjectParams,
+  isEnterpriseProjectQuestion, withCredentialsDetail, withoutCrossProjectParams,
   type AuthorizerOptions, type BodyReading, type Decision, type DenialResponse, type DenyDecision, type EnterpriseProjectQuestion,
   type Mode, type RequestTarget
 } from './core/index.js'
 import type { IncomingHttpHeaders } from 'node:http'
 import { createEnterpriseProjectLookup, type EnterpriseProjectCacheOptions, type ResolveEnterpriseProject } from './enterprise-resolution.js'
+import { answerFor, answeredStatus, identityDenial, isIdentityRejection } from './identity/rejection.js'
 
 /** Options both adapters share on top of the authorizer's. */
 export interface AdapterOptions<R> extends AuthorizerOptions {
@@ -86,8 +87,11 @@ export function createDecisionFlow<R> (options: AdapterOptions<R>, defaultGrants
   function settle (context: FlowContext<R>, decision: Decision, error?: { err: unknown }): void {
     context.attach(decision)
     const fields = decisionLogFields(decision, mode, context.requestId)
-    // A failing grants() is logged with the error itself (pino serializes `err`), next to the decision.
-    context.log[decisionLogLevel(decision)](error === undefined ? fields : { ...fields, ...error }, DECISION_MESSAGE)
+    // An identity rejection is answered with its own status (503 for Keystone down): log that one; a failing
+    // grants() is logged with the error itself (pino serializes `err`), next to the decision.
+    const status = decision.allowed ? undefined : answeredStatus(decision)
+    const line = status === fields.status ? fields : { ...fields, status }
+    context.log[decisionLogLevel(decision)](error === undefined ? line : { ...line, ...error }, DECISION_MESSAGE)
     if (onDecision !== undefined) {
       try {
         onDecision(decision, context.request)
@@ -125,6 +129,8 @@ export function createDecisionFlow<R> (options: AdapterOptions<R>, defaultGrants
       settle(context, inspection.decision)
       return
     }
+    // A grants() that throws an IdentityRejection gets its 401 / 403 / 503; anything else fails closed (500).
+    const failed = (error: unknown): DenyDecision => isIdentityRejection(error) ? identityDenial(inspection, error) : authorizer.fail(inspection, error)
     const proceed = (claims: unknown): void => {
       let result: Decision | EnterpriseProjectQuestion
       try {
@@ -141,11 +147,11 @@ export function createDecisionFlow<R> (options: AdapterOptions<R>, defaultGrants
     try {
       claims = grants(context.request)
     } catch (error) {
-      settle(context, authorizer.fail(inspection, error), { err: error })
+      settle(context, failed(error), errorField(error))
       return
     }
     if (isThenable(claims)) {
-      claims.then(proceed, (error: unknown) => settle(context, authorizer.fail(inspection, error), { err: error }))
+      claims.then(proceed, (error: unknown) => settle(context, failed(error), errorField(error)))
       return
     }
     proceed(claims)
@@ -160,7 +166,7 @@ export function createDecisionFlow<R> (options: AdapterOptions<R>, defaultGrants
  * (`x-compute-request-id` is what cinderclient prints as "Request-ID"), matching the decision line.
  */
 export function denialWithRequestId (decision: DenyDecision, requestId: string | undefined): DenialResponse {
-  const response = denialResponse(decision)
+  const response = answerFor(decision)
   if (requestId === undefined) return response
   return { ...response, headers: { ...response.headers, 'x-openstack-request-id': requestId, 'x-compute-request-id': requestId } }
 }
@@ -207,6 +213,11 @@ export async function readLimited (stream: AsyncIterable<unknown>, limit: number
     }
   }
   return { buffer: exhausted ? Buffer.concat(chunks) : undefined, replay: replay() }
+}
+
+/** The `err` field for an unexpected grants() failure; an identity rejection (a refused token) is an answer, not an error. */
+function errorField (error: unknown): { err: unknown } | undefined {
+  return isIdentityRejection(error) ? undefined : { err: error }
 }
 
 function isThenable (value: unknown): value is PromiseLike<unknown> {

@@ -1,4 +1,4 @@
-// evs-authz command line: `routes`, `explain`, `check`. A thin shell over the same authorizer the
+// evs-authz command line: `routes`, `explain`, `check`, `gateway`. A thin shell over the same authorizer the
 // adapters use. Exit status: 0 ok / allow, 1 deny, 2 usage or input error (always one line, never a stack).
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -17,7 +17,8 @@ const FLAGS = {
   body: { type: 'string', value: 'FILE', help: 'the JSON request body (create and rollback name their volume in it)' },
   prefix: { type: 'string', value: 'P', help: 'path prefix in front of /v2 and /v3, starting with / (default: none)' },
   unmatched: { type: 'string', value: 'deny|pass', help: 'guarded paths that match no row: deny (default) or pass' },
-  json: { type: 'boolean', value: '', help: 'print machine-readable JSON' }
+  json: { type: 'boolean', value: '', help: 'print machine-readable JSON' },
+  config: { type: 'string', value: 'FILE', help: 'the gateway configuration (JSON): listen, upstream, identity, policies, authz, metrics' }
 } as const
 type Flag = keyof typeof FLAGS
 
@@ -35,6 +36,13 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     flags: ['claims', 'policies', 'ep', 'body', 'prefix', 'unmatched', 'json'],
     required: ['claims'],
     help: 'The full decision for a caller whose decoded token claims are in FILE. Exit 0 allow, 1 deny.'
+  },
+  // Dispatched in main() before parsing (the gateway reads its own arguments); listed here for the help text.
+  gateway: {
+    args: '',
+    flags: ['config'],
+    required: ['config'],
+    help: 'Run the gateway FILE describes: identity (Keystone or JWT), evs-authz, proxy, metrics.'
   }
 }
 
@@ -65,6 +73,11 @@ interface Output { out: (text: string) => void, err: (text: string) => void }
 
 /** Runs the CLI; returns the exit status (exported for tests). Never throws: any failure is exit 2 with one line. */
 export function main (argv: readonly string[], io: Output = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }): number {
+  // The gateway runs until signalled and sets process.exitCode itself (its module loads Fastify lazily).
+  if (argv[0] === 'gateway') {
+    startGateway(argv.slice(1), io)
+    return 0
+  }
   try {
     return run(argv, io)
   } catch (error) {
@@ -145,6 +158,8 @@ function run (argv: readonly string[], io: Output): number {
       io.out(values.json === true ? `${JSON.stringify(decisionJson(decision), null, 2)}\n` : describeDecision(decision))
       return decision.allowed ? 0 : 1
     }
+    case 'gateway':
+      throw new UsageError('write the command first: evs-authz gateway --config FILE')
     /* c8 ignore next 2: every name in COMMANDS has a case above */
     default:
       throw new UsageError(`unknown command '${command}'`)
@@ -290,4 +305,20 @@ function describeDecision (decision: Decision): string {
   if (decision.detail !== undefined) lines.push(`detail:   ${decision.detail}`)
   if (!decision.allowed) lines.push(`answer:   ${JSON.stringify(denialResponse(decision).body)}`)
   return `${lines.join('\n')}\n`
+}
+
+function startGateway (argv: readonly string[], io: Output): void {
+  import('./gateway/main.js').then(async ({ runGatewayCommand }) => {
+    const status = await runGatewayCommand(argv, io)
+    if (status !== undefined) process.exitCode = status
+  }, (error: unknown) => {
+    const missing = (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND'
+    io.err(missing
+      ? `evs-authz gateway: ${(error as Error).message}\nThe gateway needs fastify, @fastify/http-proxy and prom-client (dependencies of evs-authz): reinstall without --omit, or npm install fastify @fastify/http-proxy prom-client\n`
+      : `evs-authz gateway: ${(error as Error).message}\n`)
+    process.exitCode = 1
+  }).catch((error: unknown) => {
+    io.err(`evs-authz gateway: ${(error as Error).message}\n`)
+    process.exitCode = 1
+  })
 }

@@ -111,11 +111,13 @@ t.test('--help lists exactly the flags each command accepts', async (t) => {
     explain: ['prefix', 'unmatched', 'json'],
     check: ['claims', 'policies', 'ep', 'body', 'prefix', 'unmatched', 'json']
   }
-  const all = ['format', 'claims', 'policies', 'ep', 'body', 'prefix', 'unmatched', 'json']
+  const all = ['format', 'claims', 'policies', 'ep', 'body', 'prefix', 'unmatched', 'json', 'config']
+  t.match(help, /^ {2}gateway --config FILE\n/m, 'gateway: its help line')
+  t.match(run('--config', 'x.json', 'gateway').err, /write the command first: evs-authz gateway --config FILE/)
   const dir = t.testdir({ 'c.json': JSON.stringify({ project_id: P }) })
   const file = join(dir, 'c.json')
   const values: Record<string, string | undefined> = {
-    format: 'json', claims: file, policies: file, ep: 'e1', body: file, prefix: '/evs', unmatched: 'pass', json: undefined
+    format: 'json', claims: file, policies: file, ep: 'e1', body: file, prefix: '/evs', unmatched: 'pass', json: undefined, config: file
   }
   for (const [command, flags] of Object.entries(accepted)) {
     const line = help.split('\n').find((l) => l.startsWith(`  ${command} `) || l === `  ${command}`) ?? ''

@@ -14,16 +14,20 @@ const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
   files: string[]
   dependencies: Record<string, string>
   peerDependenciesMeta: Record<string, { optional: boolean }>
+  optionalDependencies: Record<string, string>
 }
 
-t.test('ESM, Node 20 or >= 22, runtime dependencies: fastify-plugin, lru-cache (EP lookup cache), path-to-regexp, pino', async (t) => {
+t.test('ESM, Node 20 or >= 22, runtime dependencies: fastify-plugin, lru-cache (EP lookup cache), path-to-regexp, pino and the gateway\'s', async (t) => {
   t.equal(pkg.type, 'module')
   // No wider than a runtime dependency allows (lru-cache: "20 || >=22").
   t.equal(pkg.engines.node, '20 || >=22')
   const lru = JSON.parse(readFileSync(`${root}node_modules/lru-cache/package.json`, 'utf8')) as { engines: { node: string } }
   t.equal(lru.engines.node, pkg.engines.node, 'engines match the strictest runtime dependency')
-  t.same(Object.keys(pkg.dependencies).sort(), ['fastify-plugin', 'lru-cache', 'path-to-regexp', 'pino'])
-  t.same(pkg.peerDependenciesMeta, { fastify: { optional: true }, express: { optional: true } })
+  // fastify, @fastify/http-proxy and prom-client run `evs-authz gateway` (loaded only by that command).
+  t.same(Object.keys(pkg.dependencies).sort(), ['@fastify/http-proxy', 'fastify', 'fastify-plugin', 'lru-cache', 'path-to-regexp', 'pino', 'prom-client'])
+  t.same(pkg.peerDependenciesMeta, { express: { optional: true } })
+  // Only the gateway's JWT identity loads it (lazily).
+  t.same(Object.keys(pkg.optionalDependencies), ['@fastify/jwt'])
 })
 
 t.test('every export and bin target exists after the build, with its types', async (t) => {

@@ -9,7 +9,10 @@
 # Environment:
 #   CINDER_DIR   configuration and state directory (default: ${TMPDIR:-/tmp}/evs-authz-cinder)
 #   CINDER_PORT  API port on 127.0.0.1 (default: 18776)
-#   CINDER_AUTH  noauth (default) or isolated (same as --isolated; see README-section.md)
+#   CINDER_AUTH  noauth (default), isolated (same as --isolated; see README-section.md), or keystone:
+#                keystonemiddleware against a real Keystone (scripts/keystone/), enforce_new_defaults = true
+#   CINDER_KEYSTONE_URL       keystone mode: the Keystone (default http://127.0.0.1:15000)
+#   CINDER_KEYSTONE_PASSWORD  keystone mode: password of the `cinder` service user (admin + service on `service`)
 #   CINDER_SKIP_INSTALL=1  skip apt (the packages must already be installed)
 set -euo pipefail
 
@@ -31,7 +34,10 @@ done
 step () { echo "==> cinder setup: $*"; }
 fail () { echo "cinder setup FAILED: $*" >&2; exit 1; }
 
-case "$auth" in noauth|isolated) ;; *) fail "CINDER_AUTH must be noauth or isolated, got '$auth'" ;; esac
+case "$auth" in noauth|isolated|keystone) ;; *) fail "CINDER_AUTH must be noauth, isolated or keystone, got '$auth'" ;; esac
+if [ "$auth" = keystone ]; then
+  [ -n "${CINDER_KEYSTONE_PASSWORD:-}" ] || fail "CINDER_AUTH=keystone needs CINDER_KEYSTONE_PASSWORD (the cinder service user's password)"
+fi
 [[ "$port" =~ ^[0-9]+$ ]] || fail "CINDER_PORT must be a number, got '$port'"
 [ "$(uname -s)" = Linux ] && [ -r /etc/debian_version ] || fail "needs Debian (bookworm ships cinder-api 21.x, Zed)"
 
@@ -96,6 +102,8 @@ if [ "$auth" = isolated ]; then
   printf '\n[filter:tokenidentity]\npaste.filter_factory = cinder_token_identity:TokenIdentity.factory\n' >> "$dir/api-paste.ini"
   cp "$here/cinder_token_identity.py" "$dir/"
 fi
+# keystone: the packaged pipelines as they are (authtoken = keystonemiddleware).
+[ "$auth" = keystone ] && strategy=keystone
 cat > "$dir/cinder.conf" <<CONF
 # Written by scripts/cinder/setup.sh: a throw-away, loopback-only Cinder for tests. Not for production.
 [DEFAULT]
@@ -130,8 +138,28 @@ connection = sqlite:///$dir/cinder.sqlite
 [oslo_concurrency]
 lock_path = $dir/lock
 CONF
-if [ "$auth" = isolated ]; then
+if [ "$auth" = isolated ] || [ "$auth" = keystone ]; then
   printf '[oslo_policy]\nenforce_new_defaults = true\n' >> "$dir/cinder.conf"
+fi
+if [ "$auth" = keystone ]; then
+  keystone=${CINDER_KEYSTONE_URL:-http://127.0.0.1:15000}
+  cat >> "$dir/cinder.conf" <<CONF
+[keystone_authtoken]
+www_authenticate_uri = $keystone
+auth_url = $keystone
+auth_type = password
+user_domain_name = Default
+project_domain_name = Default
+project_name = service
+username = cinder
+password = $CINDER_KEYSTONE_PASSWORD
+region_name = RegionOne
+interface = public
+service_token_roles_required = true
+CONF
+  chmod 600 "$dir/cinder.conf"
+  # For start.sh's readiness probe (a real token of the cinder user).
+  (umask 077; printf 'PROBE_KEYSTONE_URL=%s\nPROBE_PASSWORD=%s\n' "$keystone" "$CINDER_KEYSTONE_PASSWORD" > "$dir/keystone-probe.env")
 fi
 echo "$auth" > "$dir/auth-mode"
 echo "$port" > "$dir/port"

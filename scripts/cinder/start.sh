@@ -28,6 +28,17 @@ command -v curl > /dev/null || { echo "cinder start FAILED: curl is needed for t
 probe=ffffffffffffffffffffffffffffffff
 token="cinder-start:$probe"
 [ "$auth" = isolated ] && token="$token:admin"
+if [ "$auth" = keystone ]; then
+  # A real token of the cinder service user (admin on `service`); the probe runs in that project.
+  # shellcheck source=/dev/null
+  . "$CINDER_DIR/keystone-probe.env"
+  body='{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"cinder","domain":{"name":"Default"},"password":"'"$PROBE_PASSWORD"'"}}},"scope":{"project":{"name":"service","domain":{"name":"Default"}}}}}'
+  issued=$(curl -sS -m 10 -D - -o "$CINDER_DIR/probe-token.json" -H 'Content-Type: application/json' -d "$body" "$PROBE_KEYSTONE_URL/v3/auth/tokens?nocatalog") ||
+    fail "cannot get a token from $PROBE_KEYSTONE_URL (is Keystone running?)"
+  token=$(tr -d '\r' <<< "$issued" | sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: //p')
+  probe=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"]["project"]["id"])' "$CINDER_DIR/probe-token.json")
+  [ -n "$token" ] && [ -n "$probe" ] || fail "Keystone gave no token for the cinder user"
+fi
 api () { curl -sS -m 10 -H "X-Auth-Token: $token" -H 'Content-Type: application/json' "$@"; }
 
 if [ -f "$CINDER_PIDFILE" ] && cinder_alive "$(cat "$CINDER_PIDFILE")"; then
