@@ -151,7 +151,12 @@ const cases: Case[] = [
   // 8. Logged paths never carry a query (an absolute-form target may hold a token in it).
   { name: 'absolute form with a token in the query', method: 'GET', target: `http://h${snap}?X-Auth-Token=SECRET-IN-QUERY`, persona: 'none', status: 400, reason: 'malformed-path', detail: 'not-origin-form' },
   // 9. Bounded cost: long guarded-looking targets are refused before the lenient reading runs.
-  { name: 'a very long guarded-looking target', method: 'GET', target: `/x/${'%2e%2e/'.repeat(1400)}v3/${P}/snapshots`, persona: 'none', status: 400, reason: 'malformed-path', detail: 'too-long' }
+  { name: 'a very long guarded-looking target', method: 'GET', target: `/x/${'%2e%2e/'.repeat(1400)}v3/${P}/snapshots`, persona: 'none', status: 400, reason: 'malformed-path', detail: 'too-long' },
+  { name: 'just past the lenient limit, with an escape', method: 'GET', target: `/files/${'a'.repeat(250)}%20b`, persona: 'none', status: 400, reason: 'malformed-path', detail: 'too-long' },
+  { name: 'a long outside path without escapes stays outside', method: 'GET', target: `/files/${'a'.repeat(400)}`, persona: 'none', status: 200, forwarded: `/files/${'a'.repeat(400)}` },
+  { name: 'a long outside path at the limit is read, and stays outside', method: 'GET', target: `/files/${'a'.repeat(245)}%20b`, persona: 'none', status: 200, forwarded: `/files/${'a'.repeat(245)}%20b` },
+  // Plainly guarded paths never need the lenient reading, so their length is not limited by it.
+  { name: 'a long plainly guarded path is judged as usual', method: 'GET', target: `${snap}/metadata/${'k'.repeat(250)}`, persona: 'reader', status: 200, forwarded: `${snap}/metadata/${'k'.repeat(250)}` }
 ]
 
 function decisionOf (server: Server3): Line | undefined {
