@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net'
 import proxy from '@fastify/http-proxy'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import evsAuthz from '../fastify.js'
+import { evsAuthzFrameworkErrors } from '../framework-errors.js'
 import { stripIdentityHeaders } from '../forwarding.js'
 import { keystoneIdentity, type KeystoneClaims, type KeystoneIdentity } from '../identity/keystone.js'
 import { keystoneDefaultRoles } from '../identity/keystone-roles.js'
@@ -62,7 +63,9 @@ export async function buildGateway (config: GatewayConfig, runtime: GatewayRunti
     genReqId: () => `req-${randomUUID()}`,
     requestIdHeader: false,
     forceCloseConnections: 'idle',
-    return503OnClosing: true
+    return503OnClosing: true,
+    // URLs the router refuses (%c0%af) get the API's envelope and a decision line, like any malformed path.
+    frameworkErrors: evsAuthzFrameworkErrors(config.authz.prefix === undefined ? {} : { prefix: config.authz.prefix })
   })
   const metrics = createGatewayMetrics()
   const keystone = 'keystone' in config.identity ? config.identity.keystone : undefined
