@@ -30,27 +30,22 @@ const MAX_PARAM = 255
 
 // ---------------------------------------------------------------- lenient reading of a path
 
-/** Decodes every %XX run as a lax server would: UTF-8 where it can (overlong forms included), else bytes as Latin-1. */
+/**
+ * One decoding pass as a lax server does it: every %XX (and %uXXXX) becomes its byte (a Latin-1
+ * character), then every run of bytes that spells UTF-8 (overlong forms included) becomes the character,
+ * wherever the bytes came from (this pass or an earlier one); stray bytes stay Latin-1 characters.
+ */
 function laxDecode (text: string): string {
-  return text.replace(/(%[0-9A-Fa-f]{2})+/g, (run) => {
-    const bytes = run.match(/%[0-9A-Fa-f]{2}/g)?.map((h) => parseInt(h.slice(1), 16)) ?? []
-    let result = ''
-    let i = 0
-    while (i < bytes.length) {
-      const b = bytes[i] as number
-      const extra = b >= 0xf0 && b <= 0xf7 ? 3 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xc0 && b <= 0xdf ? 1 : 0
-      const tail = bytes.slice(i + 1, i + 1 + extra)
-      if (extra > 0 && tail.length === extra && tail.every((t) => t >= 0x80 && t <= 0xbf)) {
-        let cp = b & [0, 0x1f, 0x0f, 0x07][extra] as number
-        for (const t of tail) cp = cp * 64 + (t & 0x3f)
-        result += cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ? '\ufffd' : String.fromCodePoint(cp)
-        i += 1 + extra
-      } else {
-        result += String.fromCharCode(b)
-        i += 1
-      }
-    }
-    return result
+  const bytes = text.replace(/%u([0-9A-Fa-f]{4})|%([0-9A-Fa-f]{2})/g, (_, u: string | undefined, h: string | undefined) =>
+    String.fromCharCode(parseInt(u ?? h ?? '0', 16)))
+  return bytes.replace(/[\xc0-\xf7][\x80-\xbf]{1,3}/g, (run) => {
+    const lead = run.charCodeAt(0)
+    const extra = lead >= 0xf0 ? 3 : lead >= 0xe0 ? 2 : 1
+    if (run.length < extra + 1) return run
+    let cp = lead & [0, 0x1f, 0x0f, 0x07][extra] as number
+    for (let k = 1; k <= extra; k++) cp = cp * 64 + (run.charCodeAt(k) & 0x3f)
+    const decoded = cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ? '\ufffd' : String.fromCodePoint(cp)
+    return decoded + run.slice(extra + 1)
   })
 }
 
@@ -423,6 +418,10 @@ export class ReferenceEvaluator {
   decide (request: ReferenceRequest, claims: unknown): RefDecision {
     const { method, url } = request
     const bad: RefDecision = { outcome: 'deny', status: 400, reason: 'malformed-path' }
+    // README "Threat model": a path past 256 characters that does not plainly start with /v2 or /v3 but
+    // mentions a version, an escape or a backslash is refused before the loose reading.
+    const beforeQuery = url.split(/[?#]/)[0] ?? ''
+    if (beforeQuery.length > 256 && !/^\/[vV][23](\/|$)/.test(beforeQuery) && /v2|v3|%|\\/i.test(beforeQuery)) return bad
     if (!url.startsWith('/')) {
       const absolute = /^[A-Za-z][A-Za-z0-9+.-]*:[\\/]{2}[^/\\?#]*/.exec(url)
       const rest = (absolute === null ? `/${url}` : url.slice(absolute[0].length)).split('?')[0] ?? ''

@@ -99,6 +99,9 @@ const UNSUPPORTED_EP_DETAIL = 'enterprise-project grants do not apply to OpenSta
   '(project-wide grants only; the cloudsnapshots rows take them)'
 const OVERRIDE_HEADERS = new Set(['x-http-method-override', 'x-http-method', 'x-method-override'])
 const METHOD_PARAMETER: ReadonlySet<string> = new Set(['_method'])
+/** A query the decision must read: escapes or non-ASCII (any name may hide), or a name it reads spelled plainly. */
+const QUERY_NEEDS_READING = /[%\u0080-\uffff]|all_|_method|enterprise/i
+const NO_QUERY: Extract<QueryReading, { kind: 'read' }> = Object.freeze({ kind: 'read', parameters: Object.freeze([]) })
 /** Bodies Routes reads `_method` from (RoutesMiddleware is_form_post: urlencoded and multipart forms). */
 const isFormType = (type: string): boolean => type === 'application/x-www-form-urlencoded' || type.startsWith('multipart/')
 const CANONICAL_PREFIX = /^(\/[A-Za-z0-9._~-]+)*$/
@@ -171,27 +174,28 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
       return { kind: 'decided', decision: denyDecision('malformed-path', method, truncate(gated.path), guessFamily(gated.path), { detail: gated.problem }) }
     }
     const path = gated.path
-    const family = guessFamily(path)
-    const deny = (reason: DenyReason, detail: string): Inspection => ({ kind: 'decided', decision: denyDecision(reason, method, path, family, { detail }) })
+    const deny = (reason: DenyReason, detail: string): Inspection => ({ kind: 'decided', decision: denyDecision(reason, method, path, guessFamily(path), { detail }) })
     // The gate refused fragments, so the query is everything after the first `?` (as eventlet splits it).
     const rawQuery = request.url.length === path.length ? '' : request.url.slice(path.length + 1)
-    const query = readQuery(rawQuery)
+    // Most queries (`limit=10&marker=...`) cannot spell a name the decision reads: one native scan skips them.
+    const query = rawQuery === '' || !QUERY_NEEDS_READING.test(rawQuery) ? NO_QUERY : readQuery(rawQuery)
     if (query.kind !== 'read') return deny('malformed-query', `a query parameter is not valid UTF-8 once decoded (at offset ${query.at})`)
-    const override = overrideHeader(request.headers) ?? queryOverride(rawQuery, query)
+    const headers = scanHeaders(request.headers)
+    const override = headers.override ?? queryOverride(rawQuery, query)
     if (override !== undefined) return deny('method-override', override)
-    const contentType = mediaType(request.headers)
+    const contentType = headers.contentType
     if (contentType === MANY) return deny('malformed-body', 'several Content-Type headers (the backend may read another one)')
     if (contentType !== undefined && isFormType(contentType)) {
       return deny('malformed-body', `${contentType} bodies are refused (the backend reads _method from form posts); send JSON`)
     }
     const match = matcher.match(method, path, gated.start)
     if (match.kind === 'ambiguous') {
-      return { kind: 'decided', decision: denyDecision('malformed-path', method, path, family, { detail: 'ambiguous-segment' satisfies PathProblem, param: match.param }) }
+      return { kind: 'decided', decision: denyDecision('malformed-path', method, path, guessFamily(path), { detail: 'ambiguous-segment' satisfies PathProblem, param: match.param }) }
     }
     if (match.kind !== 'matched' && unmatched === 'pass' && !looksLikeSnapshots(path)) {
-      return { kind: 'decided', decision: guardCrossProject(allowDecision('unmatched-pass', method, path, undefined, NO_PARAMS, undefined), request.url, query, undefined, family) }
+      return { kind: 'decided', decision: guardCrossProject(allowDecision('unmatched-pass', method, path, undefined, NO_PARAMS, undefined), request.url, query, undefined, guessFamily(path)) }
     }
-    const routeFamily = match.kind === 'matched' ? match.route.family : match.kind === 'no-method' ? match.family : family
+    const routeFamily = match.kind === 'matched' ? match.route.family : match.kind === 'no-method' ? match.family : guessFamily(path)
     return { kind: 'pending', method, path, url: request.url, query, contentType, match, family: routeFamily }
   }
 
@@ -295,17 +299,43 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
   }
 }
 
-/** The method-override header present, if any. Names are compared case-insensitively: not every caller lower-cases them. */
-function overrideHeader (headers: RequestTarget['headers']): string | undefined {
-  if (headers === undefined) return undefined
+interface HeaderFacts {
+  /** The method-override header present, as `<name> header`. */
+  readonly override: string | undefined
+  /** The Content-Type's media type, lower-cased, without parameters; MANY for several. */
+  readonly contentType: string | typeof MANY | undefined
+}
+
+const NO_HEADER_FACTS: HeaderFacts = Object.freeze({ override: undefined, contentType: undefined })
+
+/**
+ * One pass over the header names: method-override headers and the Content-Type. Names are compared
+ * case-insensitively (not every caller lower-cases them), and only names of the right length are folded.
+ * Several Content-Type values mean MANY: Node keeps the first, eventlet's environ the last, so the two
+ * would read different bodies.
+ */
+function scanHeaders (headers: RequestTarget['headers']): HeaderFacts {
+  if (headers === undefined) return NO_HEADER_FACTS
+  let override: string | undefined
+  let type: string | readonly string[] | undefined
+  let types = 0
   for (const name in headers) {
-    // Only the three lengths can match; skip the lower-casing for every other header.
-    if ((name.length === 13 || name.length === 17 || name.length === 22) && headers[name] !== undefined) {
-      const lower = name.toLowerCase()
-      if (OVERRIDE_HEADERS.has(lower)) return `${lower} header`
+    const length = name.length
+    if (length !== 12 && length !== 13 && length !== 17 && length !== 22) continue
+    if (headers[name] === undefined) continue
+    const lower = name.toLowerCase()
+    if (lower === 'content-type') {
+      type = headers[name]
+      types++
+    } else if (override === undefined && OVERRIDE_HEADERS.has(lower)) {
+      override = `${lower} header`
     }
   }
-  return undefined
+  if (type === undefined) return override === undefined ? NO_HEADER_FACTS : { override, contentType: undefined }
+  if (types > 1 || (typeof type !== 'string' && type.length !== 1)) return { override, contentType: MANY }
+  const text = typeof type === 'string' ? type : type[0] ?? ''
+  const semicolon = text.indexOf(';')
+  return { override, contentType: (semicolon === -1 ? text : text.slice(0, semicolon)).trim().toLowerCase() }
 }
 
 /**
@@ -315,31 +345,11 @@ function overrideHeader (headers: RequestTarget['headers']): string | undefined 
  */
 function queryOverride (rawQuery: string, query: Extract<QueryReading, { kind: 'read' }>): string | undefined {
   if (rawQuery === '') return undefined
-  return rawQuery.includes('_method') || parametersNamed(query, METHOD_PARAMETER).length > 0 ? '_method query parameter' : undefined
+  const named = query.parameters.length > 0 && parametersNamed(query, METHOD_PARAMETER).length > 0
+  return named || rawQuery.includes('_method') ? '_method query parameter' : undefined
 }
 
 const MANY = Symbol('several Content-Type headers')
-
-/**
- * The Content-Type's media type, lower-cased, without parameters; MANY when the request has several
- * (Node keeps the first, eventlet's environ the last: the two would read different bodies).
- */
-function mediaType (headers: RequestTarget['headers']): string | typeof MANY | undefined {
-  if (headers === undefined) return undefined
-  let value: string | readonly string[] | undefined
-  let seen = 0
-  for (const name in headers) {
-    if (name.length === 12 && headers[name] !== undefined && name.toLowerCase() === 'content-type') {
-      value = headers[name]
-      seen++
-    }
-  }
-  if (value === undefined) return undefined
-  if (seen > 1 || (typeof value !== 'string' && value.length !== 1)) return MANY
-  const text = typeof value === 'string' ? value : value[0] ?? ''
-  const semicolon = text.indexOf(';')
-  return (semicolon === -1 ? text : text.slice(0, semicolon)).trim().toLowerCase()
-}
 
 /** `application/json` and structured `+json` types (RFC 6839). */
 function isJsonType (type: string): boolean {

@@ -19,7 +19,7 @@ export function withoutCrossProjectParams (url: string, reading?: QueryReading):
   if (q === -1) return undefined
   const query = url.slice(q + 1)
   const read = reading ?? readQuery(query)
-  if (read.kind !== 'read') return undefined
+  if (read.kind !== 'read' || read.parameters.length === 0) return undefined
   const drop = parametersNamed(read, CROSS_PROJECT_PARAMS)
   if (drop.length === 0) return undefined
   const kept = withoutParameters(query, drop)

@@ -59,7 +59,13 @@ export function keystoneIdentityHeaders (claims: KeystoneClaims): Record<string,
 
 export async function buildGateway (config: GatewayConfig, runtime: GatewayRuntime = {}): Promise<Gateway> {
   const app = Fastify({
-    logger: { level: config.logLevel, ...(runtime.logStream === undefined ? {} : { stream: runtime.logStream }) },
+    logger: {
+      level: config.logLevel,
+      // Fastify's request lines would log the target as received; a query may carry a token
+      // (`?X-Auth-Token=...` on an absolute-form target), so they log the path only.
+      serializers: { req: (request: FastifyRequest) => ({ method: request.method, url: request.url.split(/[?#]/, 1)[0] ?? '', remoteAddress: request.ip }) },
+      ...(runtime.logStream === undefined ? {} : { stream: runtime.logStream })
+    },
     genReqId: () => `req-${randomUUID()}`,
     requestIdHeader: false,
     forceCloseConnections: 'idle',

@@ -210,3 +210,23 @@ t.test('configuration errors: every problem listed, no secret echoed', async (t)
   t.throws(() => loadGatewayConfig(join(dir, 'broken.json')), /not JSON/)
   t.throws(() => loadGatewayConfig(join(dir, 'absent.json')), /cannot read the file: ENOENT/)
 })
+
+t.test('request log lines carry the path, never the query (a query may carry a token)', async (t) => {
+  const { Writable } = await import('node:stream')
+  const { request } = await import('node:http')
+  const lines: string[] = []
+  const logStream = new Writable({ write (chunk: Buffer, _encoding, done) { lines.push(chunk.toString()); done() } })
+  const config = parseGatewayConfig({ listen: { port: 0 }, upstream: backend.url, identity: { jwt: { secret: 'gateway-log-secret-0123456789' } }, logLevel: 'info' }, tmpdir(), {})
+  const gateway = await buildGateway(config, { logStream })
+  const { url } = await gateway.start()
+  t.teardown(() => gateway.stop())
+  const { port } = new URL(url)
+  // Absolute-form and origin-form targets, each with a token in the query.
+  for (const path of [`http://127.0.0.1:${port}/v3/${P}/snapshots?X-Auth-Token=SECRET-IN-QUERY`, '/health?token=SECRET-IN-QUERY']) {
+    await new Promise<void>((resolve) => {
+      request({ host: '127.0.0.1', port: Number(port), path, method: 'GET' }, (res) => { res.resume(); res.on('end', resolve) }).end()
+    })
+  }
+  t.ok(lines.some((line) => line.includes('incoming request')), 'request lines are logged')
+  t.notOk(lines.some((line) => line.includes('SECRET-IN-QUERY')), 'no line carries the query')
+})
