@@ -14,6 +14,8 @@ export const GLOB_LIMITS = Object.freeze({
 
 export type GlobMatcher = (value: string) => boolean
 
+const matchAny: GlobMatcher = () => true
+
 /** Whether `glob` is within GLOB_LIMITS. */
 export function globWithinLimits (glob: string): boolean {
   if (glob.length > GLOB_LIMITS.length) return false
@@ -24,8 +26,9 @@ export function globWithinLimits (glob: string): boolean {
 
 /** Compiles a glob where `*` matches any run of characters (including none); every other character is literal. */
 export function compileGlob (glob: string): GlobMatcher {
+  if (!glob.includes('*')) return (value) => value === glob
+  if (glob === '*') return matchAny
   const parts = glob.split('*')
-  if (parts.length === 1) return (value) => value === glob
   const head = parts[0] ?? ''
   const tail = parts[parts.length - 1] ?? ''
   const middle = parts.slice(1, -1).filter((part) => part !== '')
