@@ -17,7 +17,7 @@ export default [
     }
   },
   {
-    // The core is pure: no framework, logger or I/O imports (DESIGN.md "Layout").
+    // The core is pure: no framework, logger or I/O imports.
     files: ['src/core/**/*.ts', 'src/routes/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {

@@ -1,6 +1,6 @@
 // End to end through the real demo gateway (examples/gateway.ts: @fastify/jwt reading X-Auth-Token,
 // evs-authz, @fastify/http-proxy) in front of a recording backend, over raw HTTP/1.1 bytes (fetch and
-// inject normalize the request target, so the bypass spellings of research/anchors.md §4 are written
+// inject normalize the request target, so the bypass spellings of docs/threat-model.md are written
 // by hand). The backend resolves every request it receives the way a lenient Cinder would (WSGI
 // decoding, routes.Mapper with a `.json` format suffix, case-insensitive collections, merged slashes,
 // dot segments), with its own resolver over the seed fixture: nothing here asks src/ what a path means.

@@ -1,5 +1,5 @@
 // The Fastify plugin against raw HTTP/1.1 bytes on a real socket: fetch and inject normalize the
-// request target, so the bypass spellings of research/anchors.md §4 are written by hand here.
+// request target, so the bypass spellings of docs/threat-model.md are written by hand here.
 // The property that matters: whatever reaches the route handler was authorized, for the route sent.
 import t from 'tap'
 import Fastify, { type FastifyRequest } from 'fastify'

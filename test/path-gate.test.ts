@@ -1,5 +1,5 @@
-// The canonical-path gate (DESIGN.md "Canonical-path gate"), one case per spelling of each
-// authorization-bypass class of research/anchors.md §4. Every case carries a full grant unless it
+// The canonical-path gate (README "How a request is judged"), one case per spelling of each
+// authorization-bypass class it refuses (docs/threat-model.md). Every case carries a full grant unless it
 // says otherwise, so a denial here is the gate's (or the matcher's) doing, never a missing permission.
 import t from 'tap'
 import fc from 'fast-check'

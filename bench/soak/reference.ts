@@ -1,5 +1,5 @@
-// A slow, deliberately plain reference evaluator for the soak test, written from DESIGN.md and the
-// README rather than from src: its own path-canonicality check, its own lenient reading of a path,
+// A slow, deliberately plain reference evaluator for the soak test, written from the README
+// ("How a request is judged", "Threat model") and docs/threat-model.md rather than from src: its own path-canonicality check, its own lenient reading of a path,
 // a linear scan of per-route regular expressions, and its own IAM policy evaluation over the raw
 // claims (nothing compiled, nothing cached). It covers the default options (prefix '', unmatched
 // 'deny') and claims without enterprise-project grants. Names from claims are looked up as own entries

@@ -80,7 +80,7 @@ function bySpecificity (a: Shape, b: Shape): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Oracle A: linear path-to-regexp scan plus the rules from DESIGN.md "Route table".
+// Oracle A: linear path-to-regexp scan plus the rules of README "How a request is judged" (Match).
 
 type Expected =
   | { readonly kind: 'matched', readonly index: number, readonly params: Record<string, string> }

@@ -1,6 +1,6 @@
 // Property tests for IAM policy evaluation (src/core/policy.ts, action-pattern.ts, grants.ts) and the
 // decision the authorizer builds from it. Expectations come from a naive reference evaluator written
-// here from DESIGN.md "Grants and evaluation", or from metamorphic relations (add, shuffle, split).
+// here from README "Grant formats" and "How a request is judged", or from metamorphic relations (add, shuffle, split).
 import * as assert from 'node:assert/strict'
 import t from 'tap'
 import fc from 'fast-check'
