@@ -51,24 +51,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   [ "${CINDER_SKIP_INSTALL:-0}" = 1 ] && fail "CINDER_SKIP_INSTALL=1 but not installed: ${missing[*]}"
   [ "$(id -u)" = 0 ] || fail "installing ${missing[*]} needs root (or run apt-get yourself)"
   step "installing ${missing[*]} (no Recommends; the packaged cinder-api service is kept from starting)"
-  # invoke-rc.d asks policy-rc.d; exit 101 = "do not start". Use a temporary one if none exists.
-  made_policy=0
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-    chmod 755 /usr/sbin/policy-rc.d
-    made_policy=1
-  fi
-  cleanup_policy () { if [ "$made_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi; }
-  trap cleanup_policy EXIT
-  export DEBIAN_FRONTEND=noninteractive
-  if ! apt-get install -y --no-install-recommends "${missing[@]}" > "${TMPDIR:-/tmp}/evs-authz-cinder-apt.log" 2>&1; then
-    step "apt-get install failed; running apt-get update and retrying"
-    apt-get update > /dev/null 2>&1 || fail "apt-get update failed (no Debian mirror reachable?)"
-    apt-get install -y --no-install-recommends "${missing[@]}" > "${TMPDIR:-/tmp}/evs-authz-cinder-apt.log" 2>&1 ||
-      { tail -n 20 "${TMPDIR:-/tmp}/evs-authz-cinder-apt.log" >&2; fail "apt-get install ${missing[*]} failed (log: ${TMPDIR:-/tmp}/evs-authz-cinder-apt.log)"; }
-  fi
-  cleanup_policy
-  trap - EXIT
+  apt_install_services_off "${TMPDIR:-/tmp}/evs-authz-cinder-apt.log" "${missing[@]}"
 fi
 # The packaged service must not run: it would listen on every interface (uwsgi --http-socket :8776).
 if [ -d /run/systemd/system ] && command -v systemctl > /dev/null; then
@@ -174,7 +157,7 @@ else
     { tail -n 20 "$dir/db-sync.log" >&2; fail "cinder-manage db sync failed (log: $dir/db-sync.log)"; }
   touch "$dir/db-synced"
 fi
-if [ -f "$dir/cinder.pid" ] && cinder_alive "$(cat "$dir/cinder.pid")"; then
+if [ -f "$dir/cinder.pid" ] && process_alive "$(cat "$dir/cinder.pid")"; then
   step "Cinder from $dir is running (pid $(cat "$dir/cinder.pid")): restart it to apply the configuration (stop.sh, start.sh)"
 else
   step "ready: scripts/cinder/start.sh starts Cinder on http://127.0.0.1:$port (config $dir/cinder.conf)"

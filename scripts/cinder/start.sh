@@ -41,7 +41,7 @@ if [ "$auth" = keystone ]; then
 fi
 api () { curl -sS -m 10 -H "X-Auth-Token: $token" -H 'Content-Type: application/json' "$@"; }
 
-if [ -f "$CINDER_PIDFILE" ] && cinder_alive "$(cat "$CINDER_PIDFILE")"; then
+if [ -f "$CINDER_PIDFILE" ] && process_alive "$(cat "$CINDER_PIDFILE")"; then
   if [ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$CINDER_URL/")" = 300 ]; then
     echo "Cinder already running on $CINDER_URL (pid $(cat "$CINDER_PIDFILE"))"
     exit 0
@@ -67,7 +67,7 @@ deadline=$(( $(date +%s) + timeout ))
 wait_for () { # wait_for DESCRIPTION COMMAND...: retries COMMAND until it succeeds
   local what=$1; shift
   until "$@"; do
-    cinder_alive "$pid" || fail "the Cinder process (pid $pid) exited while waiting for: $what"
+    process_alive "$pid" || fail "the Cinder process (pid $pid) exited while waiting for: $what"
     [ "$(date +%s)" -lt "$deadline" ] || fail "timed out after ${timeout}s waiting for: $what"
     sleep 0.3
   done

@@ -14,7 +14,7 @@ if [ ! -f "$CINDER_PIDFILE" ]; then
 fi
 pid=$(cat "$CINDER_PIDFILE")
 [[ "$pid" =~ ^[0-9]+$ ]] || { echo "cinder stop FAILED: $CINDER_PIDFILE does not hold a pid" >&2; exit 1; }
-if ! cinder_alive "$pid"; then
+if ! process_alive "$pid"; then
   rm -f "$CINDER_PIDFILE"
   echo "Cinder is not running (pid $pid already exited)"
   exit 0
@@ -26,15 +26,15 @@ if ! tr '\0' ' ' < "/proc/$pid/cmdline" 2> /dev/null | grep -q 'scripts/cinder/a
 fi
 kill -TERM "$pid" 2> /dev/null || true
 for _ in $(seq 1 $(( timeout * 5 ))); do
-  cinder_alive "$pid" || break
+  process_alive "$pid" || break
   sleep 0.2
 done
-if cinder_alive "$pid"; then
+if process_alive "$pid"; then
   echo "cinder stop: pid $pid ignored SIGTERM for ${timeout}s; sending SIGKILL" >&2
   kill -KILL "$pid" 2> /dev/null || true
   sleep 0.5
 fi
-if cinder_alive "$pid"; then
+if process_alive "$pid"; then
   echo "cinder stop FAILED: pid $pid is still running" >&2
   exit 1
 fi

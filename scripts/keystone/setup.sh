@@ -37,25 +37,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   # The postinst asks debconf; false everywhere = only write the packaged config, no db, no bootstrap.
   printf '%s\n' 'keystone keystone/configure_db boolean false' 'keystone keystone/create-admin-tenant boolean false' \
     'keystone keystone/register-endpoint boolean false' | debconf-set-selections
-  # invoke-rc.d asks policy-rc.d; exit 101 = "do not start". Use a temporary one if none exists.
-  made_policy=0
-  if [ ! -e /usr/sbin/policy-rc.d ]; then
-    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-    chmod 755 /usr/sbin/policy-rc.d
-    made_policy=1
-  fi
-  cleanup_policy () { if [ "$made_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi; }
-  trap cleanup_policy EXIT
-  export DEBIAN_FRONTEND=noninteractive
-  apt_log="${TMPDIR:-/tmp}/evs-authz-keystone-apt.log"
-  if ! apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}" > "$apt_log" 2>&1; then
-    step "apt-get install failed; running apt-get update and retrying"
-    apt-get -o DPkg::Lock::Timeout=600 update > /dev/null 2>&1 || fail "apt-get update failed (no Debian mirror reachable?)"
-    apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "${missing[@]}" > "$apt_log" 2>&1 ||
-      { tail -n 20 "$apt_log" >&2; fail "apt-get install ${missing[*]} failed (log: $apt_log)"; }
-  fi
-  cleanup_policy
-  trap - EXIT
+  apt_install_services_off "${TMPDIR:-/tmp}/evs-authz-keystone-apt.log" "${missing[@]}"
 fi
 # The packaged service must not run: it would listen on every interface (uwsgi --http-socket :5000).
 if [ -d /run/systemd/system ] && command -v systemctl > /dev/null; then systemctl disable --now keystone > /dev/null 2>&1 || true; fi

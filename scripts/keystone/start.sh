@@ -22,7 +22,7 @@ issue_admin_token () {
   curl -s -m 10 -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d "{\"auth\":{\"identity\":{\"methods\":[\"password\"],\"password\":{\"user\":{\"name\":\"admin\",\"domain\":{\"name\":\"Default\"},\"password\":\"$KS_PASSWORD_ADMIN\"}}},\"scope\":{\"project\":{\"name\":\"admin\",\"domain\":{\"name\":\"Default\"}}}}}" \
     "$KEYSTONE_URL/v3/auth/tokens?nocatalog" | grep -q '^201$'
 }
-if [ -f "$KEYSTONE_PIDFILE" ] && keystone_alive "$(cat "$KEYSTONE_PIDFILE")"; then
+if [ -f "$KEYSTONE_PIDFILE" ] && process_alive "$(cat "$KEYSTONE_PIDFILE")"; then
   if issue_admin_token; then echo "Keystone already running on $KEYSTONE_URL (pid $(cat "$KEYSTONE_PIDFILE"))"; exit 0; fi
   fail "pid $(cat "$KEYSTONE_PIDFILE") is alive but $KEYSTONE_URL does not answer; run scripts/keystone/stop.sh"
 fi
@@ -37,7 +37,7 @@ pid=$!
 echo "$pid" > "$KEYSTONE_PIDFILE"
 deadline=$(( $(date +%s) + timeout ))
 until issue_admin_token; do
-  keystone_alive "$pid" || fail "uwsgi (pid $pid) exited"
+  process_alive "$pid" || fail "uwsgi (pid $pid) exited"
   [ "$(date +%s)" -lt "$deadline" ] || fail "timed out after ${timeout}s waiting for a token from $KEYSTONE_URL"
   sleep 0.3
 done

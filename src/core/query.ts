@@ -22,6 +22,7 @@ export type QueryReading =
 
 const NO_PARAMETERS: QueryReading = Object.freeze({ kind: 'read', parameters: Object.freeze([]) })
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+const utf8 = new TextEncoder()
 
 /** Reads a raw query string (without the `?`) the way webob does. Linear in its length. */
 export function readQuery (query: string): QueryReading {
@@ -68,7 +69,7 @@ function decodeComponent (query: string, from: number, to: number): string | und
       bytes.push(c)
     } else {
       // Only a caller of the core API can pass characters above U+00FF: read them as their UTF-8 bytes.
-      for (const b of new TextEncoder().encode(String.fromCharCode(c))) bytes.push(b)
+      for (const b of utf8.encode(String.fromCharCode(c))) bytes.push(b)
     }
   }
   try {

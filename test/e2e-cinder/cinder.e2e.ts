@@ -8,7 +8,6 @@
 // client prints is the requestId of the gateway's log line for that denial, that id never shows up in
 // Cinder's log (the request never reached it), and Cinder's state is unchanged.
 import t from 'tap'
-import { execFile } from 'node:child_process'
 import { createHmac, randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { createServer, type IncomingHttpHeaders } from 'node:http'
@@ -16,6 +15,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { buildCinderGateway } from '../../examples/cinder-gateway.js'
+import { runProgram, until, type Ran } from '../fixtures/e2e.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const CINDER_DIR = process.env['CINDER_DIR'] ?? join(process.env['TMPDIR'] ?? '/tmp', 'evs-authz-cinder')
@@ -34,15 +34,8 @@ const SHARED = `e2e-shared-${B.slice(0, 8)}`
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-interface Ran { readonly code: number, readonly stdout: string, readonly stderr: string, readonly out: string }
-
 async function run (file: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env, timeout = 120_000): Promise<Ran> {
-  return await new Promise((resolve) => {
-    execFile(file, args, { env, timeout, cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1
-      resolve({ code, stdout, stderr, out: `${stdout}${stderr}` })
-    })
-  })
+  return await runProgram(file, args, { env, timeout, cwd: ROOT })
 }
 
 async function cinderAnswers (): Promise<boolean> {
@@ -70,16 +63,6 @@ async function direct (method: string, project: string, path: string, body?: unk
   })
   const text = await response.text()
   return { status: response.status, json: text.startsWith('{') ? JSON.parse(text) as Record<string, unknown> : {} }
-}
-
-async function until<T> (what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 150))
-  }
 }
 
 async function snapshotOf (project: string, id: string): Promise<Snapshot | undefined> {

@@ -7,11 +7,12 @@
 //
 // Not part of `npm test`: `npm run test:e2e:keystone` (.ci/run starts Keystone and Cinder first).
 import t, { type Test } from 'tap'
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { runProgram, until, type Ran } from '../fixtures/e2e.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const KEYSTONE_DIR = process.env['KEYSTONE_DIR'] ?? join(tmpdir(), 'evs-authz-keystone')
@@ -35,8 +36,6 @@ const B = projects.get('evs-b') as string
 // ---------------------------------------------------------------------------------------------
 // Processes
 
-interface Ran { readonly code: number, readonly out: string }
-
 function openrc (user: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, PYTHONWARNINGS: 'ignore' }
   for (const match of readFileSync(join(KEYSTONE_DIR, `openrc-${user}`), 'utf8').matchAll(/(OS_[A-Z_]+)=(\S+)/g)) env[match[1] as string] = match[2]
@@ -44,22 +43,14 @@ function openrc (user: string): NodeJS.ProcessEnv {
 }
 
 async function run (file: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<Ran> {
-  return await new Promise((resolve) => {
-    execFile('/usr/bin/python3', [file, ...args], { env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, out: `${stdout}${stderr}` })
-    })
-  })
+  return await runProgram('/usr/bin/python3', [file, ...args], { env })
 }
 let cliRuns = 0
 const openstack = async (user: string, ...args: string[]): Promise<Ran> => { cliRuns++; return await run('/usr/bin/openstack', args, openrc(user)) }
 const cinder = async (user: string, ...args: string[]): Promise<Ran> => { cliRuns++; return await run('/usr/bin/cinder', args, openrc(user)) }
 
 async function script (name: string): Promise<Ran> {
-  return await new Promise((resolve) => {
-    execFile(join(ROOT, 'scripts/keystone', name), [], { env: { ...process.env, KEYSTONE_DIR }, timeout: 120_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : 1, out: `${stdout}${stderr}` })
-    })
-  })
+  return await runProgram(join(ROOT, 'scripts/keystone', name), [], { env: { ...process.env, KEYSTONE_DIR } })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -87,16 +78,6 @@ async function direct (method: string, project: string, path: string, body?: unk
   })
   const text = await response.text()
   return { status: response.status, json: text.startsWith('{') ? JSON.parse(text) as Record<string, unknown> : {} }
-}
-
-async function until<T> (what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
 }
 
 interface Snapshot { id: string, name: string | null, status: string, volume_id: string, metadata: Record<string, string> }
