@@ -5,7 +5,7 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { createAuthorizer, type Decision } from '../src/index.js'
-import { compileGlob, globWithinLimits, GLOB_LIMITS } from '../src/core/glob.js'
+import { compileGlob, globWithinLimits, GLOB_LIMITS } from '../src/core/iam/glob.js'
 
 const P = '0123456789abcdef0123456789abcdef'
 const S = '5a9d0b8c-1111-4c2e-9d52-2f1c0b7e6a11'

@@ -1,8 +1,8 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
-import { formatRouteTable } from '../src/core/route-docs.js'
+import { formatRouteTable } from '../src/core/routing/route-docs.js'
 import { snapshotRoutes } from '../src/routes/snapshots.js'
-import { OPTION_NAMES } from '../src/core/option-names.js'
+import { OPTION_NAMES } from '../src/core/support/option-names.js'
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
 

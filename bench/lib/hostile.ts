@@ -7,7 +7,7 @@
 //   `%25`, backslashes, dot segments, fullwidth letters for NFKC) vs a plain canonical target of the same
 //   length, both through authorize().
 import { createAuthorizer, type RequestTarget } from '../../src/index.js'
-import { MAX_LENIENT_PATH_LENGTH } from '../../src/core/path-gate.js'
+import { MAX_LENIENT_PATH_LENGTH } from '../../src/core/request/path-gate.js'
 import { median, rotation, sink } from './stats.js'
 
 export interface HostileSettings { readonly rounds: number, readonly batchMs: number }

@@ -3,9 +3,9 @@
 import FindMyWay from 'find-my-way'
 import { match as p2rMatch, type MatchFunction } from 'path-to-regexp'
 import { loadRouteTable, snapshotRoutes, type CompiledRoute } from 'evs-authz'
-import { compileMatcher, type Matcher } from '../../dist/core/matcher.js'
-import { compilePathGate, type PathGate } from '../../dist/core/path-gate.js'
-import { toColonSyntax } from '../../dist/core/template.js'
+import { compileMatcher, type Matcher } from '../../dist/core/routing/matcher.js'
+import { compilePathGate, type PathGate } from '../../dist/core/request/path-gate.js'
+import { toColonSyntax } from '../../dist/core/routing/template.js'
 import { requestMix, type BenchRequest } from './fixtures.js'
 import { median, rotation, sink } from './stats.js'
 

@@ -12,7 +12,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyRequest } fro
 import { pino } from 'pino'
 import { newEnforcer, newModelFromString, StringAdapter } from 'casbin'
 import evsAuthz, { snapshotRoutes } from 'evs-authz'
-import { toColonSyntax } from '../../dist/core/template.js'
+import { toColonSyntax } from '../../dist/core/routing/template.js'
 import { authenticateFromAuthToken } from '../../examples/gateway.js'
 import { PROJECT } from './fixtures.js'
 

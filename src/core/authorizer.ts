@@ -1,23 +1,23 @@
 // The single seam: gate → match → grants → decision. Both adapters and the CLI call this and only
 // translate its Decision. Everything is compiled here, once; per request only a tree walk and a few
 // map lookups remain.
-import { splitAction, type ActionParts } from './action-pattern.js'
-import { compileCatalogue } from './catalogue.js'
-import { allowDecision, denyDecision, type AllowDecision, type Decision, type DenyDecision, type DenyExtras, type DenyReason } from './decision.js'
+import { splitAction, type ActionParts } from './iam/action-pattern.js'
+import { compileCatalogue } from './iam/catalogue.js'
+import { allowDecision, denyDecision, type AllowDecision, type Decision, type DenyDecision, type DenyExtras, type DenyReason } from './decision/decision.js'
 import {
   enterpriseProjectTargets, isEnterpriseProjectQuestion, judgeEnterpriseProjects,
   type BodyReading, type EnterpriseProjectQuestion, type EnterpriseProjectResolution, type EnterpriseProjectTargets
-} from './enterprise.js'
-import { ProblemList, describe } from './errors.js'
-import { checkOptionNames } from './option-names.js'
-import { unknownRolesDetail } from './unknown-roles.js'
-import { ALL_PROJECTS_ACTION, withoutCrossProjectParams } from './cross-project.js'
-import { parametersNamed, readQuery, type QueryReading } from './query.js'
-import { allowsExplicitly, effectInEnterpriseProject, effectOf, readGrants, type Grant, type GrantResult } from './grants.js'
-import { compileMatcher, type MatchResult } from './matcher.js'
-import { DEFAULT_VERSIONS, compilePathGate, foldCase, type PathProblem } from './path-gate.js'
-import type { IamPolicy } from './policy.js'
-import { loadRouteTable, type ApiFamily, type CompiledRoute, type RouteDefinition } from './route-table.js'
+} from './enterprise/enterprise.js'
+import { ProblemList, describe } from './support/errors.js'
+import { checkOptionNames } from './support/option-names.js'
+import { unknownRolesDetail } from './iam/unknown-roles.js'
+import { ALL_PROJECTS_ACTION, withoutCrossProjectParams } from './request/cross-project.js'
+import { parametersNamed, readQuery, type QueryReading } from './request/query.js'
+import { allowsExplicitly, effectInEnterpriseProject, effectOf, readGrants, type Grant, type GrantResult } from './iam/grants.js'
+import { compileMatcher, type MatchResult } from './routing/matcher.js'
+import { DEFAULT_VERSIONS, compilePathGate, foldCase, type PathProblem } from './request/path-gate.js'
+import type { IamPolicy } from './iam/policy.js'
+import { loadRouteTable, type ApiFamily, type CompiledRoute, type RouteDefinition } from './routing/route-table.js'
 import { snapshotRoutes } from '../routes/snapshots.js'
 
 /** Options shared by every adapter. */

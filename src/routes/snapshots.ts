@@ -1,7 +1,7 @@
 // The built-in table: Huawei's EVS snapshot permission table (seed 000_e8efb383399db057, 19 v2 rows)
 // plus v3 twins of every row Huawei offers in v3 (Cinder snapshots, metadata, os-vendor rollback).
 // Huawei has no /v3/{project_id}/cloudsnapshots, so those rows have no twin.
-import type { EnterpriseProjectSource, RouteDefinition } from '../core/route-table.js'
+import type { EnterpriseProjectSource, RouteDefinition } from '../core/routing/route-table.js'
 
 // Which enterprise project each EP-capable request touches (research: huawei-iam-evs.md §5, §7).
 // v2 snapshots carry no enterprise_project_id, so a snapshot's EP is its source volume's.

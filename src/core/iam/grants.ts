@@ -2,8 +2,8 @@
 // identity and project it speaks for. Understands flat JWT claims and Keystone/IAM token bodies.
 import { compileActionPattern, type ActionParts } from './action-pattern.js'
 import type { Catalogue } from './catalogue.js'
-import { describe } from './errors.js'
-import { isRecord, ownValue } from './records.js'
+import { describe } from '../support/errors.js'
+import { isRecord, ownValue } from '../support/records.js'
 import { compilePolicy, statementApplies, type CompiledStatement, type ConditionContext, type IamPolicy } from './policy.js'
 
 /** The claims shape evs-authz understands (all fields optional; see README "Grant formats"). */

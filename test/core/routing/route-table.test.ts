@@ -1,7 +1,7 @@
 import t from 'tap'
-import { ConfigurationError } from '../src/core/errors.js'
-import { METADATA_KEY_CONSTRAINT, loadRouteTable, type RouteDefinition } from '../src/core/route-table.js'
-import { snapshotRoutes } from '../src/routes/snapshots.js'
+import { ConfigurationError } from '../../../src/core/support/errors.js'
+import { METADATA_KEY_CONSTRAINT, loadRouteTable, type RouteDefinition } from '../../../src/core/routing/route-table.js'
+import { snapshotRoutes } from '../../../src/routes/snapshots.js'
 
 const row = (overrides: Partial<Record<keyof RouteDefinition, unknown>> = {}): Record<string, unknown> => ({
   method: 'GET',

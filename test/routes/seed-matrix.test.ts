@@ -7,9 +7,9 @@ import t from 'tap'
 import express from 'express'
 import { inject } from 'light-my-request'
 import { pino } from 'pino'
-import evsAuthzExpress from '../src/express.js'
-import { buildApp, nextRequestId, type LogLine } from './fixtures/app.js'
-import { seedRows, type SeedFamily, type SeedRow } from './fixtures/seed-table.js'
+import evsAuthzExpress from '../../src/express.js'
+import { buildApp, nextRequestId, type LogLine } from '../fixtures/app.js'
+import { seedRows, type SeedFamily, type SeedRow } from '../fixtures/seed-table.js'
 
 // The type of a subtest's `t` (the last overload of t.test takes only the callback).
 type TapTest = Parameters<Parameters<typeof t.test>[0]>[0]

@@ -1,7 +1,7 @@
 // Every denial reason has its own client-facing message and status, in both envelopes.
 import t from 'tap'
-import { DENY_STATUS, denyDecision, type DenyReason } from '../src/core/decision.js'
-import { denialResponse } from '../src/core/responses.js'
+import { DENY_STATUS, denyDecision, type DenyReason } from '../../../src/core/decision/decision.js'
+import { denialResponse } from '../../../src/core/decision/responses.js'
 
 // [reason, status, message when the decision names evs:snapshots:delete]
 const expected: Array<[DenyReason, number, string]> = [

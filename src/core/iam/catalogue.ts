@@ -1,6 +1,6 @@
 // The policy catalogue: role names a token may carry, resolved to policy documents.
 // Built in: the Huawei system roles and policies that grant EVS snapshot actions.
-import { ProblemList, describe } from './errors.js'
+import { ProblemList, describe } from '../support/errors.js'
 import { compilePolicy, type CompiledStatement, type IamPolicy } from './policy.js'
 
 const tenantAdministrator: IamPolicy = {

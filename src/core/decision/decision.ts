@@ -1,6 +1,6 @@
 // Decisions are values: a closed union of reasons, each with the facts needed to answer and to log.
-import type { PendingMatch } from './authorizer.js'
-import type { ApiFamily, CompiledRoute } from './route-table.js'
+import type { PendingMatch } from '../authorizer.js'
+import type { ApiFamily, CompiledRoute } from '../routing/route-table.js'
 
 /** Why a request was let through (`not-guarded`: outside the guarded API space, not judged). */
 export type AllowReason = 'granted' | 'unmatched-pass' | 'not-guarded'

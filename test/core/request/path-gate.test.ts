@@ -3,9 +3,9 @@
 // says otherwise, so a denial here is the gate's (or the matcher's) doing, never a missing permission.
 import t from 'tap'
 import fc from 'fast-check'
-import { createAuthorizer, type Authorizer, type AuthorizerOptions } from '../src/core/authorizer.js'
-import type { AllowReason, DenyReason } from '../src/core/decision.js'
-import { compilePathGate, type PathProblem } from '../src/core/path-gate.js'
+import { createAuthorizer, type Authorizer, type AuthorizerOptions } from '../../../src/core/authorizer.js'
+import type { AllowReason, DenyReason } from '../../../src/core/decision/decision.js'
+import { compilePathGate, type PathProblem } from '../../../src/core/request/path-gate.js'
 
 const P = '0123456789abcdef0123456789abcdef'
 const OTHER_PROJECT = 'fedcba9876543210fedcba9876543210'

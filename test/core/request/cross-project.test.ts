@@ -4,9 +4,9 @@ import t from 'tap'
 import Fastify from 'fastify'
 import express from 'express'
 import { inject } from 'light-my-request'
-import evsAuthz, { type EvsAuthzOptions } from '../src/index.js'
-import evsAuthzExpress from '../src/express.js'
-import { withoutCrossProjectParams } from '../src/core/cross-project.js'
+import evsAuthz, { type EvsAuthzOptions } from '../../../src/index.js'
+import evsAuthzExpress from '../../../src/express.js'
+import { withoutCrossProjectParams } from '../../../src/core/request/cross-project.js'
 
 const P = '0123456789abcdef0123456789abcdef'
 

@@ -3,8 +3,8 @@
 // against the real webob/Routes/Cinder code runs separately (npm run test:differential).
 import t from 'tap'
 import fc from 'fast-check'
-import { readQuery, withoutParameters, parametersNamed, securityName } from '../src/core/query.js'
-import { withoutCrossProjectKeys, withoutCrossProjectParams } from '../src/core/cross-project.js'
+import { readQuery, withoutParameters, parametersNamed, securityName } from '../../../src/core/request/query.js'
+import { withoutCrossProjectKeys, withoutCrossProjectParams } from '../../../src/core/request/cross-project.js'
 
 /** webob.compat.parse_qsl_text (Python 3 branch), with urllib's unquote_to_bytes. */
 function webobPairs (qs: string): Array<[string, string]> | 'UnicodeDecodeError' {

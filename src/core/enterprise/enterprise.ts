@@ -1,12 +1,12 @@
 // Enterprise-project (EP) authorization for EP-capable rows: which EPs a request touches (query,
 // path, body) and whether the caller's EP-scoped grants allow every action in every one of them.
 // The lookups themselves (snapshot or volume → EP) are the adapters' job: they are I/O.
-import type { ActionParts } from './action-pattern.js'
-import type { DenyReason, EnterpriseProjectFact } from './decision.js'
-import { effectInEnterpriseProject, type ActionEffect, type Grant } from './grants.js'
-import { parametersNamed, securityName, type QueryReading } from './query.js'
-import { ownValue } from './records.js'
-import { ID_CONSTRAINT, type ApiFamily, type CompiledRoute, type ResourceKind } from './route-table.js'
+import type { ActionParts } from '../iam/action-pattern.js'
+import type { DenyReason, EnterpriseProjectFact } from '../decision/decision.js'
+import { effectInEnterpriseProject, type ActionEffect, type Grant } from '../iam/grants.js'
+import { parametersNamed, securityName, type QueryReading } from '../request/query.js'
+import { ownValue } from '../support/records.js'
+import { ID_CONSTRAINT, type ApiFamily, type CompiledRoute, type ResourceKind } from '../routing/route-table.js'
 
 /** The value of `enterprise_project_id` meaning "every EP the caller is granted". */
 export const ALL_GRANTED_EPS = 'all_granted_eps'

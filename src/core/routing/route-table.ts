@@ -1,6 +1,6 @@
 // The route table: which IAM actions each API route requires. Data in, validated compiled routes out.
 // The loader checks every row and reports all bad rows in one ConfigurationError.
-import { ProblemList, describe } from './errors.js'
+import { ProblemList, describe } from '../support/errors.js'
 import { parseTemplate, type TemplateSegment } from './template.js'
 
 /** Methods a row may name. HEAD is never a row: it is authorized as GET. */

@@ -1,16 +1,16 @@
-// Property tests for IAM policy evaluation (src/core/policy.ts, action-pattern.ts, grants.ts) and the
+// Property tests for IAM policy evaluation (src/core/iam/policy.ts, action-pattern.ts, grants.ts) and the
 // decision the authorizer builds from it. Expectations come from a naive reference evaluator written
 // here from README "Grant formats" and "How a request is judged", or from metamorphic relations (add, shuffle, split).
 import * as assert from 'node:assert/strict'
 import t from 'tap'
 import fc from 'fast-check'
-import { splitAction } from '../../src/core/action-pattern.js'
-import { createAuthorizer } from '../../src/core/authorizer.js'
-import { compileCatalogue } from '../../src/core/catalogue.js'
-import { effectOf, readGrants, type ActionEffect } from '../../src/core/grants.js'
-import type { IamPolicy } from '../../src/core/policy.js'
-import { loadRouteTable } from '../../src/core/route-table.js'
-import { snapshotRoutes } from '../../src/routes/snapshots.js'
+import { splitAction } from '../../../src/core/iam/action-pattern.js'
+import { createAuthorizer } from '../../../src/core/authorizer.js'
+import { compileCatalogue } from '../../../src/core/iam/catalogue.js'
+import { effectOf, readGrants, type ActionEffect } from '../../../src/core/iam/grants.js'
+import type { IamPolicy } from '../../../src/core/iam/policy.js'
+import { loadRouteTable } from '../../../src/core/routing/route-table.js'
+import { snapshotRoutes } from '../../../src/routes/snapshots.js'
 
 const PROJECT = '0a1b2c3d'
 const USER = 'alice'

@@ -1,4 +1,4 @@
-// Property tests for the radix matcher (src/core/matcher.ts) over the built-in snapshot table.
+// Property tests for the radix matcher (src/core/routing/matcher.ts) over the built-in snapshot table.
 // Two oracles that share no code with the matcher: a linear scan with path-to-regexp, and
 // find-my-way, the router Fastify itself uses. A third group checks paths built from each template.
 import * as assert from 'node:assert/strict'
@@ -6,11 +6,11 @@ import t from 'tap'
 import fc from 'fast-check'
 import FindMyWay from 'find-my-way'
 import { match, type MatchFunction } from 'path-to-regexp'
-import { compileMatcher, type MatchResult } from '../../src/core/matcher.js'
-import { compilePathGate } from '../../src/core/path-gate.js'
-import { loadRouteTable, type CompiledRoute } from '../../src/core/route-table.js'
-import { toColonSyntax, type TemplateSegment } from '../../src/core/template.js'
-import { snapshotRoutes } from '../../src/routes/snapshots.js'
+import { compileMatcher, type MatchResult } from '../../../src/core/routing/matcher.js'
+import { compilePathGate } from '../../../src/core/request/path-gate.js'
+import { loadRouteTable, type CompiledRoute } from '../../../src/core/routing/route-table.js'
+import { toColonSyntax, type TemplateSegment } from '../../../src/core/routing/template.js'
+import { snapshotRoutes } from '../../../src/routes/snapshots.js'
 
 const routes = loadRouteTable(snapshotRoutes)
 const matcher = compileMatcher(routes)

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { compileActionPattern, splitAction } from '../src/core/action-pattern.js'
+import { compileActionPattern, splitAction } from '../../../src/core/iam/action-pattern.js'
 
 // [pattern, action, matches]
 const cases: Array<[string, string, boolean]> = [

@@ -1,7 +1,7 @@
 // Huawei IAM policy documents (Version 1.1 fine-grained policies, Version 1.0 RBAC roles), validated
 // and compiled into statements. Anything we cannot evaluate makes an Allow not apply and a Deny apply.
 import { compileActionPattern, type ActionParts, type ActionPredicate } from './action-pattern.js'
-import { describe } from './errors.js'
+import { describe } from '../support/errors.js'
 import { compileGlob, globWithinLimits, type GlobMatcher } from './glob.js'
 
 /** A policy statement as Huawei IAM writes it. */

@@ -1,8 +1,8 @@
 // The built-in route table must be exactly the seed permission table (hand transcription in
 // fixtures/seed-table.ts) plus its v3 twins: nothing missing, nothing invented, nothing altered.
 import t from 'tap'
-import { snapshotRoutes } from '../src/index.js'
-import { seedRows, seedV2Rows, seedV3Rows, type SeedRow } from './fixtures/seed-table.js'
+import { snapshotRoutes } from '../../src/index.js'
+import { seedRows, seedV2Rows, seedV3Rows, type SeedRow } from '../fixtures/seed-table.js'
 
 const key = (row: { method: string, template: string }): string => `${row.method} ${row.template}`
 const builtIn = new Map(snapshotRoutes.map((route) => [key(route), route]))

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { match } from 'path-to-regexp'
-import { parseTemplate, toColonSyntax } from '../src/core/template.js'
+import { parseTemplate, toColonSyntax } from '../../../src/core/routing/template.js'
 
 const valid: Array<[string, string[]]> = [
   ['/v2/{project_id}/snapshots', ['static:v2', 'param:project_id', 'static:snapshots']],

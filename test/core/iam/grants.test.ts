@@ -1,7 +1,7 @@
 import t from 'tap'
-import { splitAction } from '../src/core/action-pattern.js'
-import { compileCatalogue } from '../src/core/catalogue.js'
-import { effectOf, readGrants, type ActionEffect } from '../src/core/grants.js'
+import { splitAction } from '../../../src/core/iam/action-pattern.js'
+import { compileCatalogue } from '../../../src/core/iam/catalogue.js'
+import { effectOf, readGrants, type ActionEffect } from '../../../src/core/iam/grants.js'
 
 const catalogue = compileCatalogue(undefined)
 const NOW = Date.parse('2026-06-01T00:00:00Z')
