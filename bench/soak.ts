@@ -32,7 +32,7 @@ interface Mismatch { readonly index: number, readonly request: SoakRequest, read
 
 function summary (decision: Decision): RefDecision {
   if (decision.reason === 'not-guarded') return { outcome: 'outside' }
-  if (decision.allowed) return { outcome: 'allow', reason: decision.reason, ...(decision.route === undefined ? {} : { template: decision.route.template }) }
+  if (decision.kind === 'allow') return { outcome: 'allow', reason: decision.reason, ...(decision.route === undefined ? {} : { template: decision.route.template }) }
   const missing = decision.reason === 'missing-action' || decision.reason === 'explicit-deny' ? { missing: [...decision.missing] } : {}
   return { outcome: 'deny', status: decision.status, reason: decision.reason, ...(decision.route === undefined ? {} : { template: decision.route.template }), ...missing }
 }

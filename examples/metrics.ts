@@ -13,7 +13,7 @@ export function countDecisions (): DecisionCounter {
   const counts = new Map<string, number>()
   return {
     onDecision (decision) {
-      const labels = `decision="${decision.allowed ? 'allow' : 'deny'}",reason="${decision.reason}",route="${decision.route?.template ?? ''}"`
+      const labels = `decision="${decision.kind}",reason="${decision.reason}",route="${decision.route?.template ?? ''}"`
       counts.set(labels, (counts.get(labels) ?? 0) + 1)
     },
     render () {

@@ -3,12 +3,14 @@
 // is in play, log one line, tell onDecision.
 import {
   DECISION_MESSAGE, ProblemList, checkAuthorizerOptions, createAuthorizer, decisionLogFields, decisionLogLevel,
-  isEnterpriseProjectQuestion, withCredentialsDetail, withoutCrossProjectParams,
+  withCredentialsDetail, withoutCrossProjectParams,
   type AuthorizerOptions, type BodyReading, type Decision, type DenialResponse, type DenyDecision, type EnterpriseProjectQuestion,
   type Mode, type RequestTarget
 } from './core/index.js'
 import type { IncomingHttpHeaders } from 'node:http'
-import { createEnterpriseProjectLookup, type EnterpriseProjectCacheOptions, type ResolveEnterpriseProject } from './enterprise-resolution.js'
+import {
+  createEnterpriseProjectLookup, type EnterpriseProjectCacheOptions, type ResolveEnterpriseProject
+} from './enterprise-resolution.js'
 import { answerFor, answeredStatus, identityDenial, isIdentityRejection } from './identity/rejection.js'
 
 /** Options both adapters share on top of the authorizer's. */
@@ -72,24 +74,31 @@ export function createDecisionFlow<R> (options: AdapterOptions<R>, defaultGrants
   const problems = new ProblemList()
   if (mode !== 'enforce' && mode !== 'audit') problems.add('mode', `should be 'enforce' or 'audit', instead got ${JSON.stringify(mode)}`)
   if (typeof grants !== 'function') problems.add('grants', 'should be a function (request) => claims')
-  if (onDecision !== undefined && typeof onDecision !== 'function') problems.add('onDecision', 'should be a function (decision, request) => void')
+  if (onDecision !== undefined && typeof onDecision !== 'function') {
+    problems.add('onDecision', 'should be a function (decision, request) => void')
+  }
   if (options.resolveEnterpriseProject !== undefined && typeof options.resolveEnterpriseProject !== 'function') {
     problems.add('resolveEnterpriseProject', 'should be a function ({ kind, id, projectId, request }) => enterprise project id')
   }
-  for (const [at, value] of [['bodyLimit', bodyLimit], ['resolverTimeout', timeout], ['enterpriseProjectCache.ttl', options.enterpriseProjectCache?.ttl ?? 1], ['enterpriseProjectCache.max', options.enterpriseProjectCache?.max ?? 1]] as const) {
+  const cache = options.enterpriseProjectCache
+  const positive = [
+    ['bodyLimit', bodyLimit], ['resolverTimeout', timeout],
+    ['enterpriseProjectCache.ttl', cache?.ttl ?? 1], ['enterpriseProjectCache.max', cache?.max ?? 1]
+  ] as const
+  for (const [at, value] of positive) {
     if (!Number.isInteger(value) || value <= 0) problems.add(at, `should be a positive integer, instead got ${JSON.stringify(value)}`)
   }
   checkAuthorizerOptions(options, problems)
   problems.throwIfAny('EVS_AUTHZ_ERR_OPTIONS', 'Invalid evs-authz options')
   const authorizer = createAuthorizer(options)
-  const lookup = createEnterpriseProjectLookup<R>({ resolve: options.resolveEnterpriseProject, cache: options.enterpriseProjectCache ?? {}, timeout })
+  const lookup = createEnterpriseProjectLookup<R>({ resolve: options.resolveEnterpriseProject, cache: cache ?? {}, timeout })
 
   function settle (context: FlowContext<R>, decision: Decision, error?: { err: unknown }): void {
     context.attach(decision)
     const fields = decisionLogFields(decision, mode, context.requestId)
     // An identity rejection is answered with its own status (503 for Keystone down): log that one; a failing
     // grants() is logged with the error itself (pino serializes `err`), next to the decision.
-    const status = decision.allowed ? undefined : answeredStatus(decision)
+    const status = decision.kind === 'allow' ? undefined : answeredStatus(decision)
     const line = status === fields.status ? fields : { ...fields, status }
     context.log[decisionLogLevel(decision)](error === undefined ? line : { ...line, ...error }, DECISION_MESSAGE)
     if (onDecision !== undefined) {
@@ -99,23 +108,27 @@ export function createDecisionFlow<R> (options: AdapterOptions<R>, defaultGrants
         context.log.error({ err: error }, 'evs-authz onDecision threw; the decision stands')
       }
     }
-    const block = !decision.allowed && mode === 'enforce'
+    const block = decision.kind === 'deny' && mode === 'enforce'
     // Stripping blocks nothing, so audit mode strips too (a denial it lets through has not been judged safe).
-    const forwardUrl = decision.allowed ? decision.forwardUrl : block ? undefined : withoutCrossProjectParams(context.url)
+    const forwardUrl = decision.kind === 'allow' ? decision.forwardUrl : block ? undefined : withoutCrossProjectParams(context.url)
     context.finish(decision, block, forwardUrl)
   }
 
   function resume (context: FlowContext<R>, question: EnterpriseProjectQuestion, body: BodyReading | undefined): void {
     const targets = authorizer.enterpriseTargets(question, body)
-    if (!('ok' in targets)) {
+    if (targets.kind === 'deny') {
       settle(context, targets)
       return
     }
     const projectId = question.params['project_id'] ?? question.grant.projectId ?? ''
     lookup(targets.lookups, projectId, context.request).then(
       (resolutions) => settle(context, authorizer.answer(question, targets, resolutions)),
-      /* c8 ignore next: lookup() reports failures as resolutions and does not reject */
-      () => settle(context, authorizer.answer(question, targets, targets.lookups.map((l) => ({ lookup: l, outcome: 'failed', detail: 'lookup failed' }))))
+      /* c8 ignore start: lookup() reports failures as resolutions and does not reject */
+      () => {
+        const failures = targets.lookups.map((lookup) => ({ kind: 'failed' as const, lookup, detail: 'lookup failed' }))
+        settle(context, authorizer.answer(question, targets, failures))
+      }
+      /* c8 ignore stop */
     )
   }
 
@@ -125,21 +138,17 @@ export function createDecisionFlow<R> (options: AdapterOptions<R>, defaultGrants
       context.finish(undefined, false, undefined)
       return
     }
-    if (inspection.kind === 'decided') {
-      settle(context, inspection.decision)
+    if (inspection.kind !== 'pending') {
+      settle(context, inspection)
       return
     }
     // A grants() that throws an IdentityRejection gets its 401 / 403 / 503; anything else fails closed (500).
-    const failed = (error: unknown): DenyDecision => isIdentityRejection(error) ? identityDenial(inspection, error) : authorizer.fail(inspection, error)
+    const failed = (error: unknown): DenyDecision =>
+      isIdentityRejection(error) ? identityDenial(inspection, error) : authorizer.fail(inspection, error)
     const proceed = (claims: unknown): void => {
-      let result: Decision | EnterpriseProjectQuestion
-      try {
-        result = authorizer.decide(inspection, claims)
-      } catch (error) {
-        settle(context, authorizer.fail(inspection, error), { err: error })
-        return
-      }
-      if (!isEnterpriseProjectQuestion(result)) settle(context, withCredentialsDetail(result, target.headers))
+      let thrown: { err: unknown } | undefined
+      const result = authorizer.decide(inspection, claims, (error) => { thrown = { err: error } })
+      if (result.kind !== 'enterprise-project') settle(context, withCredentialsDetail(result, target.headers), thrown)
       else if (result.needsBody) needBody(result)
       else resume(context, result, undefined)
     }

@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import {
-  ConfigurationError, createAuthorizer, denialResponse, formatRouteTable, isEnterpriseProjectQuestion, snapshotRoutes,
-  type Authorizer, type Decision, type EnterpriseProjectQuestion, type Inspection, type RequestTarget, type RouteTableFormat
+  ConfigurationError, createAuthorizer, denialResponse, formatRouteTable, snapshotRoutes,
+  type Authorizer, type Decision, type Inspection, type RequestTarget, type RouteTableFormat
 } from './core/index.js'
 
 // One table of commands and their flags: the help text is printed from it and parsing checks against it,
@@ -156,7 +156,7 @@ function run (argv: readonly string[], io: Output): number {
       const target = { method: method.toUpperCase(), url: path, headers: { 'content-type': 'application/json' } }
       const decision = checkDecision(authorizer, target, claims, text.ep, body)
       io.out(values.json === true ? `${JSON.stringify(decisionJson(decision), null, 2)}\n` : describeDecision(decision))
-      return decision.allowed ? 0 : 1
+      return decision.kind === 'allow' ? 0 : 1
     }
     case 'gateway':
       throw new UsageError('write the command first: evs-authz gateway --config FILE')
@@ -196,23 +196,18 @@ function checkFlags (
 function checkDecision (authorizer: Authorizer, target: RequestTarget, claims: unknown, ep: string | undefined, body: unknown): Decision {
   const inspection = authorizer.inspect(target)
   if (inspection.kind !== 'pending') return authorizer.authorize(target, claims)
-  let result: Decision | EnterpriseProjectQuestion
-  try {
-    result = authorizer.decide(inspection, claims)
-  } catch (error) {
-    result = authorizer.fail(inspection, error)
-  }
-  if (!isEnterpriseProjectQuestion(result)) return result
+  const result = authorizer.decide(inspection, claims)
+  if (result.kind !== 'enterprise-project') return result
   if (result.needsBody && body === undefined) {
     throw new UsageError(`${result.route.name} reads its enterprise project from the JSON body: give --body FILE`)
   }
   const targets = authorizer.enterpriseTargets(result, body === undefined ? undefined : { kind: 'json', value: body })
-  if (!('ok' in targets)) return targets
+  if (targets.kind === 'deny') return targets
   if (targets.lookups.length > 0 && ep === undefined) {
     const what = targets.lookups.map((l) => `${l.kind} ${l.id}`).join(', ')
     throw new UsageError(`the decision needs the enterprise project of ${what}: give --ep ID`)
   }
-  return authorizer.answer(result, targets, targets.lookups.map((lookup) => ({ lookup, outcome: 'found', id: ep ?? '', cached: false })))
+  return authorizer.answer(result, targets, targets.lookups.map((lookup) => ({ kind: 'found', lookup, id: ep ?? '', cached: false })))
 }
 
 function expectArgs (args: string[], count: number, message: string): [string, string] {
@@ -248,9 +243,9 @@ function readVersion (): string {
 
 function explain (inspection: Inspection): string {
   if (inspection.kind === 'outside') return 'outside the guarded API space ({prefix}/v2, {prefix}/v3): passes untouched\n'
-  if (inspection.kind === 'decided') {
-    const d = inspection.decision
-    return d.allowed
+  if (inspection.kind !== 'pending') {
+    const d = inspection
+    return d.kind === 'allow'
       ? 'matches no route; passed through (unmatched: pass)\n'
       : `rejected: ${d.status} ${d.reason}${d.detail === undefined ? '' : ` (${d.detail})`}\n`
   }
@@ -275,7 +270,7 @@ function explain (inspection: Inspection): string {
 
 function explanationJson (inspection: Inspection): unknown {
   if (inspection.kind === 'outside') return { guarded: false }
-  if (inspection.kind === 'decided') return { guarded: true, decision: decisionJson(inspection.decision) }
+  if (inspection.kind !== 'pending') return { guarded: true, decision: decisionJson(inspection) }
   const match = inspection.match
   if (match.kind !== 'matched') return { guarded: true, match: match.kind, ...(match.kind === 'no-method' ? { allowedMethods: match.allowed } : { rejectedParam: match.rejectedParam }) }
   const r = match.route
@@ -284,9 +279,10 @@ function explanationJson (inspection: Inspection): unknown {
 
 function decisionJson (decision: Decision): unknown {
   return {
-    allowed: decision.allowed,
+    // The CLI's JSON keeps `allowed` (a boolean is what a shell script tests).
+    allowed: decision.kind === 'allow',
     reason: decision.reason,
-    ...(decision.allowed ? {} : { status: decision.status, response: denialResponse(decision).body }),
+    ...(decision.kind === 'allow' ? {} : { status: decision.status, response: denialResponse(decision).body }),
     route: decision.route === undefined ? undefined : { name: decision.route.name, template: decision.route.template, method: decision.route.method },
     required: decision.required,
     missing: decision.missing,
@@ -298,12 +294,12 @@ function decisionJson (decision: Decision): unknown {
 
 function describeDecision (decision: Decision): string {
   if (decision.reason === 'not-guarded') return 'allow: not-guarded (outside the guarded API space; passes untouched)\n'
-  const lines = [`${decision.allowed ? 'allow' : `deny ${decision.status}`}: ${decision.reason}`]
+  const lines = [`${decision.kind === 'allow' ? 'allow' : `deny ${decision.status}`}: ${decision.reason}`]
   if (decision.route !== undefined) lines.push(`route:    ${decision.route.name} (${decision.route.method} ${decision.route.template})`)
   if (decision.required.length > 0) lines.push(`required: ${decision.required.join(', ')}`)
   if (decision.missing.length > 0) lines.push(`missing:  ${decision.missing.join(', ')}`)
   if (decision.detail !== undefined) lines.push(`detail:   ${decision.detail}`)
-  if (!decision.allowed) lines.push(`answer:   ${JSON.stringify(denialResponse(decision).body)}`)
+  if (decision.kind === 'deny') lines.push(`answer:   ${JSON.stringify(denialResponse(decision).body)}`)
   return `${lines.join('\n')}\n`
 }
 

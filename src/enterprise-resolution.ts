@@ -38,20 +38,20 @@ export function createEnterpriseProjectLookup<R> (options: ResolutionOptions<R>)
   async function lookupOne (lookup: EnterpriseProjectLookup, projectId: string, request: R): Promise<EnterpriseProjectResolution> {
     const key = `${projectId}\u0000${lookup.kind}\u0000${lookup.id}`
     const cached = cache.get(key)
-    if (cached !== undefined) return { lookup, outcome: 'found', id: cached, cached: true }
-    if (resolve === undefined) return { lookup, outcome: 'unknown', detail: 'no resolveEnterpriseProject option is configured' }
+    if (cached !== undefined) return { lookup, kind: 'found', id: cached, cached: true }
+    if (resolve === undefined) return { lookup, kind: 'unknown', detail: 'no resolveEnterpriseProject option is configured' }
     let timer: ReturnType<typeof setTimeout> | undefined
     try {
       const timedOut = new Promise<never>((_resolve, reject) => {
         timer = setTimeout(() => reject(new LookupTimeout(options.timeout)), options.timeout)
       })
       const id = await Promise.race([Promise.resolve().then(() => resolve({ kind: lookup.kind, id: lookup.id, projectId, request })), timedOut])
-      if (id === undefined || id === null || id === '') return { lookup, outcome: 'unknown', detail: 'the resolver found none' }
-      if (typeof id !== 'string') return { lookup, outcome: 'failed', detail: `the resolver returned a ${typeof id}, not an id` }
+      if (id === undefined || id === null || id === '') return { lookup, kind: 'unknown', detail: 'the resolver found none' }
+      if (typeof id !== 'string') return { lookup, kind: 'failed', detail: `the resolver returned a ${typeof id}, not an id` }
       cache.set(key, id)
-      return { lookup, outcome: 'found', id, cached: false }
+      return { lookup, kind: 'found', id, cached: false }
     } catch (error) {
-      return { lookup, outcome: 'failed', detail: error instanceof LookupTimeout ? error.message : `the resolver threw (${error instanceof Error ? error.name : typeof error})` }
+      return { lookup, kind: 'failed', detail: error instanceof LookupTimeout ? error.message : `the resolver threw (${error instanceof Error ? error.name : typeof error})` }
     } finally {
       clearTimeout(timer)
     }

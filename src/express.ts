@@ -44,7 +44,7 @@ export function evsAuthzExpress (options: EvsAuthzExpressOptions = {}): RequestH
       url,
       attach: (decision: Decision) => { req.evsAuthz = decision },
       finish: (decision: Decision | undefined, block: boolean, forwardUrl: string | undefined) => {
-        if (decision !== undefined && !decision.allowed && block) {
+        if (decision !== undefined && decision.kind === 'deny' && block) {
           const response = denialWithRequestId(decision, requestId)
           res.status(response.status).set(response.headers).json(response.body)
           return

@@ -27,7 +27,7 @@ const userOf = (request: FastifyRequest): unknown => (request as FastifyRequest 
 const awaitingBody = new WeakMap<FastifyRequest, EnterpriseProjectQuestion>()
 
 function answer (request: FastifyRequest, reply: FastifyReply, decision: Decision | undefined, block: boolean, forwardUrl: string | undefined, next: () => void): void {
-  if (decision !== undefined && !decision.allowed && block) {
+  if (decision !== undefined && decision.kind === 'deny' && block) {
     const response = denialWithRequestId(decision, String(request.id))
     reply.code(response.status).headers(response.headers).send(response.body)
     return

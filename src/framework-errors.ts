@@ -24,8 +24,8 @@ export function evsAuthzFrameworkErrors (options: FrameworkErrorsOptions = {}): 
       reply.code(400).send(error)
       return
     }
-    const decision: DenyDecision = inspection.kind === 'decided' && !inspection.decision.allowed
-      ? inspection.decision
+    const decision: DenyDecision = inspection.kind === 'deny'
+      ? inspection
       : denyDecision('malformed-path', request.method, url.split(/[?#]/)[0] ?? '', /cloudsnapshots/i.test(url) ? 'evs' : 'cinder', {
         detail: `refused by the router (${error.code})`
       })

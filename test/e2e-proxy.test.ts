@@ -595,12 +595,12 @@ for (const klass of classes) {
       t.equal(answer.status, k.status, `${name}: status`)
       t.ok(made.length <= 1, `${name}: at most one decision`)
       const decision = made[0]
-      if (decision !== undefined && !decision.allowed) t.equal(decision.status, answer.status, `${name}: answered with the decision's status`)
+      if (decision !== undefined && decision.kind === 'deny') t.equal(decision.status, answer.status, `${name}: answered with the decision's status`)
       if (k.status !== 200) {
         t.same(reached.map((r) => `${r.method} ${r.url}`), [], `${name}: never reaches the backend`)
         continue
       }
-      t.equal(decision?.allowed, true, `${name}: allowed by evs-authz`)
+      t.equal(decision?.kind, 'allow', `${name}: allowed by evs-authz`)
       t.same(reached.map((r) => `${r.method} ${r.url}`), [`${k.method} ${k.target}`], `${name}: reaches the backend once, unchanged`)
       const seen = reached[0]
       if (seen !== undefined) t.equal(lenientResolve(seen.method, seen.url, seen.headers)?.route, k.reaches, `${name}: the backend runs ${k.reaches ?? '?'}`)
@@ -622,7 +622,7 @@ t.test('every request the backend received was authorized for exactly the route 
     const decision = made[0]
     // (a) an allow decision for this very request
     t.equal(made.length, 1, `${label}: exactly one decision`)
-    if (decision === undefined || !decision.allowed) {
+    if (decision === undefined || decision.kind === 'deny') {
       t.fail(`${label}: reached the backend without an allow decision (${decision?.reason ?? 'none'})`)
       continue
     }
@@ -653,7 +653,7 @@ t.test('denials never reach the backend; expected allows always do', async (t) =
   for (const k of cases) {
     const decision = decisions.get(k.id)?.[0]
     const reached = reachedById.get(k.id) ?? []
-    if (decision !== undefined && !decision.allowed) {
+    if (decision !== undefined && decision.kind === 'deny') {
       denied++
       t.equal(reached.length, 0, `${describeCase(k)}: denied (${decision.reason}) and not forwarded`)
     }

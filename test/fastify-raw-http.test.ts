@@ -247,7 +247,7 @@ function runCases (label: string, cases: readonly RawCase[], options: EvsAuthzOp
           return
         }
         const decision = authorizer.authorize({ method: k.method, url: k.target, headers: {} }, FULL)
-        t.equal(decision?.allowed, true)
+        t.equal(decision?.kind, 'allow')
         t.equal(decision?.reason, 'granted')
         t.equal(decision?.route?.template, k.reaches)
       })
@@ -262,7 +262,7 @@ function runCases (label: string, cases: readonly RawCase[], options: EvsAuthzOp
           t.ok(outsideTargets.has(url), `${method} ${url} reached the handler without being judged (outside the guarded space)`)
           continue
         }
-        t.ok(decision.allowed && decision.reason === 'granted', `${method} ${url} was authorized`)
+        t.ok(decision.kind === 'allow' && decision.reason === 'granted', `${method} ${url} was authorized`)
       }
     })
   })

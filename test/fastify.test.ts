@@ -150,11 +150,11 @@ t.test('onDecision is called once per decision with the decision and the request
   t.same(calls.map((c) => String(c.request.id)), [allowed.reqId, denied.reqId, anonymous.reqId], 'one call per guarded request, none outside')
   for (const call of calls) t.equal(call.request.evsAuthz, call.decision, 'the decision given is the one the request carries')
   const [a, d, n] = calls.map((c) => c.decision)
-  t.match(a, { allowed: true, reason: 'granted', method: 'GET', projectId: P, userId: USER })
+  t.match(a, { kind: 'allow', reason: 'granted', method: 'GET', projectId: P, userId: USER })
   t.same(a?.required, ['evs:snapshots:get'])
-  t.match(d, { allowed: false, reason: 'missing-action', status: 403, method: 'PUT' })
+  t.match(d, { kind: 'deny', reason: 'missing-action', status: 403, method: 'PUT' })
   t.same(d?.missing, ['evs:snapshots:update'])
-  t.match(n, { allowed: false, reason: 'no-credentials', status: 401 })
+  t.match(n, { kind: 'deny', reason: 'no-credentials', status: 401 })
 })
 
 t.test('a throwing onDecision changes neither the outcome nor the decision line, and does not crash', async (t) => {
@@ -290,11 +290,11 @@ t.test('request.evsAuthz carries the decision into later hooks and handlers; nul
   const outside = await send(ta, 'GET', '/health')
   t.equal(allowed.status, 200)
   t.match(seen.get(allowed.reqId), {
-    hook: { allowed: true, reason: 'granted', method: 'GET', projectId: P, route: { template: '/v3/{project_id}/snapshots/{snapshot_id}/metadata/{key}' } },
-    handler: { allowed: true, reason: 'granted' }
+    hook: { kind: 'allow', reason: 'granted', method: 'GET', projectId: P, route: { template: '/v3/{project_id}/snapshots/{snapshot_id}/metadata/{key}' } },
+    handler: { kind: 'allow', reason: 'granted' }
   })
   t.match(seen.get(allowed.reqId)?.hook?.params, { project_id: P, snapshot_id: S, key: 'color' })
-  t.match(seen.get(denied.reqId), { hook: { allowed: false, reason: 'missing-action' }, handler: { allowed: false } }, 'audit: a denial reaches the handler with its decision')
+  t.match(seen.get(denied.reqId), { hook: { kind: 'deny', reason: 'missing-action' }, handler: { kind: 'deny' } }, 'audit: a denial reaches the handler with its decision')
   t.same(seen.get(outside.reqId), { hook: null, handler: null })
 })
 

@@ -71,7 +71,7 @@ function timeEach (c: Case, claims: readonly object[], out: Float64Array): numbe
     const decision = authorizer.authorize(request, who)
     const t1 = process.hrtime.bigint()
     out[i] = Number(t1 - t0)
-    if (decision.allowed) allowed++
+    if (decision.kind === 'allow') allowed++
   }
   sink(allowed)
   return allowed
@@ -94,7 +94,7 @@ function timeBatch (c: Case, claims: readonly object[]): number {
   const start = process.hrtime.bigint()
   for (let i = 0; i < claims.length; i++) {
     const decision = authorizer.authorize(requests[i % k] as RequestTarget, claims[i])
-    if (decision !== undefined && decision.allowed) allowed++
+    if (decision !== undefined && decision.kind === 'allow') allowed++
   }
   const ns = Number(process.hrtime.bigint() - start)
   sink(allowed)
@@ -135,7 +135,7 @@ async function bytesPerDecision (c: Case, mode: GrantMode, samples: number): Pro
     if (run) {
       for (let i = 0; i < n; i++) {
         const decision = c.authorizer.authorize(c.requests[i % c.requests.length] as RequestTarget, claims[i])
-        if (decision !== undefined && decision.allowed) allowed++
+        if (decision !== undefined && decision.kind === 'allow') allowed++
       }
     }
     const after = getHeapStatistics().used_heap_size

@@ -56,7 +56,7 @@ export function benchHostile (settings: HostileSettings): HostileResult {
   })
   const withMatch = claims({ StringMatch: { 'g:UserName': [pattern] } })
   const withEquals = claims({ StringEquals: { 'g:UserName': [`${name}b`] } })
-  const decide = (make: () => object) => (): number => (authorizer.authorize(get, make()).allowed ? 1 : 0)
+  const decide = (make: () => object) => (): number => (authorizer.authorize(get, make()).kind === 'allow' ? 1 : 0)
   const condition = compare([['match', decide(withMatch)], ['equals', decide(withEquals)]], settings)
 
   // The longest path the lenient reading accepts, built from the spellings it decodes and folds, vs a plain
@@ -69,8 +69,8 @@ export function benchHostile (settings: HostileSettings): HostileResult {
   const plain = `${plainHead}${'k'.repeat(length)}`.slice(0, length)
   const worstDecision = authorizer.authorize({ method: 'GET', url: hostile }, {}).reason
   const targets = compare([
-    ['worst', () => (authorizer.authorize({ method: 'GET', url: hostile }, undefined).allowed ? 1 : 0)],
-    ['plain', () => (authorizer.authorize({ method: 'GET', url: plain }, undefined).allowed ? 1 : 0)]
+    ['worst', () => (authorizer.authorize({ method: 'GET', url: hostile }, undefined).kind === 'allow' ? 1 : 0)],
+    ['plain', () => (authorizer.authorize({ method: 'GET', url: plain }, undefined).kind === 'allow' ? 1 : 0)]
   ], settings)
   const matchNs = condition.get('match') as number
   const equalsNs = condition.get('equals') as number

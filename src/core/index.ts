@@ -1,8 +1,10 @@
 // The framework-free surface: named re-exports only.
-export { checkAuthorizerOptions, createAuthorizer } from './authorizer.js'
-export type { Authorizer, AuthorizerOptions, Inspection, PendingMatch, ReadyTargets, RequestTarget } from './authorizer.js'
+export { createAuthorizer } from './authorizer.js'
+export type { Authorizer, AuthorizerOptions, Inspection, PendingRequest, RequestTarget } from './authorizer.js'
+export { checkAuthorizerOptions } from './support/authorizer-options.js'
+export type { PendingMatch } from './routing/matcher.js'
 export { DENY_STATUS, allowDecision, denyDecision } from './decision/decision.js'
-export type { AllowDecision, AllowReason, Decision, DenyDecision, DenyExtras, DenyReason, EnterpriseProjectFact } from './decision/decision.js'
+export type { AllowDecision, AllowReason, Decision, DenyDecision, DenyExtras, DenyReason, RouteMatch } from './decision/decision.js'
 export { DECISION_MESSAGE, decisionLogFields, decisionLogLevel } from './decision/decision-log.js'
 export type { DecisionLogFields, Mode } from './decision/decision-log.js'
 export { denialMessage, denialResponse } from './decision/responses.js'
@@ -19,8 +21,11 @@ export { systemPolicies } from './iam/catalogue.js'
 export type { IamPolicy, IamStatement } from './iam/policy.js'
 export type { EvsClaims } from './iam/grants.js'
 export type { PathProblem } from './request/path-gate.js'
-export { ALL_GRANTED_EPS, isEnterpriseProjectQuestion } from './enterprise/enterprise.js'
-export type { BodyReading, EnterpriseProjectLookup, EnterpriseProjectQuestion, EnterpriseProjectResolution, EnterpriseProjectTargets } from './enterprise/enterprise.js'
+export { ALL_GRANTED_EPS } from './enterprise/enterprise.js'
+export type {
+  BodyReading, EnterpriseProjectFact, EnterpriseProjectLookup, EnterpriseProjectQuestion, EnterpriseProjectResolution,
+  EnterpriseProjectTargets, ReadyTargets
+} from './enterprise/enterprise.js'
 export { ALL_PROJECTS_ACTION, withoutCrossProjectKeys, withoutCrossProjectParams } from './request/cross-project.js'
 export { readQuery } from './request/query.js'
 export type { QueryParameter, QueryReading } from './request/query.js'

@@ -41,7 +41,7 @@ export function createGatewayMetrics (): GatewayMetrics {
   return {
     registry,
     onDecision (decision) {
-      decisions.inc({ decision: decision.allowed ? 'allow' : 'deny', reason: decision.reason, route: decision.route?.template ?? '' })
+      decisions.inc({ decision: decision.kind, reason: decision.reason, route: decision.route?.template ?? '' })
     },
     onIdentityEvent (event) {
       if (event.type === 'cache') {

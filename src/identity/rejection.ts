@@ -1,7 +1,7 @@
 // Identity failures as the client must see them: a typed error a `grants()` function throws, which the
 // shared adapter flow turns into a logged denial answered with this exact status, body and challenge
 // (keystonemiddleware's 401, a 403 naming the token's scope, a 503 when Keystone cannot answer).
-import { denialResponse, denyDecision, type DenialResponse, type DenyDecision, type Inspection } from '../core/index.js'
+import { denialResponse, denyDecision, type DenialResponse, type DenyDecision, type PendingRequest } from '../core/index.js'
 
 /** Why an identity could not be established. */
 export type IdentityRejectionKind = 'no-token' | 'invalid-token' | 'not-project-scoped' | 'identity-unavailable'
@@ -60,9 +60,11 @@ const answers = new WeakMap<DenyDecision, DenialResponse>()
  * The denial for a rejection: `no-credentials` (401), `invalid-grants` (403) or `grants-error` (503; the
  * decision line says status 503 and the kind in `detail`). The answer is remembered for answerFor().
  */
-export function identityDenial (inspection: Extract<Inspection, { kind: 'pending' }>, rejection: IdentityRejection): DenyDecision {
+export function identityDenial (inspection: PendingRequest, rejection: IdentityRejection): DenyDecision {
   const reason = rejection.status === 401 ? 'no-credentials' : rejection.status === 403 ? 'invalid-grants' : 'grants-error'
-  const decision = denyDecision(reason, inspection.method, inspection.path, inspection.family, { match: inspection.match, detail: `${rejection.kind}: ${rejection.detail}` })
+  const matched = inspection.match.kind === 'matched' ? inspection.match : undefined
+  const detail = `${rejection.kind}: ${rejection.detail}`
+  const decision = denyDecision(reason, inspection.method, inspection.path, inspection.family, { matched, detail })
   answers.set(decision, rejectionResponse(rejection, inspection.family))
   return decision
 }

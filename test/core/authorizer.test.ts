@@ -38,8 +38,8 @@ for (const [what, method, url, claims, reason] of precedence) {
 
 t.test('a denial names the first missing action and lists all missing ones in table order', async (t) => {
   const decision = decide('DELETE', `/v2/${P}/snapshots/${SNAP}`, { project_id: P, actions: ['evs:snapshots:get'] })
-  t.equal(decision?.allowed, false)
-  if (decision === undefined || decision.allowed) return
+  t.equal(decision?.kind, 'deny')
+  if (decision === undefined || decision.kind === 'allow') return
   t.same(decision.missing, ['evs:snapshots:delete', 'evs:volumes:get'])
   t.equal(decision.action, 'evs:snapshots:delete')
   t.same(decision.required, ['evs:snapshots:delete', 'evs:snapshots:get', 'evs:volumes:get'])
@@ -53,14 +53,14 @@ t.test('an explicit deny is the action the denial names', async (t) => {
     actions: ['evs:snapshots:delete'],
     policies: [{ Version: '1.1', Statement: [{ Effect: 'Deny', Action: ['evs:volumes:get'] }] }]
   })
-  t.equal(decision?.allowed === false && decision.action, 'evs:volumes:get')
+  t.equal(decision?.kind === 'deny' && decision.action, 'evs:volumes:get')
 })
 
 t.test('compiled grants are cached per claims object and stay correct', async (t) => {
   const claims = { project_id: P, actions: ['evs:snapshots:get'] }
-  t.equal(decide('GET', `/v2/${P}/snapshots/${SNAP}`, claims)?.allowed, true)
-  t.equal(decide('GET', `/v2/${P}/snapshots/${SNAP}`, claims)?.allowed, true)
-  t.equal(decide('DELETE', `/v2/${P}/snapshots/${SNAP}`, claims)?.allowed, false)
+  t.equal(decide('GET', `/v2/${P}/snapshots/${SNAP}`, claims)?.kind, 'allow')
+  t.equal(decide('GET', `/v2/${P}/snapshots/${SNAP}`, claims)?.kind, 'allow')
+  t.equal(decide('DELETE', `/v2/${P}/snapshots/${SNAP}`, claims)?.kind, 'deny')
 })
 
 t.test('fail() is a fail-closed 500 that does not echo the error', async (t) => {
@@ -68,7 +68,7 @@ t.test('fail() is a fail-closed 500 that does not echo the error', async (t) => 
   t.equal(inspection.kind, 'pending')
   if (inspection.kind !== 'pending') return
   const decision = authorizer.fail(inspection, new TypeError('SECRET-IN-ERROR'))
-  t.equal(decision.allowed, false)
+  t.equal(decision.kind, 'deny')
   t.equal(decision.status, 500)
   t.equal(decision.reason, 'grants-error')
   t.notMatch(JSON.stringify(decision), /SECRET-IN-ERROR/)
@@ -119,8 +119,8 @@ const bodies: Array<[string, string, unknown, Record<string, unknown>, number, u
 for (const [what, method, url, claims, status, body] of bodies) {
   t.test(`answer body: ${what}`, async (t) => {
     const decision = decide(method, url as string, claims)
-    t.equal(decision?.allowed, false)
-    if (decision === undefined || decision.allowed) return
+    t.equal(decision?.kind, 'deny')
+    if (decision === undefined || decision.kind === 'allow') return
     const response = denialResponse(decision)
     t.equal(response.status, status)
     t.same(response.body, body)

@@ -25,7 +25,7 @@ app.register(evsAuthz, { policies: { X: { Version: '1.1', Statement: [{ Effect: 
 app.get('/', async (request) => {
   // The decision is decorated on every request (module augmentation of FastifyRequest).
   const decision: Decision | null = request.evsAuthz
-  if (decision !== null && !decision.allowed) {
+  if (decision !== null && decision.kind === 'deny') {
     const status: 400 | 401 | 403 | 500 = decision.status
     const missing: readonly string[] = decision.missing
     return { status, missing }

@@ -22,6 +22,6 @@ export function credentialsDetail (headers: Headers): string {
 
 /** A `no-credentials` denial with the detail above; any other decision unchanged. */
 export function withCredentialsDetail (decision: Decision, headers: Headers): Decision {
-  if (decision.allowed || decision.reason !== 'no-credentials' || decision.detail !== undefined) return decision
+  if (decision.kind === 'allow' || decision.reason !== 'no-credentials' || decision.detail !== undefined) return decision
   return { ...decision, detail: credentialsDetail(headers) }
 }

@@ -30,10 +30,10 @@ export interface DecisionLogFields {
 
 export function decisionLogFields (decision: Decision, mode: Mode, requestId: string | undefined): DecisionLogFields {
   return {
-    decision: decision.allowed ? 'allow' : 'deny',
+    decision: decision.kind,
     reason: decision.reason,
     mode,
-    status: decision.allowed ? undefined : decision.status,
+    status: decision.kind === 'allow' ? undefined : decision.status,
     method: decision.method,
     path: decision.path,
     route: decision.route?.name,
@@ -50,6 +50,6 @@ export function decisionLogFields (decision: Decision, mode: Mode, requestId: st
 
 /** Allows at debug (a per-allow info line costs real throughput), denials at info, failures at error. */
 export function decisionLogLevel (decision: Decision): 'debug' | 'info' | 'error' {
-  if (decision.allowed) return 'debug'
+  if (decision.kind === 'allow') return 'debug'
   return decision.status === 500 ? 'error' : 'info'
 }

@@ -1,5 +1,6 @@
 // Decisions are values: a closed union of reasons, each with the facts needed to answer and to log.
-import type { PendingMatch } from '../authorizer.js'
+// Every later stage reads a decision by its `kind` (`allow` or `deny`) and never rebuilds one.
+import type { EnterpriseProjectFact } from '../enterprise/enterprise.js'
 import type { ApiFamily, CompiledRoute } from '../routing/route-table.js'
 
 /** Why a request was let through (`not-guarded`: outside the guarded API space, not judged). */
@@ -46,15 +47,6 @@ export const DENY_STATUS: Readonly<Record<DenyReason, 400 | 401 | 403 | 500>> = 
   'cross-project-query': 403
 })
 
-/** How the enterprise project of a request was learnt. */
-export interface EnterpriseProjectFact {
-  readonly id: string
-  /** `query`: named by the request; `resolver` / `cache`: looked up for a snapshot or volume. */
-  readonly source: 'query' | 'resolver' | 'cache'
-  /** Where the looked-up resource id came from. */
-  readonly from: 'query' | 'path' | 'body'
-}
-
 interface DecisionFacts {
   readonly method: string
   /** The path that was authorized or refused (no query string). */
@@ -76,14 +68,14 @@ interface DecisionFacts {
 }
 
 export interface AllowDecision extends DecisionFacts {
-  readonly allowed: true
+  readonly kind: 'allow'
   readonly reason: AllowReason
   /** When set, forward this URL instead of the received one (cross-project parameters removed). */
   readonly forwardUrl: string | undefined
 }
 
 export interface DenyDecision extends DecisionFacts {
-  readonly allowed: false
+  readonly kind: 'deny'
   readonly reason: DenyReason
   readonly status: 400 | 401 | 403 | 500
   /** Which error envelope the answer uses. */
@@ -98,9 +90,16 @@ const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze(Object.create(
 const NONE: readonly string[] = Object.freeze([])
 const NONE_EP: readonly EnterpriseProjectFact[] = Object.freeze([])
 
+/** The route a request matched and the parameters read from its path. */
+export interface RouteMatch {
+  readonly route: CompiledRoute
+  readonly params: Readonly<Record<string, string>>
+}
+
 /** Optional facts of a denial. */
 export interface DenyExtras {
-  readonly match?: PendingMatch | undefined
+  /** The route, when the request matched one (its actions are the decision's `required`). */
+  readonly matched?: RouteMatch | undefined
   readonly userId?: string | undefined
   readonly detail?: string | undefined
   readonly missing?: readonly string[]
@@ -110,12 +109,11 @@ export interface DenyExtras {
 }
 
 /** Builds a denial; the status follows from the reason. */
-export function denyDecision (reason: DenyReason, method: string, path: string, family: ApiFamily, extras: DenyExtras): DenyDecision {
-  const matched = extras.match?.kind === 'matched' ? extras.match : undefined
-  const route = matched?.route
-  const params = matched?.params ?? NO_PARAMS
+export function denyDecision (reason: DenyReason, method: string, path: string, family: ApiFamily, extras: DenyExtras = {}): DenyDecision {
+  const route = extras.matched?.route
+  const params = extras.matched?.params ?? NO_PARAMS
   return {
-    allowed: false,
+    kind: 'deny',
     reason,
     status: DENY_STATUS[reason],
     family,
@@ -134,9 +132,13 @@ export function denyDecision (reason: DenyReason, method: string, path: string, 
 }
 
 /** Builds an allow. */
-export function allowDecision (reason: AllowReason, method: string, path: string, route: CompiledRoute | undefined, params: Readonly<Record<string, string>>, userId: string | undefined): AllowDecision {
+export function allowDecision (
+  reason: AllowReason, method: string, path: string, matched: RouteMatch | undefined, userId: string | undefined
+): AllowDecision {
+  const route = matched?.route
+  const params = matched?.params ?? NO_PARAMS
   return {
-    allowed: true,
+    kind: 'allow',
     reason,
     method,
     path,

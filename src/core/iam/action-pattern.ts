@@ -5,6 +5,8 @@ import { compileGlob } from './glob.js'
 
 /** A required action, split and case-folded once at registration. */
 export interface ActionParts {
+  /** The action as the table names it (`evs:snapshots:get`). */
+  readonly name: string
   readonly service: string
   readonly resource: string
   readonly operation: string
@@ -18,7 +20,7 @@ const PATTERN_SEGMENT = /^[A-Za-z0-9_*.?-]+$/
 /** Splits a table action (`evs:snapshots:get`) into folded parts. */
 export function splitAction (action: string): ActionParts {
   const [service = '', resource = '', operation = ''] = action.split(':')
-  return { service, resource: resource.toLowerCase(), operation: operation.toLowerCase() }
+  return { name: action, service, resource: resource.toLowerCase(), operation: operation.toLowerCase() }
 }
 
 /** Compiles a grant pattern, or returns undefined when it is not a valid pattern. */

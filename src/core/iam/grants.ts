@@ -46,9 +46,9 @@ export interface Grant extends StatementSet {
 }
 
 export type GrantResult =
-  | { readonly ok: true, readonly grant: Grant }
-  | { readonly ok: false, readonly reason: 'no-credentials' }
-  | { readonly ok: false, readonly reason: 'invalid-grants', readonly detail: string }
+  | { readonly kind: 'grant', readonly grant: Grant }
+  | { readonly kind: 'no-credentials' }
+  | { readonly kind: 'invalid-grants', readonly detail: string }
 
 type Json = Record<string, unknown>
 
@@ -64,9 +64,9 @@ function firstString (...values: unknown[]): string | undefined {
 
 /** Compiles claims into a Grant. `null`/`undefined` mean "no token" (401); malformed grants deny. */
 export function readGrants (claims: unknown, catalogue: Catalogue): GrantResult {
-  if (claims === undefined || claims === null) return { ok: false, reason: 'no-credentials' }
+  if (claims === undefined || claims === null) return { kind: 'no-credentials' }
   if (typeof claims !== 'object' || Array.isArray(claims)) {
-    return { ok: false, reason: 'invalid-grants', detail: `claims should be an object, instead got ${typeof claims}` }
+    return { kind: 'invalid-grants', detail: `claims should be an object, instead got ${typeof claims}` }
   }
   const c = claims as Json
   const token = objectAt(c, 'token')
@@ -95,7 +95,7 @@ export function readGrants (claims: unknown, catalogue: Catalogue): GrantResult 
   }
   if (problems.length > 0) {
     // Locations only: the messages may quote claim values, and claims are token material.
-    return { ok: false, reason: 'invalid-grants', detail: `malformed claims at ${[...new Set(problems.map((p) => p.at))].join(', ')}` }
+    return { kind: 'invalid-grants', detail: `malformed claims at ${[...new Set(problems.map((p) => p.at))].join(', ')}` }
   }
 
   const conditionValues = new Map<string, string | boolean>()
@@ -109,7 +109,7 @@ export function readGrants (claims: unknown, catalogue: Catalogue): GrantResult 
   if (typeof mfa === 'boolean') conditionValues.set('g:mfapresent', mfa)
 
   return {
-    ok: true,
+    kind: 'grant',
     grant: {
       projectId: firstString(ownValue(c, 'project_id'), ownValue(tokenProject, 'id'), ownValue(objectAt(c, 'project'), 'id')),
       userId,
@@ -171,28 +171,28 @@ function roleNames (roles: unknown, tokenRoles: unknown, prefix: string, problem
 }
 
 /** Whether an unconditional Allow names `action` exactly (no wildcard) and no Deny covers it. */
-export function allowsExplicitly (grant: Grant, actionName: string, action: ActionParts, now: () => number): boolean {
-  const literal = actionName.toLowerCase()
+export function allowsExplicitly (grant: Grant, action: ActionParts, now: () => number): boolean {
+  const literal = action.name.toLowerCase()
   const named = grant.statements.some((s) => s.effect === 'allow' && !s.uncertain && s.conditions.length === 0 && s.literals.has(literal))
-  return named && effectOf(grant, actionName, action, now) === 'allow'
+  return named && effectOf(grant, action, now) === 'allow'
 }
 
 /** Explicit Deny wins, then Allow, else none (implicit deny). Order of statements never matters. */
-export function effectOf (grant: Grant, actionName: string, action: ActionParts, now: () => number): ActionEffect {
-  return effectInSet(grant, grant, actionName, action, now)
+export function effectOf (grant: Grant, action: ActionParts, now: () => number): ActionEffect {
+  return effectInSet(grant, grant, action, now)
 }
 
 /** The effect in one enterprise project: project-wide and EP-scoped statements together (a Deny in either wins). */
-export function effectInEnterpriseProject (grant: Grant, enterpriseProjectId: string, actionName: string, action: ActionParts, now: () => number): ActionEffect {
-  const projectWide = effectOf(grant, actionName, action, now)
+export function effectInEnterpriseProject (grant: Grant, enterpriseProjectId: string, action: ActionParts, now: () => number): ActionEffect {
+  const projectWide = effectOf(grant, action, now)
   const scoped = grant.enterpriseProjects.get(enterpriseProjectId)
   if (projectWide === 'deny' || scoped === undefined) return projectWide
-  const inScope = effectInSet(grant, scoped, actionName, action, now)
+  const inScope = effectInSet(grant, scoped, action, now)
   return inScope === 'none' ? projectWide : inScope
 }
 
-function effectInSet (grant: Grant, set: StatementSet, actionName: string, action: ActionParts, now: () => number): ActionEffect {
-  const memoized = set.memo?.get(actionName)
+function effectInSet (grant: Grant, set: StatementSet, action: ActionParts, now: () => number): ActionEffect {
+  const memoized = set.memo?.get(action.name)
   if (memoized !== undefined) return memoized
   const context: ConditionContext = { values: grant.conditionValues, now: set.memo === undefined ? now() : 0 }
   let effect: ActionEffect = 'none'
@@ -204,6 +204,6 @@ function effectInSet (grant: Grant, set: StatementSet, actionName: string, actio
     }
     effect = 'allow'
   }
-  set.memo?.set(actionName, effect)
+  set.memo?.set(action.name, effect)
   return effect
 }

@@ -5,10 +5,36 @@
 // `crossProjectQuery: 'deny'` refuses such requests instead. Only an explicit grant of
 // `evs:snapshots:listAllProjects` (no wildcard) keeps them. The parameters are found with the backend's
 // own reading of the query (query.ts: `&` and `;`, decoding), in every spelling a lenient reader accepts.
+// Decided here: the reason `cross-project-query` (with `crossProjectQuery: 'deny'`) and the forwarded URL of an allow.
+import { denyDecision, type AllowDecision, type Decision } from '../decision/decision.js'
+import { splitAction } from '../iam/action-pattern.js'
+import { allowsExplicitly, type Grant } from '../iam/grants.js'
+import type { ApiFamily } from '../routing/route-table.js'
 import { parametersNamed, readQuery, securityName, withoutParameters, type QueryReading } from './query.js'
 
 /** The action that keeps cross-project parameters; granted only by naming it exactly. */
 export const ALL_PROJECTS_ACTION = 'evs:snapshots:listAllProjects'
+const ALL_PROJECTS = splitAction(ALL_PROJECTS_ACTION)
+
+/** Applies the rule to an allow: keep the parameters, strip them from the forwarded URL, or deny. */
+export type CrossProjectRule = (
+  decision: AllowDecision, url: string, query: QueryReading, grant: Grant | undefined, family: ApiFamily
+) => Decision
+
+/** Compiles the rule for the `crossProjectQuery` option. */
+export function compileCrossProjectRule (mode: 'strip' | 'deny', now: () => number): CrossProjectRule {
+  return function guardCrossProject (decision, url, query, grant, family) {
+    const stripped = withoutCrossProjectParams(url, query)
+    if (stripped === undefined) return decision
+    if (grant !== undefined && allowsExplicitly(grant, ALL_PROJECTS, now)) return decision
+    if (mode === 'deny') {
+      const matched = decision.route === undefined ? undefined : { route: decision.route, params: decision.params }
+      const detail = `all_tenants / all_projects need an explicit ${ALL_PROJECTS_ACTION} grant`
+      return denyDecision('cross-project-query', decision.method, decision.path, family, { userId: decision.userId, detail, matched })
+    }
+    return { ...decision, forwardUrl: stripped, detail: 'cross-project query parameters removed' }
+  }
+}
 
 /** Security names (see query.ts securityName) of the cross-project parameters. */
 export const CROSS_PROJECT_PARAMS: ReadonlySet<string> = new Set(['all_tenants', 'all_projects'])
@@ -37,7 +63,8 @@ export function withoutCrossProjectKeys (parsed: Readonly<Record<string, unknown
   for (const key of Object.keys(parsed)) {
     if (CROSS_PROJECT_PARAMS.has(securityName(key))) continue
     const value = parsed[key]
-    scrubbed[key] = typeof value === 'string' ? withoutHiddenPairs(value) : Array.isArray(value) ? value.map((v: unknown) => (typeof v === 'string' ? withoutHiddenPairs(v) : v)) : value
+    const scrub = (v: unknown): unknown => (typeof v === 'string' ? withoutHiddenPairs(v) : v)
+    scrubbed[key] = Array.isArray(value) ? value.map(scrub) : scrub(value)
   }
   return scrubbed
 }

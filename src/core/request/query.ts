@@ -20,6 +20,9 @@ export type QueryReading =
   /** A name or value is not valid UTF-8 once decoded: the backend fails on it, we refuse it. */
   | { readonly kind: 'undecodable', readonly at: number }
 
+/** A query the backend can read: its parameters. */
+export type QueryParameters = Extract<QueryReading, { kind: 'read' }>
+
 const NO_PARAMETERS: QueryReading = Object.freeze({ kind: 'read', parameters: Object.freeze([]) })
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 const utf8 = new TextEncoder()
@@ -90,7 +93,7 @@ export function securityName (name: string): string {
 }
 
 /** The parameters whose security name is in `names`. */
-export function parametersNamed (reading: Extract<QueryReading, { kind: 'read' }>, names: ReadonlySet<string>): QueryParameter[] {
+export function parametersNamed (reading: QueryParameters, names: ReadonlySet<string>): QueryParameter[] {
   return reading.parameters.filter((p) => names.has(securityName(p.name)))
 }
 

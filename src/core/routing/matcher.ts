@@ -38,6 +38,9 @@ export type MatchResult =
   /** A parameter value spelled like a sibling static segment (`DETAIL` beside `detail`). */
   | { readonly kind: 'ambiguous', readonly param: string }
 
+/** A lookup that still needs the caller's grants to become a decision (an ambiguous one is refused at once). */
+export type PendingMatch = Exclude<MatchResult, { readonly kind: 'ambiguous' }>
+
 export interface Matcher {
   /** Looks up `path` from index `start` (which holds the `/` before the first template segment). */
   match (method: string, path: string, start: number): MatchResult

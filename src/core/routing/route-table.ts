@@ -1,5 +1,6 @@
 // The route table: which IAM actions each API route requires. Data in, validated compiled routes out.
 // The loader checks every row and reports all bad rows in one ConfigurationError.
+import { splitAction, type ActionParts } from '../iam/action-pattern.js'
 import { ProblemList, describe } from '../support/errors.js'
 import { parseTemplate, type TemplateSegment } from './template.js'
 
@@ -51,6 +52,8 @@ export interface RouteDefinition {
 /** A validated row, ready for the matcher. */
 export interface CompiledRoute extends RouteDefinition {
   readonly index: number
+  /** `actions`, each split into its parts once, in the same order. */
+  readonly actionParts: readonly ActionParts[]
   readonly segments: readonly TemplateSegment[]
   readonly constraints: Readonly<Record<string, ParamConstraint>>
 }
@@ -162,6 +165,7 @@ function compileRow (row: unknown, index: number, projectIdPattern: RegExp, prob
     method: definition.method,
     template: definition.template,
     actions: Object.freeze([...definition.actions]),
+    actionParts: Object.freeze(definition.actions.map(splitAction)),
     enterpriseProject: definition.enterpriseProject,
     enterpriseProjectFrom: Object.freeze([...(definition.enterpriseProjectFrom ?? [])]),
     family: definition.family,

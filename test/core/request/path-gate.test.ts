@@ -366,7 +366,7 @@ for (const k of cases) {
     const decision = authorizer.authorize({ method: k.method, url: k.url, headers: k.headers ?? {} }, claims)
     const e = k.expect
     if (e.kind === 'outside') {
-      t.equal(decision.allowed, true, 'passes untouched')
+      t.equal(decision.kind === 'allow', true, 'passes untouched')
       t.equal(decision.reason, 'not-guarded')
       t.equal(authorizer.inspect({ method: k.method, url: k.url }).kind, 'outside')
       return
@@ -376,7 +376,7 @@ for (const k of cases) {
       return
     }
     if (e.kind === 'allow') {
-      t.equal(decision.allowed, true, 'allowed')
+      t.equal(decision.kind === 'allow', true, 'allowed')
       t.equal(decision.reason, e.reason)
       t.equal(decision.route?.template, e.template)
       if (e.params !== undefined) t.same({ ...decision.params }, e.params)
@@ -384,9 +384,9 @@ for (const k of cases) {
       if (e.path !== undefined) t.equal(decision.path, e.path, 'the decision names the path without the query')
       return
     }
-    t.equal(decision.allowed, false, `denied${k.note === undefined ? '' : ` (${k.note})`}`)
+    t.equal(decision.kind === 'allow', false, `denied${k.note === undefined ? '' : ` (${k.note})`}`)
     t.equal(decision.reason, e.reason)
-    if (decision.allowed) return
+    if (decision.kind === 'allow') return
     t.equal(decision.status, e.status)
     t.equal(decision.detail, e.detail)
     if (e.missing !== undefined) t.same(decision.missing, e.missing)
@@ -397,8 +397,8 @@ t.test('a malformed guarded path is answered 400 before credentials are read', a
   const authorizer = createAuthorizer()
   for (const claims of [null, undefined, FULL, { project_id: OTHER_PROJECT }]) {
     const decision = authorizer.authorize({ method: 'GET', url: `/v2/${P}/snapshots/%2e%2e` }, claims)
-    t.equal(decision?.allowed, false)
-    t.equal(decision?.allowed === false ? decision.status : undefined, 400)
+    t.equal(decision?.kind, 'deny')
+    t.equal(decision?.kind === 'deny' ? decision.status : undefined, 400)
   }
 })
 
@@ -438,7 +438,7 @@ t.test('property: hostile suffixes never throw, and every allow is canonical', a
       const url = `/v2/${P}/${s}`
       const decision = authorizerFor(options).authorize({ method: m, url, headers: {} }, FULL)
       if (decision.reason === 'not-guarded') throw new Error(`${url} judged outside the guarded space`)
-      if (!decision.allowed) return true
+      if (decision.kind === 'deny') return true
       allows++
       const problem = canonicalProblem(url)
       if (problem !== undefined) throw new Error(`${m} ${url} allowed (${decision.reason}) with ${problem}`)

@@ -1,0 +1,144 @@
+// The third stage: what the caller's grants say about a pending request. Decided here: `no-credentials`,
+// `invalid-grants`, `grants-error`, `route-not-found`, `method-not-allowed`, `project-mismatch`,
+// `missing-action`, `explicit-deny`, `enterprise-project-unsupported`, `malformed-body` (an EP body that is not
+// JSON) and the allow `granted`; or, when only enterprise-project grants could allow, the question the
+// enterprise stage answers.
+import { allowDecision, denyDecision, type Decision, type DenyDecision } from '../decision/decision.js'
+import type { EnterpriseProjectQuestion } from '../enterprise/enterprise.js'
+import { isJsonType } from '../request/override.js'
+import type { CrossProjectRule } from '../request/cross-project.js'
+import type { PendingMatch } from '../routing/matcher.js'
+import type { PendingRequest } from '../routing/route-request.js'
+import type { CompiledRoute } from '../routing/route-table.js'
+import type { Catalogue } from './catalogue.js'
+import { effectInEnterpriseProject, effectOf, readGrants, type Grant, type GrantResult } from './grants.js'
+import { unknownRolesDetail } from './unknown-roles.js'
+
+export interface Judge {
+  /**
+   * The decision for a pending request and the caller's claims. Never throws: an error while evaluating fails
+   * closed (`grants-error`) and is handed to `onError` for the log.
+   */
+  decide (pending: PendingRequest, claims: unknown, onError?: (error: unknown) => void): Decision | EnterpriseProjectQuestion
+  /** The denial when the claims could not be read at all (grants() threw or rejected). */
+  fail (pending: PendingRequest, error: unknown): DenyDecision
+}
+
+/** The actions of a route the grant does not allow, and the first one it explicitly denies. */
+export interface RouteVerdict {
+  readonly missing: readonly string[] | undefined
+  readonly denied: string | undefined
+}
+
+/** Why an enterprise-project grant did not count (the answer's message says what to do). */
+const UNSUPPORTED_EP_DETAIL = 'enterprise-project grants do not apply to OpenStack-Cinder rows ' +
+  '(project-wide grants only; the cloudsnapshots rows take them)'
+
+/** Compiles the stage: grants are read once per claims object (a verifier cache hands back the same object). */
+export function compileJudge (catalogue: Catalogue, now: () => number, guardCrossProject: CrossProjectRule): Judge {
+  const grantCache = new WeakMap<object, GrantResult>()
+
+  function grantsOf (claims: unknown): GrantResult {
+    if (typeof claims !== 'object' || claims === null) return readGrants(claims, catalogue)
+    let result = grantCache.get(claims)
+    if (result === undefined) {
+      result = readGrants(claims, catalogue)
+      grantCache.set(claims, result)
+    }
+    return result
+  }
+
+  function judge (pending: PendingRequest, claims: unknown): Decision | EnterpriseProjectQuestion {
+    const { method, path, match, family } = pending
+    const result = grantsOf(claims)
+    if (result.kind !== 'grant') {
+      const detail = result.kind === 'invalid-grants' ? result.detail : undefined
+      return denyDecision(result.kind, method, path, family, { detail, matched: matchedRoute(match) })
+    }
+    const grant = result.grant
+    const userId = grant.userId
+    if (match.kind === 'no-route') {
+      const detail = match.rejectedParam === undefined ? undefined : `{${match.rejectedParam}} rejected`
+      return denyDecision('route-not-found', method, path, family, { userId, detail })
+    }
+    if (match.kind === 'no-method') {
+      return denyDecision('method-not-allowed', method, path, family, { userId, detail: `allowed: ${match.allowed.join(', ')}` })
+    }
+    const { route, params } = match
+    const projectId = params['project_id']
+    if (projectId !== undefined && grant.projectId !== projectId) {
+      const detail = grant.projectId === undefined ? 'the token names no project' : 'token project differs'
+      return denyDecision('project-mismatch', method, path, family, { matched: match, userId, detail })
+    }
+    const { missing, denied } = routeVerdict(grant, route, now)
+    if (missing === undefined) {
+      return guardCrossProject(allowDecision('granted', method, path, match, userId), pending.url, pending.query, grant, family)
+    }
+    // A project-wide Deny cannot be lifted by an enterprise-project grant.
+    if (denied === undefined && grant.enterpriseProjects.size > 0) {
+      if (route.enterpriseProject) {
+        const needsBody = route.enterpriseProjectFrom?.some((s) => s.from === 'body') === true
+        // EP bodies are read as JSON only: another content type would be read differently by the backend.
+        if (needsBody && (pending.contentType === undefined || !isJsonType(pending.contentType))) {
+          const detail = 'the body must be application/json'
+          return denyDecision('malformed-body', method, path, family, { matched: match, userId, detail })
+        }
+        return { kind: 'enterprise-project', method, path, url: pending.url, query: pending.query, family, route, params, grant, needsBody }
+      }
+      if (enterpriseProjectWouldAllow(grant, route, missing, now)) {
+        const extras = { matched: match, userId, missing, action: missing[0], detail: UNSUPPORTED_EP_DETAIL }
+        return denyDecision('enterprise-project-unsupported', method, path, family, extras)
+      }
+    }
+    const detail = unknownRolesDetail(grant.unknownRoles)
+    const reason = denied === undefined ? 'missing-action' : 'explicit-deny'
+    return denyDecision(reason, method, path, family, { matched: match, userId, missing, action: denied ?? missing[0], detail })
+  }
+
+  function fail (pending: PendingRequest, error: unknown): DenyDecision {
+    // The class only: the adapters log the error itself (pino `err`) next to the decision.
+    const name = error instanceof Error ? error.name : typeof error
+    return denyDecision('grants-error', pending.method, pending.path, pending.family, {
+      matched: matchedRoute(pending.match), detail: `grants() failed: ${name}`
+    })
+  }
+
+  return {
+    decide (pending, claims, onError) {
+      try {
+        return judge(pending, claims)
+      } catch (error) {
+        // Hostile claims must never throw out of a decision: fail closed, the same in every caller.
+        onError?.(error)
+        return fail(pending, error)
+      }
+    },
+    fail
+  }
+}
+
+/** Every required action's effect for the grant, in table order. */
+export function routeVerdict (grant: Grant, route: CompiledRoute, now: () => number): RouteVerdict {
+  let missing: string[] | undefined
+  let denied: string | undefined
+  for (const action of route.actionParts) {
+    const effect = effectOf(grant, action, now)
+    if (effect === 'allow') continue
+    ;(missing ??= []).push(action.name)
+    if (effect === 'deny') denied ??= action.name
+  }
+  return { missing, denied }
+}
+
+/** Whether some enterprise project's grants would allow every missing action (on a row that does not take them). */
+function enterpriseProjectWouldAllow (grant: Grant, route: CompiledRoute, missing: readonly string[], now: () => number): boolean {
+  const actions = route.actionParts.filter((action) => missing.includes(action.name))
+  for (const id of grant.enterpriseProjects.keys()) {
+    if (actions.every((action) => effectInEnterpriseProject(grant, id, action, now) === 'allow')) return true
+  }
+  return false
+}
+
+function matchedRoute (match: PendingMatch): Extract<PendingMatch, { kind: 'matched' }> | undefined {
+  return match.kind === 'matched' ? match : undefined
+}
