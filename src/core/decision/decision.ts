@@ -86,6 +86,7 @@ export interface DenyDecision extends DecisionFacts {
 
 export type Decision = AllowDecision | DenyDecision
 
+// Object.create returns `any`; a null prototype means no inherited names (`params['constructor']` is undefined).
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>)
 const NONE: readonly string[] = Object.freeze([])
 const NONE_EP: readonly EnterpriseProjectFact[] = Object.freeze([])

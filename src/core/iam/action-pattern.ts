@@ -24,7 +24,7 @@ export function splitAction (action: string): ActionParts {
 }
 
 /** Compiles a grant pattern, or returns undefined when it is not a valid pattern. */
-export function compileActionPattern (pattern: string): ActionPredicate | undefined {
+export function compileActionPattern (pattern: unknown): ActionPredicate | undefined {
   if (typeof pattern !== 'string') return undefined
   if (pattern === '*') return matchAll
   const segments = pattern.split(':')
@@ -34,7 +34,7 @@ export function compileActionPattern (pattern: string): ActionPredicate | undefi
     if (segments.at(-1) !== '*') return undefined
     while (segments.length < 3) segments.push('*')
   }
-  const [service, resource, operation] = segments as [string, string, string]
+  const [service = '', resource = '', operation = ''] = segments
   const matchService = compileGlob(service)
   const matchResource = compileGlob(resource.toLowerCase())
   const matchOperation = compileGlob(operation.toLowerCase())

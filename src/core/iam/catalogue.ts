@@ -1,6 +1,7 @@
 // The policy catalogue: role names a token may carry, resolved to policy documents.
 // Built in: the Huawei system roles and policies that grant EVS snapshot actions.
 import { ProblemList, describe } from '../support/errors.js'
+import { isRecord } from '../support/records.js'
 import { compilePolicy, type CompiledStatement, type IamPolicy } from './policy.js'
 
 const tenantAdministrator: IamPolicy = {
@@ -40,10 +41,10 @@ export type Catalogue = ReadonlyMap<string, readonly CompiledStatement[]>
 /** Compiles the built-in roles plus user entries (which add or replace by name). Throws EVS_AUTHZ_ERR_POLICY. */
 export function compileCatalogue (extra: unknown): Catalogue {
   const problems = new ProblemList()
-  if (extra !== undefined && (typeof extra !== 'object' || extra === null || Array.isArray(extra))) {
+  if (extra !== undefined && !isRecord(extra)) {
     problems.add('policies', `should be an object mapping role names to policy documents, instead got ${describe(extra)}`)
   }
-  const entries = { ...systemPolicies, ...(extra as Record<string, unknown> | undefined) }
+  const entries = { ...systemPolicies, ...(isRecord(extra) ? extra : undefined) }
   const catalogue = new Map<string, readonly CompiledStatement[]>()
   for (const [name, value] of Object.entries(entries)) {
     const documents = Array.isArray(value) ? value : [value]

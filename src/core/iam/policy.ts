@@ -2,6 +2,7 @@
 // and compiled into statements. Anything we cannot evaluate makes an Allow not apply and a Deny apply.
 import { compileActionPattern, type ActionParts, type ActionPredicate } from './action-pattern.js'
 import { describe } from '../support/errors.js'
+import { ownValue } from '../support/records.js'
 import { compileGlob, globWithinLimits, type GlobMatcher } from './glob.js'
 
 /** A policy statement as Huawei IAM writes it. */
@@ -52,11 +53,11 @@ export function compilePolicy (policy: unknown, at: string, problems: Array<{ at
     problems.push({ at, message: `should be a policy document { Version, Statement }, instead got ${describe(policy)}` })
     return []
   }
-  const p = policy as Record<string, unknown>
-  if (p['Version'] !== '1.1' && p['Version'] !== '1.0') {
-    problems.push({ at: `${at}.Version`, message: `should be "1.1" or "1.0", instead got ${describe(p['Version'])}` })
+  const version = ownValue(policy, 'Version')
+  if (version !== '1.1' && version !== '1.0') {
+    problems.push({ at: `${at}.Version`, message: `should be "1.1" or "1.0", instead got ${describe(version)}` })
   }
-  const statements = p['Statement']
+  const statements = ownValue(policy, 'Statement')
   if (!Array.isArray(statements)) {
     problems.push({ at: `${at}.Statement`, message: `should be an array of statements, instead got ${describe(statements)}` })
     return []
@@ -72,37 +73,40 @@ function compileStatement (statement: unknown, at: string, problems: Array<{ at:
     problems.push({ at, message: `should be a statement object, instead got ${describe(statement)}` })
     return undefined
   }
-  const s = statement as Record<string, unknown>
   const before = problems.length
   // Positions, not names: the names come from the document (for claims, token material).
-  Object.keys(s).forEach((key, i) => {
-    if (!STATEMENT_KEYS.has(key)) problems.push({ at: `${at}.<element ${i}>`, message: 'is not a statement element evs-authz understands (Effect, Action, Condition, Resource, Sid)' })
+  Object.keys(statement).forEach((key, i) => {
+    const message = 'is not a statement element evs-authz understands (Effect, Action, Condition, Resource, Sid)'
+    if (!STATEMENT_KEYS.has(key)) problems.push({ at: `${at}.<element ${i}>`, message })
   })
-  const effect = s['Effect']
-  if (effect !== 'Allow' && effect !== 'Deny') problems.push({ at: `${at}.Effect`, message: `should be "Allow" or "Deny", instead got ${describe(effect)}` })
-  const patterns = typeof s['Action'] === 'string' ? [s['Action']] : s['Action']
+  const effect = ownValue(statement, 'Effect')
+  if (effect !== 'Allow' && effect !== 'Deny') {
+    problems.push({ at: `${at}.Effect`, message: `should be "Allow" or "Deny", instead got ${describe(effect)}` })
+  }
+  const action = ownValue(statement, 'Action')
+  const patterns: unknown = typeof action === 'string' ? [action] : action
   const actions: ActionPredicate[] = []
   if (!Array.isArray(patterns) || patterns.length === 0) {
-    problems.push({ at: `${at}.Action`, message: `should be a non-empty array of action patterns, instead got ${describe(s['Action'])}` })
+    problems.push({ at: `${at}.Action`, message: `should be a non-empty array of action patterns, instead got ${describe(action)}` })
   } else {
     for (const pattern of patterns) {
-      const predicate = compileActionPattern(pattern as string)
-      if (predicate === undefined) problems.push({ at: `${at}.Action`, message: `${describe(pattern)} is not an action pattern (service:resource:operation, * within a segment)` })
-      else actions.push(predicate)
+      const predicate = compileActionPattern(pattern)
+      if (predicate !== undefined) actions.push(predicate)
+      else problems.push({ at: `${at}.Action`, message: `${describe(pattern)} is not an action pattern (service:resource:operation, * within a segment)` })
     }
   }
   // A pattern over GLOB_LIMITS is not evaluated at all: the statement becomes uncertain (fail closed).
   const overLimit = Array.isArray(patterns) && patterns.some((p) => typeof p === 'string' && !globWithinLimits(p))
-  const resource = compileResource(s['Resource'], at, problems)
-  const condition = compileConditions(s['Condition'], at, problems)
-  if (problems.length > before) return undefined
+  const resource = compileResource(ownValue(statement, 'Resource'), at, problems)
+  const condition = compileConditions(ownValue(statement, 'Condition'), at, problems)
+  if (problems.length > before || !Array.isArray(patterns)) return undefined
   return {
     effect: effect === 'Allow' ? 'allow' : 'deny',
     actions,
     conditions: condition.conditions,
     uncertain: condition.uncertain || resource.restricted || overLimit,
     timeDependent: condition.timeDependent,
-    literals: new Set((patterns as string[]).filter((p) => !p.includes('*')).map((p) => p.toLowerCase()))
+    literals: new Set(patterns.filter((p): p is string => typeof p === 'string' && !p.includes('*')).map((p) => p.toLowerCase()))
   }
 }
 
@@ -118,8 +122,14 @@ function compileResource (resource: unknown, at: string, problems: Array<{ at: s
   return { restricted: !list.some((r: string) => r === '*' || /^[*]+(:[*]+)*$/.test(r)) }
 }
 
-function compileConditions (condition: unknown, at: string, problems: Array<{ at: string, message: string }>): { conditions: CompiledCondition[], uncertain: boolean, timeDependent: boolean } {
-  const result = { conditions: [] as CompiledCondition[], uncertain: false, timeDependent: false }
+interface CompiledConditions {
+  conditions: CompiledCondition[]
+  uncertain: boolean
+  timeDependent: boolean
+}
+
+function compileConditions (condition: unknown, at: string, problems: Array<{ at: string, message: string }>): CompiledConditions {
+  const result: CompiledConditions = { conditions: [], uncertain: false, timeDependent: false }
   if (condition === undefined) return result
   if (typeof condition !== 'object' || condition === null || Array.isArray(condition)) {
     problems.push({ at: `${at}.Condition`, message: `should be { Operator: { key: [values] } }, instead got ${describe(condition)}` })
@@ -130,7 +140,7 @@ function compileConditions (condition: unknown, at: string, problems: Array<{ at
       problems.push({ at: `${at}.Condition.<operator ${i}>`, message: `should be { key: [values] }, instead got ${describe(entries)}` })
       continue
     }
-    for (const [key, raw] of Object.entries(entries as Record<string, unknown>)) {
+    for (const [key, raw] of Object.entries(entries)) {
       const values = Array.isArray(raw) ? raw : [raw]
       const compiled = compileCondition(operator, key.toLowerCase(), values)
       if (compiled === undefined) {
@@ -153,6 +163,7 @@ const STRING_TESTS: ReadonlyMap<string, Test> = new Map<string, Test>([
   ['StringEqualsIgnoreCase', (a, e) => typeof a === 'string' && typeof e === 'string' && a.toLowerCase() === e.toLowerCase()],
   ['StringStartWith', (a, e) => typeof a === 'string' && typeof e === 'string' && a.startsWith(e)],
   ['StringEndWith', (a, e) => typeof a === 'string' && typeof e === 'string' && a.endsWith(e)],
+  // compileCondition replaces StringMatch's values by their compiled globs: a function here is a GlobMatcher.
   ['StringMatch', (a, e) => typeof a === 'string' && typeof e === 'function' && (e as GlobMatcher)(a)],
   ['Bool', (a, e) => typeof a === 'boolean' && (e === a || e === String(a))]
 ])
@@ -183,7 +194,7 @@ function compileCondition (operator: string, key: string, values: readonly unkno
   // StringMatch globs are compiled here, once, not per request; over GLOB_LIMITS the condition is unevaluable.
   if (positive === 'StringMatch') {
     if (values.some((v) => typeof v !== 'string' || !globWithinLimits(v))) return undefined
-    values = values.map((v) => compileGlob(v as string))
+    values = values.map((v) => compileGlob(String(v)))
   }
   return (context) => {
     const actual = context.values.get(key)

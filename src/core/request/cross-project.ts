@@ -59,6 +59,7 @@ export function withoutCrossProjectParams (url: string, reading?: QueryReading):
  * (`limit: '5;all_tenants=1'` from a parser that splits on `&` only) loses that pair.
  */
 export function withoutCrossProjectKeys (parsed: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  // Same prototype as the framework's object (Fastify's is null-prototype); getPrototypeOf and create are untyped.
   const scrubbed = Object.create(Object.getPrototypeOf(parsed) as object | null) as Record<string, unknown>
   for (const key of Object.keys(parsed)) {
     if (CROSS_PROJECT_PARAMS.has(securityName(key))) continue
