@@ -99,7 +99,7 @@ export async function buildCinderGateway (options: CinderGatewayOptions): Promis
   })
 }
 
-/** Personas for the recipe in scripts/cinder/README-section.md (hex project ids, as Cinder wants them). */
+/** Personas for the recipe in README "In front of OpenStack Cinder" (hex project ids, as Cinder wants them). */
 export const CINDER_DEMO = {
   project: '0123456789abcdef0123456789abcdef',
   otherProject: 'fedcba9876543210fedcba9876543210'

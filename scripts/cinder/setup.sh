@@ -9,7 +9,7 @@
 # Environment:
 #   CINDER_DIR   configuration and state directory (default: ${TMPDIR:-/tmp}/evs-authz-cinder)
 #   CINDER_PORT  API port on 127.0.0.1 (default: 18776)
-#   CINDER_AUTH  noauth (default), isolated (same as --isolated; see README-section.md), or keystone:
+#   CINDER_AUTH  noauth (default), isolated (same as --isolated; see README "In front of OpenStack Cinder"), or keystone:
 #                keystonemiddleware against a real Keystone (scripts/keystone/), enforce_new_defaults = true
 #   CINDER_KEYSTONE_URL       keystone mode: the Keystone (default http://127.0.0.1:15000)
 #   CINDER_KEYSTONE_PASSWORD  keystone mode: password of the `cinder` service user (admin + service on `service`)

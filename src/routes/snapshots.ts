@@ -3,7 +3,7 @@
 // Huawei has no /v3/{project_id}/cloudsnapshots, so those rows have no twin.
 import type { EnterpriseProjectSource, RouteDefinition } from '../core/routing/route-table.js'
 
-// Which enterprise project each EP-capable request touches (research: huawei-iam-evs.md §5, §7).
+// Which enterprise project each EP-capable request touches (docs/permission-table.md, "Enterprise projects").
 // v2 snapshots carry no enterprise_project_id, so a snapshot's EP is its source volume's.
 const listQuery: readonly EnterpriseProjectSource[] = [{ from: 'query', name: 'enterprise_project_id' }]
 const createdFrom: readonly EnterpriseProjectSource[] = [{ from: 'body', path: ['snapshot', 'volume_id'], kind: 'volume' }]

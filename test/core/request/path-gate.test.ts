@@ -26,7 +26,7 @@ type Expectation =
   | { readonly kind: 'deny', readonly reason: DenyReason, readonly status: 400 | 401 | 403, readonly detail: string | undefined, readonly missing?: readonly string[] }
 
 interface GateCase {
-  /** The anchors.md §4 class (or a short tag for controls). */
+  /** The bypass class of docs/threat-model.md (or a short tag for controls). */
   readonly klass: string
   readonly method: string
   readonly url: string
