@@ -113,8 +113,8 @@ function compileRow (row: unknown, index: number, projectIdPattern: RegExp, prob
   if (!(ROUTE_METHODS as readonly unknown[]).includes(r['method'])) {
     problems.add(`${at}.method`, `should be one of ${ROUTE_METHODS.join(', ')} (HEAD is authorized as GET), instead got ${describe(r['method'])}`)
   }
-  const parsed = parseTemplate(r['template'] as string)
-  if (!parsed.ok) for (const message of parsed.problems) problems.add(`${at}.template`, `${describe(r['template'])} ${message}`)
+  const parsed = parseTemplate(r['template'])
+  if (parsed.kind === 'invalid') for (const message of parsed.problems) problems.add(`${at}.template`, `${describe(r['template'])} ${message}`)
   const actions = r['actions']
   if (!Array.isArray(actions) || actions.length === 0) {
     problems.add(`${at}.actions`, `should be a non-empty array of action names, instead got ${describe(actions)}`)
@@ -135,16 +135,16 @@ function compileRow (row: unknown, index: number, projectIdPattern: RegExp, prob
   if (typeof r['name'] !== 'string' || r['name'].trim() === '') {
     problems.add(`${at}.name`, `should be a non-empty string, instead got ${describe(r['name'])}`)
   }
-  if (parsed.ok && parsed.segments[0]?.kind !== 'static') {
+  if (parsed.kind === 'parsed' && parsed.segments[0]?.kind !== 'static') {
     problems.add(`${at}.template`, `${describe(r['template'])} must start with a static segment (the API version, such as /v2): it opens the guarded space`)
   }
-  checkEnterpriseProjectSources(r, parsed.ok ? parsed.segments : [], at, problems)
+  checkEnterpriseProjectSources(r, parsed.kind === 'parsed' ? parsed.segments : [], at, problems)
   const constraints: Record<string, ParamConstraint> = Object.create(null)
   const params = (r['params'] ?? {}) as Record<string, unknown>
   if (typeof params !== 'object' || params === null) {
     problems.add(`${at}.params`, `should be an object of parameter constraints, instead got ${describe(params)}`)
   }
-  if (parsed.ok) {
+  if (parsed.kind === 'parsed') {
     for (const segment of parsed.segments) {
       if (segment.kind === 'param') constraints[segment.name] = defaultConstraint(segment.name, projectIdPattern)
     }
@@ -159,7 +159,7 @@ function compileRow (row: unknown, index: number, projectIdPattern: RegExp, prob
       }
     }
   }
-  if (problems.items.length > before || !parsed.ok) return undefined
+  if (problems.items.length > before || parsed.kind === 'invalid') return undefined
   const definition = row as RouteDefinition
   return Object.freeze({
     method: definition.method,
