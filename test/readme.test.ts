@@ -23,11 +23,18 @@ t.test('the README documents every option, reason and error code', async (t) => 
   for (const word of documented) t.match(readme, `\`${word}\``, `README mentions \`${word}\``)
 })
 
-t.test('the route table renders as json and as a text table', async (t) => {
-  const json = JSON.parse(formatRouteTable(snapshotRoutes, 'json')) as Array<{ template: string, actions: string[] }>
+t.test('the route table renders as json and as a text table, descriptions included', async (t) => {
+  const json = JSON.parse(formatRouteTable(snapshotRoutes, 'json')) as Array<{ template: string, actions: string[], description: string }>
   t.equal(json.length, snapshotRoutes.length)
   t.same(json[0]?.actions, ['evs:snapshots:create', 'evs:volumes:get'])
+  t.same(json.map((row) => row.description), snapshotRoutes.map((route) => route.description))
   const text = formatRouteTable(snapshotRoutes, 'table').split('\n')
   t.equal(text.length, snapshotRoutes.length + 2)
+  t.match(text[0], /^Method\s+Template\s+Required actions \(all\)\s+EP\s+Family\s+Name\s+Description$/)
   t.match(text[2], /^POST\s+\/v2\/\{project_id\}\/snapshots\s+evs:snapshots:create \+ evs:volumes:get\s+no\s+cinder/)
+  snapshotRoutes.forEach((route, i) => t.ok(text[i + 2]?.endsWith(`  ${route.description ?? ''}`), `${route.name}: description last`))
+})
+
+t.test('the README table shows every built-in row\'s description', async (t) => {
+  for (const route of snapshotRoutes) t.ok(readme.includes(` | ${route.description ?? '(none)'} |`), route.name)
 })

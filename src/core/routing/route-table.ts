@@ -45,6 +45,8 @@ export interface RouteDefinition {
   readonly family: ApiFamily
   /** Human name, used in logs and the CLI. */
   readonly name: string
+  /** What the call does, in one line (optional; shown by formatRouteTable, so in the README and `evs-authz routes`). */
+  readonly description?: string
   /** Per-parameter constraints; parameters not named here get the built-in ones. */
   readonly params?: Readonly<Record<string, ParamConstraint>>
 }
@@ -135,6 +137,10 @@ function compileRow (row: unknown, index: number, projectIdPattern: RegExp, prob
   if (typeof r['name'] !== 'string' || r['name'].trim() === '') {
     problems.add(`${at}.name`, `should be a non-empty string, instead got ${describe(r['name'])}`)
   }
+  const description = r['description']
+  if (description !== undefined && (typeof description !== 'string' || description.trim() === '' || /[\r\n]/.test(description))) {
+    problems.add(`${at}.description`, `should be a non-empty string of one line, instead got ${describe(description)}`)
+  }
   if (parsed.kind === 'parsed' && parsed.segments[0]?.kind !== 'static') {
     problems.add(`${at}.template`, `${describe(r['template'])} must start with a static segment (the API version, such as /v2): it opens the guarded space`)
   }
@@ -170,6 +176,7 @@ function compileRow (row: unknown, index: number, projectIdPattern: RegExp, prob
     enterpriseProjectFrom: Object.freeze([...(definition.enterpriseProjectFrom ?? [])]),
     family: definition.family,
     name: definition.name,
+    ...(definition.description === undefined ? {} : { description: definition.description }),
     params: definition.params ?? {},
     index,
     segments: parsed.segments,
