@@ -2,6 +2,7 @@
 // The loader checks every row and reports all bad rows in one ConfigurationError.
 import { splitAction, type ActionParts } from '../iam/action-pattern.js'
 import { ProblemList, describe } from '../support/errors.js'
+import { backtrackingRisk } from './regex-safety.js'
 import { parseTemplate, type TemplateSegment } from './template.js'
 
 /** Methods a row may name. HEAD is never a row: it is authorized as GET. */
@@ -94,6 +95,11 @@ export function loadRouteTable (rows: unknown, options: LoadOptions = {}): reado
     problems.throwIfAny('EVS_AUTHZ_ERR_ROUTE_TABLE', 'Invalid route table')
   }
   const projectIdPattern = options.projectIdPattern ?? PROJECT_ID_PATTERN
+  // The option's other checks (it is a RegExp) report EVS_AUTHZ_ERR_OPTIONS, so this one does too.
+  const optionProblems = new ProblemList()
+  const projectIdRisk = projectIdPattern instanceof RegExp ? backtrackingRisk(projectIdPattern) : undefined
+  if (projectIdRisk !== undefined) optionProblems.add('projectIdPattern', `${String(projectIdPattern)} ${projectIdRisk}`)
+  optionProblems.throwIfAny('EVS_AUTHZ_ERR_OPTIONS', 'Invalid evs-authz options')
   const compiled: CompiledRoute[] = []
   ;(rows as unknown[]).forEach((row, index) => {
     const route = compileRow(row, index, projectIdPattern, problems)
@@ -161,7 +167,9 @@ function compileRow (row: unknown, index: number, projectIdPattern: RegExp, prob
       } else if (!isConstraint(constraint)) {
         problems.add(where, `should be { pattern: RegExp, maxLength?: positive integer }, instead got ${describe(constraint)}`)
       } else {
-        constraints[name] = constraint
+        const risk = backtrackingRisk(constraint.pattern)
+        if (risk === undefined) constraints[name] = constraint
+        else problems.add(`${where}.pattern`, `${String(constraint.pattern)} ${risk}`)
       }
     }
   }

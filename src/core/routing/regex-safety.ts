@@ -1,0 +1,175 @@
+// Screens user-supplied regular expressions (the `projectIdPattern` option, route `params` patterns) for catastrophic
+// backtracking before the matcher runs them on request data. One walk over the syntax tree of ret (the tokenizer
+// safe-regex2 uses; installed with fastify) refuses the shapes that backtrack exponentially:
+// - a variable quantifier inside a repeated group: (a+)+, (\w+\s?)*, (a?){26} (an optional group, max 1, does not count);
+// - a repeated group whose alternatives can start with the same character: (a|a)*, (\w|\d)+, which safe-regex2 misses;
+// - more than 25 variable quantifiers (a?a?a?...aaa), safe-regex2's limit.
+// The check is conservative (some safe patterns are refused) and linear in the pattern; a refused pattern can always
+// be rewritten, e.g. with a character class instead of an alternation.
+import ret, { reconstruct, types, type Root, type Token } from 'ret'
+
+/** ret's CommonJS module.exports is the tokenizer itself; its typings describe the ES namespace instead. */
+const tokenize = ret as unknown as (source: string) => Root
+
+type CharRanges = ReadonlyArray<readonly [number, number]>
+const MAX_CODE_POINT = 0x10FFFF
+const ANY: CharRanges = [[0, MAX_CODE_POINT]]
+const MAX_VARIABLE_QUANTIFIERS = 25
+
+/** Why `pattern` may backtrack catastrophically, or undefined when it passes the check. */
+export function backtrackingRisk (pattern: RegExp): string | undefined {
+  if (pattern.flags.includes('v')) return 'uses the v flag, whose set syntax this check cannot read; write it with the u flag'
+  let tree: Root
+  try {
+    tree = tokenize(pattern.flags.includes('u') ? anyForPropertyEscapes(pattern.source) : pattern.source)
+  } catch (error) {
+    return `cannot be checked for catastrophic backtracking (${(error as Error).message}); lookbehind is not supported`
+  }
+  const walk = new Walk(pattern.flags.includes('i'))
+  const risk = walk.visit(tree, false)
+  if (risk !== undefined) return `may backtrack catastrophically: ${risk}`
+  return walk.variableQuantifiers > MAX_VARIABLE_QUANTIFIERS
+    ? `may backtrack catastrophically: more than ${MAX_VARIABLE_QUANTIFIERS} variable quantifiers (${walk.variableQuantifiers})`
+    : undefined
+}
+
+class Walk {
+  variableQuantifiers = 0
+
+  constructor (private readonly ignoreCase: boolean) {}
+
+  /** The first risky shape in `token`; `repeated` says whether an enclosing quantifier can match more than once. */
+  visit (token: Root | Token, repeated: boolean): string | undefined {
+    if (token.type === types.REPETITION) {
+      if (token.min !== token.max) {
+        this.variableQuantifiers++
+        if (repeated) return `the quantifier in ${reconstruct(token)} sits inside a repeated group, as in (a+)+`
+      }
+      return this.visit(token.value, repeated || token.max > 1)
+    }
+    if (token.type !== types.ROOT && token.type !== types.GROUP) return undefined
+    const options = token.options ?? [token.stack ?? []]
+    if (repeated && options.length > 1) {
+      const firsts = options.map((option) => firstOf(option, this.ignoreCase).chars)
+      for (let i = 0; i < firsts.length; i++) {
+        for (let j = i + 1; j < firsts.length; j++) {
+          if (intersects(firsts[i] ?? [], firsts[j] ?? [])) {
+            return `alternatives ${i + 1} and ${j + 1} of the repeated group ${reconstruct(token)} can start with the same character, as in (a|a)*`
+          }
+        }
+      }
+    }
+    for (const option of options) {
+      for (const item of option) {
+        const risk = this.visit(item, repeated)
+        if (risk !== undefined) return risk
+      }
+    }
+    return undefined
+  }
+}
+
+/**
+ * ret reads `\p{L}` as the letters p, {, L, }. For the overlap check a property escape may be any character, so it
+ * becomes `[\s\S]` (inside a class: `\s\S`), which can only make the check refuse more.
+ */
+function anyForPropertyEscapes (source: string): string {
+  let out = ''
+  let inClass = false
+  for (let i = 0; i < source.length; i++) {
+    const char = source[i]
+    if (char === '\\') {
+      const next = source[i + 1] ?? ''
+      const close = source.indexOf('}', i)
+      if ((next === 'p' || next === 'P') && source[i + 2] === '{' && close > 0) {
+        out += inClass ? '\\s\\S' : '[\\s\\S]'
+        i = close
+      } else {
+        out += char + next
+        i++
+      }
+      continue
+    }
+    if (char === '[') inClass = true
+    else if (char === ']') inClass = false
+    out += char
+  }
+  return out
+}
+
+/** The characters a sequence can start with, and whether it can match the empty string. */
+function firstOf (sequence: readonly Token[], ignoreCase: boolean): { chars: CharRanges, nullable: boolean } {
+  const chars: Array<readonly [number, number]> = []
+  for (const token of sequence) {
+    const first = firstOfToken(token, ignoreCase)
+    chars.push(...first.chars)
+    if (!first.nullable) return { chars, nullable: false }
+  }
+  return { chars, nullable: true }
+}
+
+function firstOfToken (token: Token, ignoreCase: boolean): { chars: CharRanges, nullable: boolean } {
+  switch (token.type) {
+    case types.CHAR:
+      return { chars: folded([[token.value, token.value]], ignoreCase), nullable: false }
+    case types.SET:
+      return { chars: folded(rangesOf(token), ignoreCase), nullable: false }
+    case types.REPETITION: {
+      const inner = firstOfToken(token.value, ignoreCase)
+      return { chars: inner.chars, nullable: inner.nullable || token.min === 0 }
+    }
+    case types.GROUP: {
+      // Lookarounds consume nothing.
+      if (token.followedBy === true || token.notFollowedBy === true || token.lookBehind === true) return { chars: [], nullable: true }
+      const firsts = (token.options ?? [token.stack ?? []]).map((option) => firstOf(option, ignoreCase))
+      return { chars: firsts.flatMap((f) => f.chars), nullable: firsts.some((f) => f.nullable) }
+    }
+    case types.REFERENCE:
+      // A backreference can repeat anything its group matched, including nothing.
+      return { chars: ANY, nullable: true }
+    case types.POSITION:
+      return { chars: [], nullable: true }
+  }
+}
+
+/** The ranges of a character class, negation applied. */
+function rangesOf (set: Extract<Token, { type: types.SET }>): CharRanges {
+  const ranges: Array<readonly [number, number]> = []
+  for (const item of set.set) {
+    if (item.type === types.CHAR) ranges.push([item.value, item.value])
+    else if (item.type === types.RANGE) ranges.push([item.from, item.to])
+    else ranges.push(...rangesOf(item))
+  }
+  return set.not ? complement(ranges) : ranges
+}
+
+function complement (ranges: CharRanges): CharRanges {
+  const sorted = [...ranges].sort((a, b) => a[0] - b[0])
+  const out: Array<readonly [number, number]> = []
+  let next = 0
+  for (const [from, to] of sorted) {
+    if (from > next) out.push([next, from - 1])
+    next = Math.max(next, to + 1)
+  }
+  if (next <= MAX_CODE_POINT) out.push([next, MAX_CODE_POINT])
+  return out
+}
+
+/** Under the i flag an ASCII letter also stands for its other case (non-ASCII folding is not modelled). */
+function folded (ranges: CharRanges, ignoreCase: boolean): CharRanges {
+  if (!ignoreCase) return ranges
+  const out = [...ranges]
+  for (const [from, to] of ranges) {
+    const lowerFrom = Math.max(from, 0x61)
+    const lowerTo = Math.min(to, 0x7A)
+    if (lowerFrom <= lowerTo) out.push([lowerFrom - 0x20, lowerTo - 0x20])
+    const upperFrom = Math.max(from, 0x41)
+    const upperTo = Math.min(to, 0x5A)
+    if (upperFrom <= upperTo) out.push([upperFrom + 0x20, upperTo + 0x20])
+  }
+  return out
+}
+
+function intersects (a: CharRanges, b: CharRanges): boolean {
+  return a.some(([aFrom, aTo]) => b.some(([bFrom, bTo]) => aFrom <= bTo && bFrom <= aTo))
+}
