@@ -43,7 +43,8 @@ for (const row of seedRows) {
 }
 
 t.test('no /v3/.../cloudsnapshots route is invented', async (t) => {
-  const invented = snapshotRoutes.filter((route) => route.template.startsWith('/v3/') && route.template.toLowerCase().includes('cloudsnapshots'))
+  const invented = snapshotRoutes.filter((route) =>
+    route.template.startsWith('/v3/') && route.template.toLowerCase().includes('cloudsnapshots'))
   t.same(invented.map(key), [])
 })
 

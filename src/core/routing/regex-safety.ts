@@ -54,7 +54,8 @@ class Walk {
       for (let i = 0; i < firsts.length; i++) {
         for (let j = i + 1; j < firsts.length; j++) {
           if (intersects(firsts[i] ?? [], firsts[j] ?? [])) {
-            return `alternatives ${i + 1} and ${j + 1} of the repeated group ${reconstruct(token)} can start with the same character, as in (a|a)*`
+            const group = reconstruct(token)
+            return `alternatives ${i + 1} and ${j + 1} of the repeated group ${group} can start with the same character, as in (a|a)*`
           }
         }
       }

@@ -119,10 +119,13 @@ function compileRow (row: unknown, index: number, projectIdPattern: RegExp, prob
   const r = row as Record<string, unknown>
   const before = problems.items.length
   if (!(ROUTE_METHODS as readonly unknown[]).includes(r['method'])) {
-    problems.add(`${at}.method`, `should be one of ${ROUTE_METHODS.join(', ')} (HEAD is authorized as GET), instead got ${describe(r['method'])}`)
+    const methods = ROUTE_METHODS.join(', ')
+    problems.add(`${at}.method`, `should be one of ${methods} (HEAD is authorized as GET), instead got ${describe(r['method'])}`)
   }
   const parsed = parseTemplate(r['template'])
-  if (parsed.kind === 'invalid') for (const message of parsed.problems) problems.add(`${at}.template`, `${describe(r['template'])} ${message}`)
+  if (parsed.kind === 'invalid') {
+    for (const message of parsed.problems) problems.add(`${at}.template`, `${describe(r['template'])} ${message}`)
+  }
   const actions = r['actions']
   if (!Array.isArray(actions) || actions.length === 0) {
     problems.add(`${at}.actions`, `should be a non-empty array of action names, instead got ${describe(actions)}`)
@@ -148,7 +151,8 @@ function compileRow (row: unknown, index: number, projectIdPattern: RegExp, prob
     problems.add(`${at}.description`, `should be a non-empty string of one line, instead got ${describe(description)}`)
   }
   if (parsed.kind === 'parsed' && parsed.segments[0]?.kind !== 'static') {
-    problems.add(`${at}.template`, `${describe(r['template'])} must start with a static segment (the API version, such as /v2): it opens the guarded space`)
+    problems.add(`${at}.template`,
+      `${describe(r['template'])} must start with a static segment (the API version, such as /v2): it opens the guarded space`)
   }
   checkEnterpriseProjectSources(r, parsed.kind === 'parsed' ? parsed.segments : [], at, problems)
   const constraints: Record<string, ParamConstraint> = Object.create(null)
@@ -192,15 +196,20 @@ function compileRow (row: unknown, index: number, projectIdPattern: RegExp, prob
   })
 }
 
-function checkEnterpriseProjectSources (r: Record<string, unknown>, segments: readonly TemplateSegment[], at: string, problems: ProblemList): void {
+function checkEnterpriseProjectSources (
+  r: Record<string, unknown>, segments: readonly TemplateSegment[], at: string, problems: ProblemList
+): void {
   const sources = r['enterpriseProjectFrom']
   const where = `${at}.enterpriseProjectFrom`
   if (r['enterpriseProject'] !== true) {
-    if (sources !== undefined && !(Array.isArray(sources) && sources.length === 0)) problems.add(where, 'is only allowed on rows with enterpriseProject: true')
+    if (sources !== undefined && !(Array.isArray(sources) && sources.length === 0)) {
+      problems.add(where, 'is only allowed on rows with enterpriseProject: true')
+    }
     return
   }
   if (!Array.isArray(sources) || sources.length === 0) {
-    problems.add(where, 'is required on rows with enterpriseProject: true: a non-empty array of { from: "query", name } | { from: "param", name, kind } | { from: "body", path, kind }')
+    problems.add(where, 'is required on rows with enterpriseProject: true: a non-empty array of ' +
+      '{ from: "query", name } | { from: "param", name, kind } | { from: "body", path, kind }')
     return
   }
   const params = new Set(segments.flatMap((s) => (s.kind === 'param' ? [s.name] : [])))
@@ -211,8 +220,12 @@ function checkEnterpriseProjectSources (r: Record<string, unknown>, segments: re
       ? typeof s['name'] === 'string' && s['name'] !== ''
       : s['from'] === 'param'
         ? kindOk && typeof s['name'] === 'string' && params.has(s['name'])
-        : s['from'] === 'body' && kindOk && Array.isArray(s['path']) && s['path'].length > 0 && s['path'].every((k) => typeof k === 'string' && k !== '')
-    if (!ok) problems.add(`${where}[${i}]`, `should be { from: "query", name } | { from: "param", name (a template parameter), kind: "snapshot" | "volume" } | { from: "body", path: string[], kind }, instead got ${describe(source)}`)
+        : s['from'] === 'body' && kindOk && Array.isArray(s['path']) && s['path'].length > 0 &&
+          s['path'].every((k) => typeof k === 'string' && k !== '')
+    if (!ok) {
+      problems.add(`${where}[${i}]`, 'should be { from: "query", name } | { from: "param", name (a template parameter), ' +
+        `kind: "snapshot" | "volume" } | { from: "body", path: string[], kind }, instead got ${describe(source)}`)
+    }
   })
 }
 
@@ -237,7 +250,8 @@ function checkConflicts (routes: readonly CompiledRoute[], problems: ProblemList
     const earlier = byShape.get(key)
     if (earlier !== undefined) {
       const what = earlier.template === route.template ? 'duplicates' : 'is ambiguous with'
-      problems.add(`routes[${route.index}]`, `${route.method} ${route.template} ${what} routes[${earlier.index}] ${earlier.method} ${earlier.template}`)
+      const other = `routes[${earlier.index}] ${earlier.method} ${earlier.template}`
+      problems.add(`routes[${route.index}]`, `${route.method} ${route.template} ${what} ${other}`)
     } else {
       byShape.set(key, route)
     }
@@ -249,7 +263,9 @@ function checkConflicts (routes: readonly CompiledRoute[], problems: ProblemList
         if (seen === undefined) {
           paramAt.set(prefix, { route, name: segment.name, constraint })
         } else if (seen.name !== segment.name || !sameConstraint(seen.constraint, constraint)) {
-          problems.add(`routes[${route.index}]`, `parameter {${segment.name}} in ${route.template} sits where routes[${seen.route.index}] ${seen.route.template} has {${seen.name}}; one position takes one parameter name and constraint`)
+          const there = `routes[${seen.route.index}] ${seen.route.template} has {${seen.name}}`
+          problems.add(`routes[${route.index}]`,
+            `parameter {${segment.name}} in ${route.template} sits where ${there}; one position takes one parameter name and constraint`)
         }
       }
       prefix += segment.kind === 'static' ? `/${segment.value}` : '/{}'

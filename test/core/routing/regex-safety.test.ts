@@ -23,8 +23,15 @@ const hostile: Array<[RegExp, RegExp]> = [
   [/^([a-zA-Z0-9])(([-.]|[_]+)?([a-zA-Z0-9]+))*(@)[a-z0-9]+$/, /sits inside a repeated group, as in \(a\+\)\+/],
   [/^(a?){26}$/, /the quantifier in a\? sits inside/],
   [new RegExp(`^${'a?'.repeat(26)}${'a'.repeat(26)}$`), /more than 25 variable quantifiers \(26\)/],
+  // eslint-disable-next-line prefer-regex-literals -- a /v literal needs an ES2024 target, ours is ES2022
   [new RegExp('[\\p{L}--a]', 'v'), /v flag/],
-  [/(?<=a)b/, /cannot be checked/]
+  [/(?<=a)b/, /cannot be checked/],
+  [/^(a)(?:\1|b)*$/, /alternatives 1 and 2/], // a backreference may start with anything
+  [/^(?:A|a)*$/i, /alternatives 1 and 2/],
+  [/^(?:[^b-y]|Z)+$/i, /alternatives 1 and 2/],
+  [/^(?:(?=x)a|\ba)*$/, /alternatives 1 and 2/], // lookarounds and \b consume nothing
+  [/^(?:[\p{L}]|1)*$/u, /alternatives 1 and 2/], // a property escape may be any character
+  [/^(?:\.|\.)*$/u, /alternatives 1 and 2/]
 ]
 
 for (const [pattern, why] of hostile) {
@@ -37,7 +44,8 @@ const ordinary: RegExp[] = [
   PROJECT_ID_PATTERN, ID_CONSTRAINT.pattern, METADATA_KEY_CONSTRAINT.pattern,
   /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, /^[0-9A-F]{32}$/i, /^t-[0-9]+$/, /^(foo|bar)$/,
   /^(?:ab|cd)*$/, /^(?:ab|Cd)*$/, /^\p{L}+$/u, /^[\p{L}_]+$/u, /^v\d+(?:\.\d+)?$/, /^(?<id>[a-z]+)$/, /^\S+$/, /^(?:[a-z]|-)+$/,
-  /^[a-z]+(?:-[a-z]+)?$/, /^(?:[a-z]{2}){1,4}$/, /^(?:a{3})*$/, new RegExp(`^${'a?'.repeat(25)}$`)
+  /^[a-z]+(?:-[a-z]+)?$/, /^(?:[a-z]{2}){1,4}$/, /^(?:a{3})*$/, new RegExp(`^${'a?'.repeat(25)}$`),
+  /^(?:A|b)*$/i, /^(?:(?=x)x|y)*$/, /^(?:\.|\\)*$/u, /^(?:\p{Lu}|\d)$/u
 ]
 
 for (const pattern of ordinary) {
@@ -67,7 +75,8 @@ const row = (params: Record<string, unknown>, index = 0): Record<string, unknown
 })
 
 t.test('a route parameter pattern is refused where it is, with the route table code, every bad row at once', async (t) => {
-  const rows = [row({}, 0), row({}, 1), row({}, 2), row({ thing_id: { pattern: /^(a+)+$/ } }, 3), row({ thing_id: { pattern: /^(a|a)*$/ } }, 4)]
+  const rows = [row({}, 0), row({}, 1), row({}, 2), row({ thing_id: { pattern: /^(a+)+$/ } }, 3),
+    row({ thing_id: { pattern: /^(a|a)*$/ } }, 4)]
   const { code, problems } = problemsOf(() => loadRouteTable(rows))
   t.equal(code, 'EVS_AUTHZ_ERR_ROUTE_TABLE')
   t.same(problems.map((p) => p.replace(/: .*/, '')), ['routes[3].params.thing_id.pattern', 'routes[4].params.thing_id.pattern'])

@@ -42,16 +42,20 @@ const bad: Array<[string, unknown[], RegExp]> = [
   ['empty name', [row({ name: ' ' })], /name: should be a non-empty string/],
   ['two params in a segment', [row({ template: '/v2/{project_id}/{a}{b}' })], /only one parameter per segment/],
   ['wildcard template', [row({ template: '/v2/*rest' })], /wildcards are not allowed/],
-  ['backslash in a template', [row({ template: '/v2/{project_id}/a\\b' })], /routes\[0\]\.template: .*segment 3 "a\\b": backslash at offset 18/],
-  ['unclosed brace', [row({ template: '/v2/{project_id/x' })], /routes\[0\]\.template: .*segment 2 "\{project_id": unclosed "\{" at offset 4/],
+  ['backslash in a template', [row({ template: '/v2/{project_id}/a\\b' })],
+    /routes\[0\]\.template: .*segment 3 "a\\b": backslash at offset 18/],
+  ['unclosed brace', [row({ template: '/v2/{project_id/x' })],
+    /routes\[0\]\.template: .*segment 2 "\{project_id": unclosed "\{" at offset 4/],
   ['empty description', [row({ description: ' ' })], /routes\[0\]\.description: should be a non-empty string of one line/],
   ['two-line description', [row({ description: 'one\ntwo' })], /routes\[0\]\.description: should be a non-empty string of one line/],
   ['description that is not a string', [row({ description: 42 })], /routes\[0\]\.description: should be a non-empty string of one line/],
   ['constraint for an unknown param', [row({ params: { nope: { pattern: /^a$/ } } })], /params\.nope: names no parameter/],
-  ['constraint that is not a RegExp', [row({ params: { thing_id: { pattern: '^a$' } } })], /params\.thing_id: should be \{ pattern: RegExp/],
+  ['constraint that is not a RegExp', [row({ params: { thing_id: { pattern: '^a$' } } })],
+    /params\.thing_id: should be \{ pattern: RegExp/],
   ['duplicate method and template', [row(), row()], /routes\[1\]: GET \/v2\/\{project_id\}\/things\/\{thing_id\} duplicates routes\[0\]/],
   ['ambiguous templates', [row(), row({ template: '/v2/{project_id}/things/{other_id}' })], /is ambiguous with routes\[0\]/],
-  ['two names at one position', [row(), row({ method: 'PUT', template: '/v2/{project_id}/things/{other_id}/x' })], /one position takes one parameter name/],
+  ['two names at one position', [row(), row({ method: 'PUT', template: '/v2/{project_id}/things/{other_id}/x' })],
+    /one position takes one parameter name/],
   ['not an array', ['nope'] as unknown as unknown[], /routes\[0\]: should be an object/]
 ]
 
@@ -90,7 +94,8 @@ t.test('the project id pattern is configurable', async (t) => {
 
 t.test('metadata keys: Cinder\'s alphabet without "/" and without a format suffix Cinder would strip', async (t) => {
   const { pattern } = METADATA_KEY_CONSTRAINT
-  for (const key of ['color', 'k1', 'a.b', 'env:prod', 'has space', 'x-y_z', 'jsonish', 'data.jsonl']) t.ok(pattern.test(key), `accepts ${key}`)
+  const accepted = ['color', 'k1', 'a.b', 'env:prod', 'has space', 'x-y_z', 'jsonish', 'data.jsonl']
+  for (const key of accepted) t.ok(pattern.test(key), `accepts ${key}`)
   for (const key of ['k1.json', 'K1.JSON', 'k1.xml', 'a/b', 'ü', 'k?', '']) t.notOk(pattern.test(key), `refuses ${key}`)
 })
 
