@@ -35,7 +35,8 @@ expressApp.use((req, _res, next) => {
   Reflect.set(req, 'id', req.headers['x-request-id'])
   next()
 })
-expressApp.use(evsAuthzExpress({ logger: pino({ level: 'debug' }, { write: (line: string) => { expressLines.push(JSON.parse(line) as LogLine) } }) }))
+const expressLog = { write: (line: string) => { expressLines.push(JSON.parse(line) as LogLine) } }
+expressApp.use(evsAuthzExpress({ logger: pino({ level: 'debug' }, expressLog) }))
 expressApp.all(/.*/, (req, res) => {
   expressReached.push(String(req.headers['x-request-id']))
   res.json({ reached: true })
@@ -88,8 +89,26 @@ async function send (method: string, url: string, claims: unknown): Promise<Sent
   const fastifyLines = decisionLines(reqId)
   const expressDecisionLines = expressLines.filter((line) => line['requestId'] === reqId && line.msg === 'evs-authz decision')
   const results: Sent[] = [
-    { adapter: 'fastify', status: fastifyResponse.statusCode, body: fastifyResponse.body, json: parse(fastifyResponse.body), reached: reached.includes(reqId), line: fastifyLines[0], lineCount: fastifyLines.length, reqId },
-    { adapter: 'express', status: expressResponse.statusCode, body: expressResponse.body, json: parse(expressResponse.body), reached: expressReached.includes(reqId), line: expressDecisionLines[0], lineCount: expressDecisionLines.length, reqId }
+    {
+      adapter: 'fastify',
+      status: fastifyResponse.statusCode,
+      body: fastifyResponse.body,
+      json: parse(fastifyResponse.body),
+      reached: reached.includes(reqId),
+      line: fastifyLines[0],
+      lineCount: fastifyLines.length,
+      reqId
+    },
+    {
+      adapter: 'express',
+      status: expressResponse.statusCode,
+      body: expressResponse.body,
+      json: parse(expressResponse.body),
+      reached: expressReached.includes(reqId),
+      line: expressDecisionLines[0],
+      lineCount: expressDecisionLines.length,
+      reqId
+    }
   ]
   parity.push({ what: `${method} ${url}`, fastify: results[0] as Sent, express: results[1] as Sent })
   return results
@@ -145,11 +164,21 @@ for (const row of seedRows) {
 
       for (const withheld of row.actions) {
         t.test(`(b) grant without ${withheld} → 403 naming it`, async (t) => {
-          for (const sent of await send(method, url, { project_id: PROJECT, sub: USER, actions: row.actions.filter((a) => a !== withheld) })) {
+          const actions = row.actions.filter((a) => a !== withheld)
+          for (const sent of await send(method, url, { project_id: PROJECT, sub: USER, actions })) {
             t.equal(sent.status, 403)
             t.notOk(sent.reached, 'handler not reached')
             if (!isHead) t.same(sent.json, forbiddenBody(row.family, withheld))
-            checkLine(t, sent, { decision: 'deny', reason: 'missing-action', method, row, template: row.template, missing: [withheld], userId: USER })
+            const expected: ExpectedLine = {
+              decision: 'deny',
+              reason: 'missing-action',
+              method,
+              row,
+              template: row.template,
+              missing: [withheld],
+              userId: USER
+            }
+            checkLine(t, sent, expected)
           }
         })
       }
@@ -163,7 +192,16 @@ for (const row of seedRows) {
               const named = row.actions.map((a) => forbiddenBody(row.family, a))
               t.ok(named.some((body) => JSON.stringify(body) === sent.body), `body names one of the row's actions: ${sent.body}`)
             }
-            checkLine(t, sent, { decision: 'deny', reason: 'missing-action', method, row, template: row.template, missing: row.actions, userId: USER })
+            const expected: ExpectedLine = {
+              decision: 'deny',
+              reason: 'missing-action',
+              method,
+              row,
+              template: row.template,
+              missing: row.actions,
+              userId: USER
+            }
+            checkLine(t, sent, expected)
           }
         })
       }
@@ -174,13 +212,23 @@ for (const row of seedRows) {
           t.notOk(sent.reached, 'handler not reached')
           if (!isHead) {
             if (row.family === 'cinder') {
-              t.same(sent.json, { error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } })
+              const message = 'The request you have made requires authentication.'
+              t.same(sent.json, { error: { code: 401, title: 'Unauthorized', message } })
             } else {
               t.match(sent.json, { error: { code: 'EVS.5401', message: String } })
               t.same(Object.keys((sent.json as { error: object }).error).sort(), ['code', 'message'])
             }
           }
-          checkLine(t, sent, { decision: 'deny', reason: 'no-credentials', method, row, template: row.template, missing: [], userId: undefined })
+          const expected: ExpectedLine = {
+            decision: 'deny',
+            reason: 'no-credentials',
+            method,
+            row,
+            template: row.template,
+            missing: [],
+            userId: undefined
+          }
+          checkLine(t, sent, expected)
         }
       })
 
@@ -193,7 +241,16 @@ for (const row of seedRows) {
             else t.match(sent.json, { error: { code: 'EVS.5403', message: String } })
             t.notMatch(sent.body, OTHER_PROJECT, 'the token\'s project is not echoed')
           }
-          checkLine(t, sent, { decision: 'deny', reason: 'project-mismatch', method, row, template: row.template, missing: [], userId: USER })
+          const expected: ExpectedLine = {
+            decision: 'deny',
+            reason: 'project-mismatch',
+            method,
+            row,
+            template: row.template,
+            missing: [],
+            userId: USER
+          }
+          checkLine(t, sent, expected)
         }
       })
 
@@ -207,7 +264,16 @@ for (const row of seedRows) {
             t.equal(sent.status, 403)
             t.notOk(sent.reached, 'handler not reached')
             if (!isHead) t.same(sent.json, forbiddenBody(row.family, denied))
-            checkLine(t, sent, { decision: 'deny', reason: 'explicit-deny', method, row, template: row.template, missing: [denied], userId: USER })
+            const expected: ExpectedLine = {
+              decision: 'deny',
+              reason: 'explicit-deny',
+              method,
+              row,
+              template: row.template,
+              missing: [denied],
+              userId: USER
+            }
+            checkLine(t, sent, expected)
           }
         })
       }
@@ -238,8 +304,12 @@ t.test('Fastify and Express agree on every request of the matrix', async (t) => 
     t.ok(parity.some((p) => p.what === `${row.method} ${concreteUrl(row.template)}`), `${row.method} ${row.template} went to both adapters`)
   }
   for (const { what, fastify, express } of parity) {
-    if (fastify.status !== express.status || fastify.body !== express.body || JSON.stringify(comparable(fastify.line)) !== JSON.stringify(comparable(express.line))) {
-      t.fail(`adapters disagree on ${what}`, { fastify: [fastify.status, fastify.body, comparable(fastify.line)], express: [express.status, express.body, comparable(express.line)] })
+    const sameLine = JSON.stringify(comparable(fastify.line)) === JSON.stringify(comparable(express.line))
+    if (fastify.status !== express.status || fastify.body !== express.body || !sameLine) {
+      t.fail(`adapters disagree on ${what}`, {
+        fastify: [fastify.status, fastify.body, comparable(fastify.line)],
+        express: [express.status, express.body, comparable(express.line)]
+      })
     }
   }
   t.pass('compared every request')
