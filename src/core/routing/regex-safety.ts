@@ -12,6 +12,7 @@ import ret, { reconstruct, types, type Root, type Token } from 'ret'
 const tokenize = ret as unknown as (source: string) => Root
 
 type CharRanges = ReadonlyArray<readonly [number, number]>
+interface Flags { readonly ignoreCase: boolean, readonly dotAll: boolean }
 const MAX_CODE_POINT = 0x10FFFF
 const ANY: CharRanges = [[0, MAX_CODE_POINT]]
 const MAX_VARIABLE_QUANTIFIERS = 25
@@ -25,7 +26,7 @@ export function backtrackingRisk (pattern: RegExp): string | undefined {
   } catch (error) {
     return `cannot be checked for catastrophic backtracking (${(error as Error).message}); lookbehind is not supported`
   }
-  const walk = new Walk(pattern.flags.includes('i'))
+  const walk = new Walk({ ignoreCase: pattern.flags.includes('i'), dotAll: pattern.flags.includes('s') })
   const risk = walk.visit(tree, false)
   if (risk !== undefined) return `may backtrack catastrophically: ${risk}`
   return walk.variableQuantifiers > MAX_VARIABLE_QUANTIFIERS
@@ -36,7 +37,7 @@ export function backtrackingRisk (pattern: RegExp): string | undefined {
 class Walk {
   variableQuantifiers = 0
 
-  constructor (private readonly ignoreCase: boolean) {}
+  constructor (private readonly flags: Flags) {}
 
   /** The first risky shape in `token`; `repeated` says whether an enclosing quantifier can match more than once. */
   visit (token: Root | Token, repeated: boolean): string | undefined {
@@ -50,7 +51,7 @@ class Walk {
     if (token.type !== types.ROOT && token.type !== types.GROUP) return undefined
     const options = token.options ?? [token.stack ?? []]
     if (repeated && options.length > 1) {
-      const firsts = options.map((option) => firstOf(option, this.ignoreCase).chars)
+      const firsts = options.map((option) => firstOf(option, this.flags).chars)
       for (let i = 0; i < firsts.length; i++) {
         for (let j = i + 1; j < firsts.length; j++) {
           if (intersects(firsts[i] ?? [], firsts[j] ?? [])) {
@@ -99,30 +100,31 @@ function anyForPropertyEscapes (source: string): string {
 }
 
 /** The characters a sequence can start with, and whether it can match the empty string. */
-function firstOf (sequence: readonly Token[], ignoreCase: boolean): { chars: CharRanges, nullable: boolean } {
+function firstOf (sequence: readonly Token[], flags: Flags): { chars: CharRanges, nullable: boolean } {
   const chars: Array<readonly [number, number]> = []
   for (const token of sequence) {
-    const first = firstOfToken(token, ignoreCase)
+    const first = firstOfToken(token, flags)
     chars.push(...first.chars)
     if (!first.nullable) return { chars, nullable: false }
   }
   return { chars, nullable: true }
 }
 
-function firstOfToken (token: Token, ignoreCase: boolean): { chars: CharRanges, nullable: boolean } {
+function firstOfToken (token: Token, flags: Flags): { chars: CharRanges, nullable: boolean } {
   switch (token.type) {
     case types.CHAR:
-      return { chars: folded([[token.value, token.value]], ignoreCase), nullable: false }
+      return { chars: folded([[token.value, token.value]], flags), nullable: false }
     case types.SET:
-      return { chars: folded(rangesOf(token), ignoreCase), nullable: false }
+      // ret reads `.` as [^\n\r\u2028\u2029]; under the s flag it matches those too.
+      return { chars: flags.dotAll && isDot(token) ? ANY : folded(rangesOf(token), flags), nullable: false }
     case types.REPETITION: {
-      const inner = firstOfToken(token.value, ignoreCase)
+      const inner = firstOfToken(token.value, flags)
       return { chars: inner.chars, nullable: inner.nullable || token.min === 0 }
     }
     case types.GROUP: {
       // Lookarounds consume nothing.
       if (token.followedBy === true || token.notFollowedBy === true || token.lookBehind === true) return { chars: [], nullable: true }
-      const firsts = (token.options ?? [token.stack ?? []]).map((option) => firstOf(option, ignoreCase))
+      const firsts = (token.options ?? [token.stack ?? []]).map((option) => firstOf(option, flags))
       return { chars: firsts.flatMap((f) => f.chars), nullable: firsts.some((f) => f.nullable) }
     }
     case types.REFERENCE:
@@ -156,11 +158,15 @@ function complement (ranges: CharRanges): CharRanges {
   return out
 }
 
-/** Under the i flag an ASCII letter also stands for its other case (non-ASCII folding is not modelled). */
-function folded (ranges: CharRanges, ignoreCase: boolean): CharRanges {
-  if (!ignoreCase) return ranges
+/**
+ * Under the i flag an ASCII letter also stands for its other case. Non-ASCII folding is not modelled exactly: a
+ * non-ASCII character may stand for any non-ASCII one, and for s and k (ſ U+017F and K U+212A fold to them).
+ */
+function folded (ranges: CharRanges, flags: Flags): CharRanges {
+  if (!flags.ignoreCase) return ranges
   const out = [...ranges]
   for (const [from, to] of ranges) {
+    if (to >= 0x80) out.push([0x80, MAX_CODE_POINT], [0x4B, 0x4B], [0x53, 0x53], [0x6B, 0x6B], [0x73, 0x73])
     const lowerFrom = Math.max(from, 0x61)
     const lowerTo = Math.min(to, 0x7A)
     if (lowerFrom <= lowerTo) out.push([lowerFrom - 0x20, lowerTo - 0x20])
@@ -169,6 +175,12 @@ function folded (ranges: CharRanges, ignoreCase: boolean): CharRanges {
     if (upperFrom <= upperTo) out.push([upperFrom + 0x20, upperTo + 0x20])
   }
   return out
+}
+
+/** ret's token for `.`: the negated set of the four line terminators. */
+function isDot (set: Extract<Token, { type: types.SET }>): boolean {
+  const codes = set.set.map((item) => (item.type === types.CHAR ? item.value : -1))
+  return set.not && codes.join() === '10,13,8232,8233'
 }
 
 function intersects (a: CharRanges, b: CharRanges): boolean {

@@ -31,7 +31,10 @@ const hostile: Array<[RegExp, RegExp]> = [
   [/^(?:[^b-y]|Z)+$/i, /alternatives 1 and 2/],
   [/^(?:(?=x)a|\ba)*$/, /alternatives 1 and 2/], // lookarounds and \b consume nothing
   [/^(?:[\p{L}]|1)*$/u, /alternatives 1 and 2/], // a property escape may be any character
-  [/^(?:\.|\.)*$/u, /alternatives 1 and 2/]
+  [/^(?:\.|\.)*$/u, /alternatives 1 and 2/],
+  [/^(?:.|\n)*$/s, /alternatives 1 and 2/], // under s a dot matches a line break too
+  [/^(?:é|É)*$/i, /alternatives 1 and 2/],
+  [/^(?:\u017F|s)*$/iu, /alternatives 1 and 2/] // ſ folds to s
 ]
 
 for (const [pattern, why] of hostile) {
@@ -45,7 +48,8 @@ const ordinary: RegExp[] = [
   /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, /^[0-9A-F]{32}$/i, /^t-[0-9]+$/, /^(foo|bar)$/,
   /^(?:ab|cd)*$/, /^(?:ab|Cd)*$/, /^\p{L}+$/u, /^[\p{L}_]+$/u, /^v\d+(?:\.\d+)?$/, /^(?<id>[a-z]+)$/, /^\S+$/, /^(?:[a-z]|-)+$/,
   /^[a-z]+(?:-[a-z]+)?$/, /^(?:[a-z]{2}){1,4}$/, /^(?:a{3})*$/, new RegExp(`^${'a?'.repeat(25)}$`),
-  /^(?:A|b)*$/i, /^(?:(?=x)x|y)*$/, /^(?:\.|\\)*$/u, /^(?:\p{Lu}|\d)$/u
+  /^(?:A|b)*$/i, /^(?:(?=x)x|y)*$/, /^(?:\.|\\)*$/u, /^(?:\p{Lu}|\d)$/u,
+  /^(?:.|\n)*$/, /^(?:é|a)*$/i
 ]
 
 for (const pattern of ordinary) {
