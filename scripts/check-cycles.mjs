@@ -136,7 +136,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.error(`check-cycles: ${cycles.length} import cycle(s) in ${relative(process.cwd(), dir) || '.'} (type-only imports count):`)
     for (const { cycle, files } of cycles) {
       console.error(`  ${cycle.join(' -> ')}`)
-      if (files.length > cycle.length - 1) console.error(`    (the same group also holds: ${files.filter((f) => !cycle.includes(f)).join(', ')})`)
+      const others = files.filter((file) => !cycle.includes(file))
+      if (others.length > 0) console.error(`    (the same group also holds: ${others.join(', ')})`)
     }
     process.exitCode = 1
   }
