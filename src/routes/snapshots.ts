@@ -2,6 +2,7 @@
 // plus v3 twins of every row Huawei offers in v3 (Cinder snapshots, metadata, os-vendor rollback).
 // Huawei has no /v3/{project_id}/cloudsnapshots, so those rows have no twin.
 import type { EnterpriseProjectSource, RouteDefinition } from '../core/routing/route-table.js'
+import { deepFreeze } from '../core/support/frozen.js'
 
 // Which enterprise project each EP-capable request touches (docs/permission-table.md, "Enterprise projects").
 // v2 snapshots carry no enterprise_project_id, so a snapshot's EP is its source volume's.
@@ -37,8 +38,8 @@ function v3Twin (row: RouteDefinition): RouteDefinition {
   return { ...row, template: row.template.replace(/^\/v2\//, '/v3/'), name: `${row.name} v3` }
 }
 
-/** The built-in EVS snapshot route table: 19 v2 rows, then 13 v3 twins. */
-export const snapshotRoutes: readonly RouteDefinition[] = Object.freeze([
+/** The built-in EVS snapshot route table: 19 v2 rows, then 13 v3 twins (frozen, rows and actions too). */
+export const snapshotRoutes: readonly RouteDefinition[] = deepFreeze([
   ...v2Rows,
   ...v2Rows.filter((row) => !row.template.includes('/cloudsnapshots')).map(v3Twin)
 ])
