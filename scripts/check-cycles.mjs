@@ -8,7 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
 
-/** Every .ts file below `dir` (declaration files excluded: they import nothing of ours at run time or in meaning). */
+/** Every TypeScript source below `dir`, sorted (declaration files describe modules, they are not ours to order). */
 export function sourceFiles (dir) {
   return readdirSync(dir, { recursive: true })
     .map((name) => join(dir, String(name)))
