@@ -5,7 +5,7 @@ export { default, evsAuthz } from './fastify.js'
 export type { EvsAuthzOptions } from './fastify.js'
 export { ConfigurationError, createAuthorizer, denialResponse, formatRouteTable, snapshotRoutes } from './core/index.js'
 export type {
-  AuthorizerOptions, Authorizer, RequestTarget, Inspection, ReadyTargets,
+  AuthorizerOptions, Authorizer, RequestTarget, Inspection, PendingRequest, BodyReading, ReadyTargets,
   Decision, AllowDecision, DenyDecision, AllowReason, DenyReason, EnterpriseProjectFact, Mode, DenialResponse,
   ConfigurationProblem, ErrorCode,
   RouteDefinition, RouteMethod, ApiFamily, ParamConstraint, EnterpriseProjectSource, ResourceKind, CompiledRoute, RouteTableFormat,

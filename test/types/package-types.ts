@@ -60,9 +60,10 @@ import {
   type EnterpriseProjectFact, type EnterpriseProjectLookup, type EnterpriseProjectQuery, type EnterpriseProjectQuestion,
   type EnterpriseProjectResolution, type EnterpriseProjectSource, type ErrorCode, type EvsClaims, type FrameworkErrorsHandler,
   type FrameworkErrorsOptions, type IamPolicy, type IamStatement, type IdentityEvent, type IdentityRejectionKind,
-  type IdentityStats, type Inspection, type KeystoneClaims, type KeystoneCredentials, type KeystoneIdentity,
-  type KeystoneIdentityOptions, type Mode, type ParamConstraint, type ReadyTargets, type RequestTarget, type ResolveEnterpriseProject,
-  type ResourceKind, type RouteMethod, type RouteTableFormat, type UpstreamResolverOptions, type ValidationOutcome
+  type IdentityStats, type Inspection, type PendingRequest, type BodyReading, type KeystoneClaims, type KeystoneCredentials,
+  type KeystoneIdentity, type KeystoneIdentityOptions, type Mode, type ParamConstraint, type ReadyTargets, type RequestTarget,
+  type ResolveEnterpriseProject, type ResourceKind, type RouteMethod, type RouteTableFormat, type UpstreamResolverOptions,
+  type ValidationOutcome
 } from 'evs-authz'
 import type { DecisionLogger } from 'evs-authz/express'
 
@@ -129,8 +130,6 @@ import { withoutCrossProjectKeys } from 'evs-authz'
 import { withoutCrossProjectParams } from 'evs-authz'
 // Removed types.
 // @ts-expect-error removed: internal wiring
-import type { BodyReading } from 'evs-authz'
-// @ts-expect-error removed: internal wiring
 import type { DecisionLogFields } from 'evs-authz'
 // @ts-expect-error removed: internal wiring
 import type { DenyExtras } from 'evs-authz'
@@ -146,6 +145,8 @@ import type { QueryParameter } from 'evs-authz'
 import type { QueryReading } from 'evs-authz'
 // @ts-expect-error removed: internal wiring
 import type { TemplateSegment } from 'evs-authz'
+// @ts-expect-error never public: the decision builders' parameter (the old `export *` would have published it)
+import type { RouteMatch } from 'evs-authz'
 // @ts-expect-error the Express entry exports the middleware, its options and its logger type only
 import { createDecisionFlow } from 'evs-authz/express'
 
@@ -163,9 +164,10 @@ export type {
   AllowDecision, AllowReason, ApiFamily, Authorizer, AuthorizerOptions, CompiledRoute, ConfigurationProblem, DenialResponse,
   DenyDecision, DenyReason, EnterpriseProjectCacheOptions, EnterpriseProjectFact, EnterpriseProjectLookup, EnterpriseProjectQuery,
   EnterpriseProjectQuestion, EnterpriseProjectResolution, EnterpriseProjectSource, ErrorCode, EvsClaims, FrameworkErrorsHandler,
-  FrameworkErrorsOptions, IamPolicy, IamStatement, IdentityEvent, IdentityRejectionKind, IdentityStats, Inspection, KeystoneClaims,
-  KeystoneCredentials, KeystoneIdentity, KeystoneIdentityOptions, Mode, ParamConstraint, ReadyTargets, RequestTarget,
-  ResolveEnterpriseProject, ResourceKind, RouteMethod, RouteTableFormat, UpstreamResolverOptions, ValidationOutcome, DecisionLogger,
-  BodyReading, DecisionLogFields, DenyExtras, EnterpriseProjectTargets, PathProblem, PendingMatch, QueryParameter, QueryReading,
-  TemplateSegment
+  FrameworkErrorsOptions, IamPolicy, IamStatement, IdentityEvent, IdentityRejectionKind, IdentityStats, Inspection, PendingRequest,
+  BodyReading, KeystoneClaims, KeystoneCredentials, KeystoneIdentity, KeystoneIdentityOptions, Mode, ParamConstraint, ReadyTargets,
+  RequestTarget, ResolveEnterpriseProject, ResourceKind, RouteMethod, RouteTableFormat, UpstreamResolverOptions, ValidationOutcome,
+  DecisionLogger,
+  DecisionLogFields, DenyExtras, EnterpriseProjectTargets, PathProblem, PendingMatch, QueryParameter, QueryReading, TemplateSegment,
+  RouteMatch
 }
