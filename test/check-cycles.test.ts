@@ -9,8 +9,9 @@ import { fileURLToPath } from 'node:url'
 import { findCycles } from '../scripts/check-cycles.mjs'
 
 const script = fileURLToPath(new URL('../scripts/check-cycles.mjs', import.meta.url))
+// The command as `npm test` runs it, without tap's NODE_OPTIONS (coverage hooks: the script is not in src/).
 const run = (dir: string): { status: number | null, stdout: string, stderr: string } =>
-  spawnSync(process.execPath, [script, dir], { cwd: dir, encoding: 'utf8' })
+  spawnSync(process.execPath, [script, dir], { cwd: dir, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } })
 /** Writes the source tree (paths with `/`) into a fresh test directory. */
 const tree = (t: Test, files: Record<string, string>): string => {
   const dir = t.testdir({})
@@ -23,7 +24,7 @@ const tree = (t: Test, files: Record<string, string>): string => {
 }
 
 /** Cases: each a small source tree and the cycles it holds (as file lists, in import order from the first file). */
-const cases: Array<{ name: string, files: Record<string, string>, cycles: string[][] }> = [
+const cases: Array<{ name: string, files: Record<string, string>, cycles: string[][], command?: true }> = [
   {
     name: 'a value import both ways',
     files: { 'a.ts': "import { b } from './b.js'\nexport const a = b\n", 'b.ts': "import { a } from './a.js'\nexport const b = () => a\n" },
@@ -59,7 +60,8 @@ const cases: Array<{ name: string, files: Record<string, string>, cycles: string
       'b.ts': "// import { a } from './a.js'\nexport const b = \"import { a } from './a.js'\"\n/* export * from './a.js' */\n",
       'c.ts': "import { a } from './a.js'\nimport { b } from './b.js'\nexport const c = [a, b]\n"
     },
-    cycles: []
+    cycles: [],
+    command: true
   },
   {
     name: 'two separate cycles, each reported',
@@ -69,15 +71,18 @@ const cases: Array<{ name: string, files: Record<string, string>, cycles: string
       'r.ts': "export * from './s.js'\n",
       's.ts': "export type { R } from './r.js'\nexport type S = 1\n"
     },
-    cycles: [['p.ts', 'q.ts', 'p.ts'], ['r.ts', 's.ts', 'r.ts']]
+    cycles: [['p.ts', 'q.ts', 'p.ts'], ['r.ts', 's.ts', 'r.ts']],
+    command: true
   }
 ]
 
-for (const { name, files, cycles } of cases) {
+for (const { name, files, cycles, command } of cases) {
   t.test(name, async (t) => {
     const dir = tree(t, files)
     const found = findCycles(dir).map(({ cycle }) => cycle).sort((x, y) => (x[0] ?? '').localeCompare(y[0] ?? ''))
     t.same(found, cycles.map((cycle) => cycle.map((file) => join(...file.split('/')))))
+    // The command itself (a node process each, so for a passing and a failing tree only).
+    if (command !== true) return
     const result = run(dir)
     if (cycles.length === 0) {
       t.equal(result.status, 0, 'the check passes')
@@ -106,7 +111,7 @@ t.test('a group larger than the printed cycle names its other files', async (t) 
 })
 
 t.test('a long chain closing on its first file is found without deep recursion', async (t) => {
-  const length = 5000
+  const length = 2000
   const files: Record<string, string> = {}
   for (let i = 0; i < length; i++) files[`m${i}.ts`] = `import './m${(i + 1) % length}.js'\n`
   const dir = tree(t, files)
