@@ -7,6 +7,9 @@ import { createDecisionFlow, denialWithRequestId, judgedHeaders, parseJsonBody, 
 import { withoutCrossProjectKeys, type Decision } from './core/index.js'
 import { warnIfSilent } from './registration.js'
 
+// The `logger` option's type, so users can name it (the entry's other exports: evsAuthzExpress and its options).
+export type { DecisionLogger } from './adapter-flow.js'
+
 /** Options of the Express middleware (see README "Express"). */
 export interface EvsAuthzExpressOptions extends AdapterOptions<Request> {
   /** A pino-compatible logger for decision lines (default: a new pino logger on stdout). */

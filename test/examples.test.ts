@@ -1,5 +1,7 @@
 // The small examples in examples/ (the demo gateway has test/demo.test.ts and test/e2e-proxy.test.ts).
 import t from 'tap'
+import { readFileSync, readdirSync } from 'node:fs'
+import ts from 'typescript'
 import Fastify from 'fastify'
 import { inject } from 'light-my-request'
 import evsAuthz from 'evs-authz'
@@ -44,4 +46,18 @@ t.test('metrics example: onDecision counts decisions by outcome and reason', asy
     ''
   ].join('\n'))
   await app.close()
+})
+
+t.test('examples import evs-authz only through its public entries, never src/ or dist/', async (t) => {
+  const dir = new URL('../examples/', import.meta.url)
+  const files = readdirSync(dir).filter((name) => name.endsWith('.ts'))
+  t.ok(files.length >= 5, `the examples were found (${files.length})`)
+  for (const file of files) {
+    const { importedFiles } = ts.preProcessFile(readFileSync(new URL(file, dir), 'utf8'), true, true)
+    for (const { fileName } of importedFiles) {
+      // A sibling example (./x.js) or a package; of this package only the entries its `exports` publish.
+      const allowed = /^\.\/[\w-]+\.js$/.test(fileName) || (!fileName.startsWith('.') && !/^evs-authz\/(?!express$)/.test(fileName))
+      t.ok(allowed, `${file} imports ${fileName}`)
+    }
+  }
 })

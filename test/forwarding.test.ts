@@ -1,6 +1,6 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { IDENTITY_HEADERS, isClientIdentityHeader, stripIdentityHeaders } from '../src/index.js'
+import { IDENTITY_HEADERS, isClientIdentityHeader, stripIdentityHeaders } from '../src/forwarding.js'
 
 // How a WSGI server names a header: `X-Roles`, `x_roles` and `X_ROLES` all become HTTP_X_ROLES.
 const spellings = (name: string): string[] => [

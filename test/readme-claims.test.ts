@@ -1,11 +1,14 @@
 // What the README says is what the code does: reasons, defaults, metadata-key rules and what is logged.
 import t from 'tap'
 import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import { pino } from 'pino'
-import evsAuthz, { DENY_STATUS, PROJECT_ID_PATTERN, createAuthorizer, decisionLogFields, denyDecision } from 'evs-authz'
+import evsAuthz, { createAuthorizer } from 'evs-authz'
+import { DENY_STATUS, PROJECT_ID_PATTERN, decisionLogFields, denyDecision } from '../src/core/index.js'
 import { createDecisionFlow } from '../src/adapter-flow.js'
+import ts from 'typescript'
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
 const P = '0123456789abcdef0123456789abcdef'
@@ -98,4 +101,39 @@ t.test('every name the README imports from the package is exported there', async
   }
   t.ok(checked >= 8, `the README's value imports were found (${checked})`)
   t.notMatch(readme, 'countDecisions', 'no helper the package does not contain')
+})
+
+t.test('"What the package exports" names each entry\'s runtime exports, and the TypeScript snippet every exported type', async (t) => {
+  const paragraph = readme.slice(readme.indexOf('**What the package exports**'), readme.indexOf('Paths inside the package'))
+  const [main = '', express = ''] = paragraph.split('`evs-authz/express` exports')
+  const identifiers = (text: string): string[] => ticked(text).filter((w) => /^\w+$/.test(w)).sort()
+  const runtime = async (entry: string): Promise<string[]> =>
+    Object.keys(await import(entry) as Record<string, unknown>).filter((name) => name !== 'default').sort()
+  t.match(main, 'the default export', 'the plugin is the default export')
+  t.same(identifiers(main), await runtime('evs-authz'), 'evs-authz')
+  t.match(express, 'the default export', 'the middleware is the default export')
+  t.same(identifiers(express), await runtime('evs-authz/express'), 'evs-authz/express')
+
+  // The type-only exports of the built entries, as the compiler sees them, against the snippet's imports.
+  const dist = (file: string): string => fileURLToPath(new URL(`../dist/${file}`, import.meta.url))
+  const program = ts.createProgram([dist('index.d.ts'), dist('express.d.ts')], { module: ts.ModuleKind.NodeNext, noEmit: true })
+  const checker = program.getTypeChecker()
+  const typesOf = (file: string): string[] => {
+    const source = program.getSourceFile(dist(file))
+    const module = source === undefined ? undefined : checker.getSymbolAtLocation(source)
+    if (module === undefined) return []
+    return checker.getExportsOfModule(module).filter((symbol) => {
+      const target = (symbol.flags & ts.SymbolFlags.Alias) !== 0 ? checker.getAliasedSymbol(symbol) : symbol
+      return (target.flags & ts.SymbolFlags.Value) === 0
+    }).map((symbol) => symbol.getName()).sort()
+  }
+  const snippet = /<!-- snippet: types[^>]*-->\n```ts\n([\s\S]*?)\n```/.exec(readme)?.[1] ?? ''
+  const imported = (entry: string): string[] => {
+    const list = new RegExp(`^import type \\{([^}]*)\\} from '${entry}'$`, 'm').exec(snippet)?.[1] ?? ''
+    return list.split(',').map((name) => name.trim()).filter((name) => name !== '').sort()
+  }
+  const mainTypes = typesOf('index.d.ts')
+  t.ok(mainTypes.length > 30, `the compiler listed the entry's types (${mainTypes.length})`)
+  t.same(imported('evs-authz'), mainTypes, 'every type of evs-authz, nothing more')
+  t.same(imported('evs-authz/express'), typesOf('express.d.ts'), 'every type of evs-authz/express, nothing more')
 })

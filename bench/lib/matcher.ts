@@ -2,7 +2,8 @@
 // linear scan of path-to-regexp match() functions, on one fixed request mix.
 import FindMyWay from 'find-my-way'
 import { match as p2rMatch, type MatchFunction } from 'path-to-regexp'
-import { loadRouteTable, snapshotRoutes, type CompiledRoute } from 'evs-authz'
+import { snapshotRoutes, type CompiledRoute } from 'evs-authz'
+import { loadRouteTable } from '../../dist/core/index.js'
 import { compileMatcher, type Matcher } from '../../dist/core/routing/matcher.js'
 import { compilePathGate, type PathGate } from '../../dist/core/request/path-gate.js'
 import { toColonSyntax } from '../../dist/core/routing/template.js'

@@ -1,4 +1,5 @@
-// The framework-free surface: named re-exports only.
+// The core's internal barrel, for the adapters, the CLI, the gateway and the identity code (named re-exports only).
+// Not the package entry: src/index.ts publishes the few names users may rely on.
 export { createAuthorizer } from './authorizer.js'
 export type { Authorizer, AuthorizerOptions, Inspection, PendingRequest, RequestTarget } from './authorizer.js'
 export { checkAuthorizerOptions } from './support/authorizer-options.js'

@@ -1,7 +1,8 @@
-// The built-in table: Huawei's EVS snapshot permission table (seed 000_e8efb383399db057, 19 v2 rows)
+// The built-in table: Huawei's EVS snapshot permission table (page evs_04_0027, 19 v2 rows)
 // plus v3 twins of every row Huawei offers in v3 (Cinder snapshots, metadata, os-vendor rollback).
 // Huawei has no /v3/{project_id}/cloudsnapshots, so those rows have no twin. Provenance: docs/permission-table.md.
 import type { EnterpriseProjectSource, RouteDefinition } from '../core/routing/route-table.js'
+import { deepFreeze } from '../core/support/frozen.js'
 import { EVS_ACTIONS as A, type EvsAction } from './actions.js'
 
 /** A built-in row: actions only from EVS_ACTIONS (a misspelt one fails to compile) and a description always. */
@@ -205,8 +206,8 @@ function v3Twin (row: BuiltInRoute): BuiltInRoute {
   return { ...row, template: row.template.replace(/^\/v2\//, '/v3/'), name: `${row.name} v3` }
 }
 
-/** The built-in EVS snapshot route table: 19 v2 rows, then 13 v3 twins. */
-export const snapshotRoutes: readonly RouteDefinition[] = Object.freeze<BuiltInRoute[]>([
+/** The built-in EVS snapshot route table: 19 v2 rows, then 13 v3 twins (frozen, rows and actions too). */
+export const snapshotRoutes: readonly RouteDefinition[] = deepFreeze<BuiltInRoute[]>([
   ...v2Rows,
   ...v2Rows.filter((row) => !row.template.includes('/cloudsnapshots')).map(v3Twin)
 ])

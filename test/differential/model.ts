@@ -2,9 +2,8 @@
 // Cinder-free replay of recorded disagreements (test/differential-regressions.test.ts): personas, option
 // sets, what a gateway forwards, the map from evs-authz's table rows to the Cinder controller methods that
 // implement them, and the judge that compares an evs-authz allow with what Cinder's own code would run.
-import {
-  createAuthorizer, isClientIdentityHeader, type AllowDecision, type Authorizer, type AuthorizerOptions, type Decision
-} from '../../src/index.js'
+import { createAuthorizer, type AllowDecision, type Authorizer, type AuthorizerOptions, type Decision } from '../../src/index.js'
+import { isClientIdentityHeader } from '../../src/forwarding.js'
 
 export const PROJECT = '0123456789abcdef0123456789abcdef'
 export const OTHER_PROJECT = 'fedcba9876543210fedcba9876543210'

@@ -4,7 +4,8 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { createServer } from 'node:net'
-import { IdentityRejection, keystoneIdentity, keystoneOptionProblems, readTokenDocument, type IdentityEvent, type KeystoneIdentityOptions } from '../../src/index.js'
+import { IdentityRejection, keystoneIdentity, type IdentityEvent, type KeystoneIdentityOptions } from '../../src/index.js'
+import { keystoneOptionProblems, readTokenDocument } from '../../src/identity/keystone.js'
 import { future, startFakeKeystone, type FakeKeystone } from './fake-keystone.js'
 
 const PROJECT = '65634a1184494d689cd41fa6230e79f0'
