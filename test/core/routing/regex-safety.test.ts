@@ -126,3 +126,9 @@ t.test('we refuse everything safe-regex2 refuses; the rest we refuse are overlap
   }), { numRuns: 3000 })
   t.ok(refusedByBoth > 100, `the oracle refused (and so did we) ${refusedByBoth} patterns`)
 })
+
+t.test('a risky projectIdPattern is listed with the other option problems, in one error', async (t) => {
+  const error = t.throws(() => createAuthorizer({ projectIdPattern: /^(a+)+$/, unmatched: 'sometimes' as 'deny' })) as ConfigurationError
+  t.equal(error.code, 'EVS_AUTHZ_ERR_OPTIONS')
+  t.same(error.problems.map((p) => p.at).sort(), ['projectIdPattern', 'unmatched'])
+})
