@@ -264,8 +264,8 @@ export function keystoneIdentity (options: KeystoneIdentityOptions): KeystoneIde
   }
 }
 
-/** Everything wrong with the options, as `at: message` lines. */
-export function keystoneOptionProblems (options: KeystoneIdentityOptions, at = ''): string[] {
+/** Everything wrong with the options (any value, e.g. read from a configuration file), as `at: message` lines. */
+export function keystoneOptionProblems (options: unknown, at = ''): string[] {
   const problems: string[] = []
   const o: Record<string, unknown> = isRecord(options) ? options : {}
   for (const key of ['url', 'publicUrl'] as const) {
@@ -295,6 +295,14 @@ export function keystoneOptionProblems (options: KeystoneIdentityOptions, at = '
     }
   }
   return problems
+}
+
+/** The options a configuration file can give: no functions, so keystoneOptionProblems checks every field. */
+export type KeystoneFileOptions = Omit<KeystoneIdentityOptions, 'onEvent' | 'log' | 'now'>
+
+/** True when keystoneOptionProblems finds nothing wrong, which makes every field it checks of its type. */
+export function isKeystoneFileOptions (value: unknown): value is KeystoneFileOptions {
+  return keystoneOptionProblems(value).length === 0
 }
 
 // -------------------------------------------------------------------------------------------------
