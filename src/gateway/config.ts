@@ -115,7 +115,7 @@ export function parseGatewayConfig (json: unknown, base: string, env: NodeJS.Pro
       for (const problem of error.problems) problems.push(`${problem.at.startsWith('policies') ? '' : 'authz.'}${problem.at}: ${problem.message}`)
     }
   }
-  // Each value checked above is typed here by the same test (a wrong one has also added a problem).
+  // The typeof tests repeat checks made above, for the compiler: a value failing one has already added a problem.
   if (problems.length > 0 || identity === undefined || listen === undefined || typeof upstream !== 'string' ||
     typeof logLevel !== 'string' || typeof drainMs !== 'number') throw new GatewayConfigError(file, problems)
   return {
