@@ -2,9 +2,10 @@
 // adapters use. Exit status: 0 ok / allow, 1 deny, 2 usage or input error (always one line, never a stack).
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { errorCode, errorMessage } from './error-text.js'
 import {
-  ConfigurationError, createAuthorizer, denialResponse, formatRouteTable, snapshotRoutes,
-  type Authorizer, type Decision, type Inspection, type RequestTarget, type RouteTableFormat
+  ConfigurationError, createAuthorizer, denialResponse, formatRouteTable, ownValue, snapshotRoutes,
+  type Authorizer, type AuthorizerOptions, type Decision, type Inspection, type RequestTarget, type RouteTableFormat
 } from './core/index.js'
 
 // One table of commands and their flags: the help text is printed from it and parsing checks against it,
@@ -21,6 +22,8 @@ const FLAGS = {
   config: { type: 'string', value: 'FILE', help: 'the gateway configuration (JSON): listen, upstream, identity, policies, authz, metrics' }
 } as const
 type Flag = keyof typeof FLAGS
+const isFlag = (name: string): name is Flag => Object.hasOwn(FLAGS, name)
+const FORMATS: readonly RouteTableFormat[] = ['table', 'json', 'markdown']
 
 interface Command { readonly args: string, readonly flags: readonly Flag[], readonly required?: readonly Flag[], readonly help: string }
 
@@ -108,8 +111,9 @@ function run (argv: readonly string[], io: Output): number {
       }
     })
   } catch (error) {
-    throw new UsageError((error as Error).message)
+    throw new UsageError(errorMessage(error))
   }
+  // parseArgs's types lose the flag names through Object.fromEntries; strict: true lets no other name through.
   const values = parsed.values as Partial<Record<Flag, string | boolean>> & { help?: boolean, version?: boolean }
   const positionals = parsed.positionals
   if (values.help === true) {
@@ -130,27 +134,29 @@ function run (argv: readonly string[], io: Output): number {
   const text = checkFlags(command, spec.flags, spec.required ?? [], values)
   switch (command) {
     case 'routes': {
-      expectArgs(rest, 0, 'routes takes no arguments')
-      const format = (text.format ?? 'table') as RouteTableFormat
-      if (!['table', 'json', 'markdown'].includes(format)) throw new UsageError(`--format should be table, json or markdown, instead got '${format}'`)
+      if (rest.length !== 0) throw argumentsError(rest, 0, 'routes takes no arguments')
+      const requested = text.format ?? 'table'
+      const format = FORMATS.find((name) => name === requested)
+      if (format === undefined) throw new UsageError(`--format should be table, json or markdown, instead got '${requested}'`)
       io.out(`${formatRouteTable(snapshotRoutes, format)}\n`)
       return 0
     }
     case 'explain': {
-      const [method, path] = expectArgs(rest, 2, 'explain needs METHOD and PATH, e.g. explain GET /v2/{project}/snapshots')
+      const [method, path] = methodAndPath(rest, 'explain needs METHOD and PATH, e.g. explain GET /v2/{project}/snapshots')
       const authorizer = createAuthorizer(authorizerOptions(text))
       const inspection = authorizer.inspect({ method: method.toUpperCase(), url: path })
       io.out(values.json === true ? `${JSON.stringify(explanationJson(inspection), null, 2)}\n` : explain(inspection))
       return 0
     }
     case 'check': {
-      const [method, path] = expectArgs(rest, 2, 'check needs METHOD and PATH')
+      const [method, path] = methodAndPath(rest, 'check needs METHOD and PATH')
       const claims = readJson(text.claims ?? '', '--claims')
       const policies = text.policies === undefined ? undefined : readJson(text.policies, '--policies')
       const body = text.body === undefined ? undefined : readJson(text.body, '--body')
       const authorizer = createAuthorizer({
         ...authorizerOptions(text),
-        ...(policies === undefined ? {} : { policies: policies as never })
+        // Unchecked JSON: createAuthorizer checks every policy document and throws ConfigurationError listing the problems.
+        ...(policies === undefined ? {} : { policies: policies as NonNullable<AuthorizerOptions['policies']> })
       })
       // The request check models is a JSON API call (the only body type the gate accepts on judged writes).
       const target = { method: method.toUpperCase(), url: path, headers: { 'content-type': 'application/json' } }
@@ -170,7 +176,7 @@ function run (argv: readonly string[], io: Output): number {
 function checkFlags (
   command: string, allowed: readonly Flag[], required: readonly Flag[], values: Partial<Record<Flag, string | boolean>>
 ): Partial<Record<Flag, string>> {
-  const given = (Object.keys(values) as Flag[]).filter((f) => Object.hasOwn(FLAGS, f) && values[f] !== undefined)
+  const given = Object.keys(values).filter(isFlag).filter((f) => values[f] !== undefined)
   const foreign = given.filter((f) => !allowed.includes(f))
   const named = (flags: readonly Flag[]): string => flags.map((f) => `--${f}`).join(', ')
   if (foreign.length > 0) throw new UsageError(`${command} does not take ${named(foreign)} (it takes ${named(allowed)})`)
@@ -186,7 +192,12 @@ function checkFlags (
   if (typeof unmatched === 'string' && unmatched !== 'deny' && unmatched !== 'pass') {
     throw new UsageError(`--unmatched should be deny or pass, instead got '${unmatched}'`)
   }
-  return Object.fromEntries(given.filter((f) => typeof values[f] === 'string').map((f) => [f, values[f]])) as Partial<Record<Flag, string>>
+  const strings: Partial<Record<Flag, string>> = {}
+  for (const flag of given) {
+    const value = values[flag]
+    if (typeof value === 'string') strings[flag] = value
+  }
+  return strings
 }
 
 /**
@@ -210,15 +221,22 @@ function checkDecision (authorizer: Authorizer, target: RequestTarget, claims: u
   return authorizer.answer(result, targets, targets.lookups.map((lookup) => ({ kind: 'found', lookup, id: ep ?? '', cached: false })))
 }
 
-function expectArgs (args: string[], count: number, message: string): [string, string] {
-  if (args.length !== count) throw new UsageError(`${message}${args.length > count ? ` (unexpected: ${args.slice(count).join(' ')})` : ''}`)
-  return args as [string, string]
+/** The usage error for a command that takes `count` arguments and was given `args`. */
+function argumentsError (args: readonly string[], count: number, message: string): UsageError {
+  return new UsageError(`${message}${args.length > count ? ` (unexpected: ${args.slice(count).join(' ')})` : ''}`)
+}
+
+function methodAndPath (args: readonly string[], message: string): [string, string] {
+  const [method, path, ...unexpected] = args
+  if (method === undefined || path === undefined || unexpected.length > 0) throw argumentsError(args, 2, message)
+  return [method, path]
 }
 
 function authorizerOptions (values: Partial<Record<Flag, string>>): { prefix?: string, unmatched?: 'deny' | 'pass' } {
   return {
     ...(values.prefix === undefined ? {} : { prefix: values.prefix }),
-    ...(values.unmatched === undefined ? {} : { unmatched: values.unmatched as 'deny' | 'pass' })
+    // checkFlags has refused any other value.
+    ...(values.unmatched === 'deny' || values.unmatched === 'pass' ? { unmatched: values.unmatched } : {})
   }
 }
 
@@ -227,18 +245,17 @@ function readJson (file: string, flag: string): unknown {
   try {
     text = readFileSync(file, 'utf8')
   } catch (error) {
-    throw new UsageError(`${flag}: cannot read '${file}': ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+    throw new UsageError(`${flag}: cannot read '${file}': ${errorCode(error) ?? errorMessage(error)}`)
   }
   try {
     return JSON.parse(text)
   } catch (error) {
-    throw new UsageError(`${flag}: '${file}' is not valid JSON: ${(error as Error).message}`)
+    throw new UsageError(`${flag}: '${file}' is not valid JSON: ${errorMessage(error)}`)
   }
 }
 
 function readVersion (): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
-  return pkg.version
+  return String(ownValue(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')), 'version'))
 }
 
 function explain (inspection: Inspection): string {
@@ -308,13 +325,14 @@ function startGateway (argv: readonly string[], io: Output): void {
     const status = await runGatewayCommand(argv, io)
     if (status !== undefined) process.exitCode = status
   }, (error: unknown) => {
-    const missing = (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND'
-    io.err(missing
-      ? `evs-authz gateway: ${(error as Error).message}\nThe gateway needs fastify, @fastify/http-proxy and prom-client (dependencies of evs-authz): reinstall without --omit, or npm install fastify @fastify/http-proxy prom-client\n`
-      : `evs-authz gateway: ${(error as Error).message}\n`)
+    const hint = errorCode(error) === 'ERR_MODULE_NOT_FOUND'
+      ? 'The gateway needs fastify, @fastify/http-proxy and prom-client (dependencies of evs-authz): ' +
+        'reinstall without --omit, or npm install fastify @fastify/http-proxy prom-client\n'
+      : ''
+    io.err(`evs-authz gateway: ${errorMessage(error)}\n${hint}`)
     process.exitCode = 1
   }).catch((error: unknown) => {
-    io.err(`evs-authz gateway: ${(error as Error).message}\n`)
+    io.err(`evs-authz gateway: ${errorMessage(error)}\n`)
     process.exitCode = 1
   })
 }

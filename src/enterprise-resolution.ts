@@ -2,7 +2,7 @@
 // configured resolver, with an LRU cache (lru-cache, TTL-bound) and a timeout. Any failure is reported
 // as such so that core denies: an error or a timeout never allows.
 import { LRUCache } from 'lru-cache'
-import type { EnterpriseProjectLookup, EnterpriseProjectResolution, ResourceKind } from './core/index.js'
+import { ownValue, type EnterpriseProjectLookup, type EnterpriseProjectResolution, type ResourceKind } from './core/index.js'
 
 /** What the resolver is asked. */
 export interface EnterpriseProjectQuery<R> {
@@ -85,15 +85,16 @@ export interface UpstreamResolverOptions {
 export function upstreamEnterpriseProjectResolver (options: UpstreamResolverOptions): ResolveEnterpriseProject<unknown> {
   const base = options.upstream.replace(/\/+$/, '')
   const timeout = options.timeout ?? 2000
-  async function get (path: string): Promise<Record<string, unknown> | undefined> {
+  async function get (path: string): Promise<unknown> {
     const token = typeof options.token === 'function' ? await options.token() : options.token
     const response = await fetch(`${base}${path}`, { headers: { 'x-auth-token': token, accept: 'application/json' }, signal: AbortSignal.timeout(timeout) })
     if (response.status === 404) return undefined
     if (!response.ok) throw new Error(`upstream answered ${response.status}`)
-    return await response.json() as Record<string, unknown>
+    return await response.json()
   }
-  const field = (body: Record<string, unknown> | undefined, wrapper: string, name: string): string | undefined => {
-    const value = (body?.[wrapper] as Record<string, unknown> | undefined)?.[name]
+  // The upstream's JSON is data: own properties only.
+  const field = (body: unknown, wrapper: string, name: string): string | undefined => {
+    const value = ownValue(ownValue(body, wrapper), name)
     return typeof value === 'string' && value !== '' ? value : undefined
   }
   return async ({ kind, id, projectId }) => {

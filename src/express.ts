@@ -23,19 +23,20 @@ declare module 'express-serve-static-core' {
   }
 }
 
-type RequestWithIdentity = Request & { user?: unknown, auth?: unknown, id?: unknown, _body?: boolean }
+// Fields other middleware set and Express's types do not declare (req.user, req.auth, req.id, req._body) are read
+// with `in`, which narrows without a cast.
 
 /** Default grants: `req.user` (passport and most auth middleware), else express-jwt's `req.auth`. */
-const userOf = (req: Request): unknown => (req as RequestWithIdentity).user ?? (req as RequestWithIdentity).auth
+const userOf = (req: Request): unknown => ('user' in req ? req.user : undefined) ?? ('auth' in req ? req.auth : undefined)
 
 /** `app.use(evsAuthzExpress(options))`: enforces the EVS snapshot permissions in front of your routes. */
 export function evsAuthzExpress (options: EvsAuthzExpressOptions = {}): RequestHandler {
   const flow = createDecisionFlow(options, userOf)
   const logger = options.logger ?? pino()
-  warnIfSilent((logger as { level?: unknown }).level ?? 'info', 'the evs-authz logger')
+  warnIfSilent(('level' in logger ? logger.level : undefined) ?? 'info', 'the evs-authz logger')
   return function evsAuthzMiddleware (req: Request, res: Response, next: NextFunction): void {
-    const r = req as RequestWithIdentity
-    const requestId = typeof r.id === 'string' || typeof r.id === 'number' ? String(r.id) : `req-${randomUUID()}`
+    const id = 'id' in req ? req.id : undefined
+    const requestId = typeof id === 'string' || typeof id === 'number' ? String(id) : `req-${randomUUID()}`
     // Mounted below a path (`app.use('/evs', ...)`), req.url is mount-relative and is what most proxies
     // forward: when the full URL is outside the guarded space but the mount-relative one is not, judge that.
     const mounted = req.baseUrl !== '' && flow.outside(req.originalUrl) && !flow.outside(req.url)
@@ -59,6 +60,7 @@ export function evsAuthzExpress (options: EvsAuthzExpressOptions = {}): RequestH
           req.url = `${req.url.split('?')[0] ?? ''}${query}`
           req.originalUrl = `${req.originalUrl.split('?')[0] ?? ''}${query}`
           if (Object.hasOwn(req, 'query') && typeof req.query === 'object' && req.query !== null) {
+            // The same values under fewer keys: still the ParsedQs withoutCrossProjectKeys's signature widens to a record.
             req.query = withoutCrossProjectKeys(req.query) as typeof req.query
           }
         }
@@ -68,7 +70,7 @@ export function evsAuthzExpress (options: EvsAuthzExpressOptions = {}): RequestH
     flow.start(context, { method: req.method, url, headers: judgedHeaders(req.headers, req.rawHeaders) }, (question) => {
       // A body parser (express.json()) may have run already; otherwise read the body here and leave it
       // parsed on req.body, marked the way body-parser marks it so later parsers skip it.
-      if (r._body === true || (typeof req.body === 'object' && req.body !== null)) {
+      if (('_body' in req && req._body === true) || (typeof req.body === 'object' && req.body !== null)) {
         flow.resume(context, question, { kind: 'json', value: req.body })
         return
       }
@@ -78,7 +80,7 @@ export function evsAuthzExpress (options: EvsAuthzExpressOptions = {}): RequestH
         const body = parseJsonBody(buffer, flow.bodyLimit)
         if (body.kind === 'json') {
           req.body = body.value
-          r._body = true
+          Object.assign(req, { _body: true })
         }
         flow.resume(context, question, body)
       }, next)

@@ -7,7 +7,11 @@ import fp from 'fastify-plugin'
 import {
   createDecisionFlow, denialWithRequestId, judgedHeaders, parseJsonBody, readLimited, type AdapterOptions, type DecisionFlow, type FlowContext
 } from './adapter-flow.js'
-import { ConfigurationError, DECISION_MESSAGE, decisionLogFields, denyDecision, withoutCrossProjectKeys, type Decision, type EnterpriseProjectQuestion } from './core/index.js'
+import {
+  ConfigurationError, DECISION_MESSAGE, decisionLogFields, denyDecision, isRecord, withoutCrossProjectKeys,
+  type Decision, type EnterpriseProjectQuestion
+} from './core/index.js'
+import { asError } from './error-text.js'
 import { checkFastifyRegistration } from './registration.js'
 
 /** Options of the Fastify plugin (see README "Options"). */
@@ -21,7 +25,7 @@ declare module 'fastify' {
 }
 
 /** Default grants: `request.user`, as set by @fastify/jwt and most auth plugins. */
-const userOf = (request: FastifyRequest): unknown => (request as FastifyRequest & { user?: unknown }).user
+const userOf = (request: FastifyRequest): unknown => ('user' in request ? request.user : undefined)
 
 /** A question waiting for the body, between onRequest and preParsing. */
 const awaitingBody = new WeakMap<FastifyRequest, EnterpriseProjectQuestion>()
@@ -36,7 +40,7 @@ function answer (request: FastifyRequest, reply: FastifyReply, decision: Decisio
     // The proxy forwards request.url (raw.url): a rewritten URL is what the backend receives; handlers in
     // this app read request.query, which was parsed before this hook ran.
     request.raw.url = forwardUrl
-    if (typeof request.query === 'object' && request.query !== null) request.query = withoutCrossProjectKeys(request.query as Record<string, unknown>)
+    if (isRecord(request.query)) request.query = withoutCrossProjectKeys(request.query)
   }
   next()
 }
@@ -63,7 +67,7 @@ const plugin: FastifyPluginCallback<EvsAuthzOptions> = (fastify, options, done) 
     checkScopePrefix(options.prefix, fastify.prefix)
   } catch (error) {
     // Configuration errors reject app.ready() / register() instead of escaping the plugin loader.
-    done(error as Error)
+    done(asError(error))
     return
   }
   const context = (request: FastifyRequest, finish: FlowContext<FastifyRequest>['finish']): FlowContext<FastifyRequest> => ({
@@ -96,7 +100,7 @@ const plugin: FastifyPluginCallback<EvsAuthzOptions> = (fastify, options, done) 
         // and proxies see what was authorized.
         answer(request, reply, decision, block, forwardUrl, () => next(null, Readable.from(replay)))
       }), question, parseJsonBody(buffer, flow.bodyLimit))
-    }, (error: unknown) => next(error as Error))
+    }, (error: unknown) => next(asError(error)))
   })
   // Fail closed: a request whose EP decision never completed must not reach a handler.
   fastify.addHook('preHandler', function evsAuthzGuard (request, reply, next) {

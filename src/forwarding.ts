@@ -27,7 +27,7 @@ export function isClientIdentityHeader (name: string): boolean {
 /** A copy of `headers` without the headers of isClientIdentityHeader (values kept as they are). */
 export function stripIdentityHeaders<H extends Readonly<Record<string, unknown>>> (headers: H): H {
   // Null prototype: a client header named `__proto__` is kept as data, never becomes the prototype.
-  const forwarded = Object.create(null) as Record<string, unknown>
+  const forwarded: Record<string, unknown> = Object.create(null)
   for (const name of Object.keys(headers)) {
     if (!isClientIdentityHeader(name)) forwarded[name] = headers[name]
   }

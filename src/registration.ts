@@ -29,7 +29,8 @@ export function checkFastifyRegistration (fastify: FastifyInstance): Error | und
         'register it once, after authentication and before the routes or proxy'
     }])
   }
-  // Optional: instances stubbed in tests (and some wrappers) carry no logger.
-  warnIfSilent((fastify.log as { level?: unknown } | undefined)?.level, 'the Fastify logger')
+  // Optional, whatever the typings say: instances stubbed in tests (and some wrappers) carry no logger.
+  const log: { readonly level?: unknown } | undefined = fastify.log
+  warnIfSilent(log?.level, 'the Fastify logger')
   return undefined
 }

@@ -4,10 +4,11 @@
 import { readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { ConfigurationError, createAuthorizer, type IamPolicy, type Mode } from '../core/index.js'
-import { keystoneOptionProblems, type KeystoneCredentials, type KeystoneIdentityOptions } from '../identity/keystone.js'
+import { errorCode, errorMessage } from '../error-text.js'
+import { isKeystoneFileOptions, keystoneOptionProblems, type KeystoneFileOptions } from '../identity/keystone.js'
 
 export interface KeystoneIdentityConfig {
-  readonly options: KeystoneIdentityOptions
+  readonly options: KeystoneFileOptions
   /** Add the Keystone default roles (reader, member, admin) under the configured policies (default true). */
   readonly defaultRoles: boolean
   /** Also send keystonemiddleware's identity headers (X-User-Id, X-Roles, ...) upstream (default false). */
@@ -18,7 +19,7 @@ export interface JwtIdentityConfig {
   /** A PEM public key, or an HMAC secret (demo only). */
   readonly key: string
   readonly kind: 'public' | 'secret'
-  readonly algorithms: readonly string[]
+  readonly algorithms: readonly JwtAlgorithm[]
   readonly issuer: string | undefined
   readonly audience: string | undefined
 }
@@ -50,7 +51,12 @@ const isObject = (value: unknown): value is Json => typeof value === 'object' &&
 const show = (value: unknown): string => JSON.stringify(value) ?? String(value)
 const URL_PATTERN = /^https?:\/\/[^\s/?#]+$/
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
-const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512']
+const JWT_ALGORITHMS = [
+  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512'
+] as const
+/** The JWT algorithms a configuration may pin (all of them signatures: never `none`). */
+export type JwtAlgorithm = typeof JWT_ALGORITHMS[number]
+const isJwtAlgorithm = (value: unknown): value is JwtAlgorithm => JWT_ALGORITHMS.some((name) => name === value)
 
 /** Thrown with every problem of a configuration file. */
 export class GatewayConfigError extends Error {
@@ -68,13 +74,13 @@ export function loadGatewayConfig (file: string, env: NodeJS.ProcessEnv = proces
   try {
     text = readFileSync(file, 'utf8')
   } catch (error) {
-    throw new GatewayConfigError(file, [`cannot read the file: ${(error as NodeJS.ErrnoException).code ?? String(error)}`])
+    throw new GatewayConfigError(file, [`cannot read the file: ${errorCode(error) ?? String(error)}`])
   }
   let json: unknown
   try {
     json = JSON.parse(text)
   } catch (error) {
-    throw new GatewayConfigError(file, [`not JSON: ${(error as Error).message}`])
+    throw new GatewayConfigError(file, [`not JSON: ${errorMessage(error)}`])
   }
   return parseGatewayConfig(json, dirname(resolve(file)), env, file)
 }
@@ -109,16 +115,18 @@ export function parseGatewayConfig (json: unknown, base: string, env: NodeJS.Pro
       for (const problem of error.problems) problems.push(`${problem.at.startsWith('policies') ? '' : 'authz.'}${problem.at}: ${problem.message}`)
     }
   }
-  if (problems.length > 0 || identity === undefined || listen === undefined) throw new GatewayConfigError(file, problems)
+  // The typeof tests repeat checks made above, for the compiler: a value failing one has already added a problem.
+  if (problems.length > 0 || identity === undefined || listen === undefined || typeof upstream !== 'string' ||
+    typeof logLevel !== 'string' || typeof drainMs !== 'number') throw new GatewayConfigError(file, problems)
   return {
     listen,
-    upstream: (upstream as string).replace(/\/+$/, ''),
+    upstream: upstream.replace(/\/+$/, ''),
     identity,
     policies,
     authz,
     metrics,
-    logLevel: logLevel as string,
-    drainMs: drainMs as number
+    logLevel,
+    drainMs
   }
 }
 
@@ -132,7 +140,7 @@ function hostPort (value: unknown, at: string, problems: string[]): { host: stri
   const before = problems.length
   if (typeof host !== 'string' || host === '') problems.push(`${at}.host: should be a host name or address, instead got ${show(host)}`)
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65_535) problems.push(`${at}.port: should be a port number (0-65535), instead got ${show(port)}`)
-  return problems.length === before ? { host: host as string, port: port as number } : undefined
+  return problems.length === before && typeof host === 'string' && typeof port === 'number' ? { host, port } : undefined
 }
 
 function secretFrom (value: Json, name: string, at: string, env: NodeJS.ProcessEnv, problems: string[], required: boolean): string | undefined {
@@ -174,31 +182,31 @@ function identityConfig (value: unknown, base: string, env: NodeJS.ProcessEnv, p
     const known = ['url', 'publicUrl', 'username', 'password', 'passwordEnv', 'userDomainName', 'projectName', 'projectDomainName', 'applicationCredentialId',
       'applicationCredentialSecret', 'applicationCredentialSecretEnv', 'cacheSeconds', 'negativeCacheSeconds', 'timeoutMs', 'maxEntries', 'defaultRoles', 'forwardIdentityHeaders']
     for (const key of Object.keys(k)) if (!known.includes(key)) problems.push(`${at}.${key}: unknown key`)
-    let credentials: KeystoneCredentials
-    if (k['applicationCredentialId'] !== undefined) {
-      credentials = {
-        applicationCredentialId: k['applicationCredentialId'] as string,
-        applicationCredentialSecret: secretFrom(k, 'applicationCredentialSecret', at, env, problems, true) ?? ''
-      }
-    } else {
-      credentials = {
-        username: k['username'] as string,
-        password: secretFrom(k, 'password', at, env, problems, true) ?? 'unset',
-        projectName: k['projectName'] as string,
-        ...(k['userDomainName'] === undefined ? {} : { userDomainName: k['userDomainName'] as string }),
-        ...(k['projectDomainName'] === undefined ? {} : { projectDomainName: k['projectDomainName'] as string })
-      }
-    }
+    // As read; keystoneOptionProblems says what is wrong with them.
+    const credentials = k['applicationCredentialId'] !== undefined
+      ? {
+          applicationCredentialId: k['applicationCredentialId'],
+          applicationCredentialSecret: secretFrom(k, 'applicationCredentialSecret', at, env, problems, true) ?? ''
+        }
+      : {
+          username: k['username'],
+          password: secretFrom(k, 'password', at, env, problems, true) ?? 'unset',
+          projectName: k['projectName'],
+          ...(k['userDomainName'] === undefined ? {} : { userDomainName: k['userDomainName'] }),
+          ...(k['projectDomainName'] === undefined ? {} : { projectDomainName: k['projectDomainName'] })
+        }
     const options = {
       url: k['url'],
       ...(k['publicUrl'] === undefined ? {} : { publicUrl: k['publicUrl'] }),
       credentials,
       ...Object.fromEntries(['cacheSeconds', 'negativeCacheSeconds', 'timeoutMs', 'maxEntries'].filter((n) => k[n] !== undefined).map((n) => [n, k[n]]))
-    } as unknown as KeystoneIdentityOptions
+    }
     problems.push(...keystoneOptionProblems(options, `${at}.`))
     for (const flag of ['defaultRoles', 'forwardIdentityHeaders']) {
       if (k[flag] !== undefined && typeof k[flag] !== 'boolean') problems.push(`${at}.${flag}: should be true or false`)
     }
+    // Options with a problem (listed above) leave no identity: the configuration is refused.
+    if (!isKeystoneFileOptions(options)) return undefined
     return { keystone: { options, defaultRoles: k['defaultRoles'] !== false, forwardIdentityHeaders: k['forwardIdentityHeaders'] === true } }
   }
   const j = value['jwt']
@@ -219,7 +227,7 @@ function identityConfig (value: unknown, base: string, env: NodeJS.ProcessEnv, p
     try {
       key = readFileSync(resolve(base, String(j['publicKeyFile'])), 'utf8')
     } catch (error) {
-      problems.push(`${at}.publicKeyFile: cannot read ${show(j['publicKeyFile'])}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`)
+      problems.push(`${at}.publicKeyFile: cannot read ${show(j['publicKeyFile'])}: ${errorCode(error) ?? String(error)}`)
     }
   } else if (given[0] === 'publicKey') {
     key = typeof j['publicKey'] === 'string' ? j['publicKey'] : undefined
@@ -228,37 +236,47 @@ function identityConfig (value: unknown, base: string, env: NodeJS.ProcessEnv, p
     kind = 'secret'
     key = secretFrom(j, 'secret', at, env, problems, true)
   }
-  const algorithms = j['algorithms'] ?? (kind === 'secret' ? ['HS256'] : ['RS256'])
-  if (!Array.isArray(algorithms) || algorithms.length === 0 || !algorithms.every((a) => typeof a === 'string' && JWT_ALGORITHMS.includes(a))) {
+  const requested = j['algorithms'] ?? (kind === 'secret' ? ['HS256'] : ['RS256'])
+  const algorithms = Array.isArray(requested) && requested.length > 0 && requested.every(isJwtAlgorithm) ? requested : undefined
+  if (algorithms === undefined) {
     problems.push(`${at}.algorithms: should be a non-empty list from ${JWT_ALGORITHMS.join(', ')}`)
-  } else if (algorithms.some((a: string) => a.startsWith('HS') !== (kind === 'secret'))) {
+  } else if (algorithms.some((a) => a.startsWith('HS') !== (kind === 'secret'))) {
     problems.push(`${at}.algorithms: HS* algorithms go with a secret, the others with a public key`)
   }
-  for (const name of ['issuer', 'audience']) {
-    if (j[name] !== undefined && typeof j[name] !== 'string') problems.push(`${at}.${name}: should be a string`)
+  const optionalString = (name: string): string | undefined => {
+    const value = j[name]
+    if (value !== undefined && typeof value !== 'string') problems.push(`${at}.${name}: should be a string`)
+    return typeof value === 'string' ? value : undefined
   }
-  return { jwt: { key: key ?? '', kind, algorithms: algorithms as string[], issuer: j['issuer'] as string | undefined, audience: j['audience'] as string | undefined } }
+  const issuer = optionalString('issuer')
+  const audience = optionalString('audience')
+  // Invalid algorithms (a problem listed above) refuse the configuration; `[]` is never used.
+  return { jwt: { key: key ?? '', kind, algorithms: algorithms ?? [], issuer, audience } }
 }
 
-function policiesConfig (value: unknown, base: string, problems: string[]): Record<string, IamPolicy | readonly IamPolicy[]> {
-  const policies: Record<string, IamPolicy | readonly IamPolicy[]> = {}
-  if (value === undefined) return policies
+type Policies = Record<string, IamPolicy | readonly IamPolicy[]>
+
+function policiesConfig (value: unknown, base: string, problems: string[]): Policies {
+  const documents: Record<string, unknown> = {}
+  if (value === undefined) return {}
   if (!isObject(value)) {
     problems.push('policies: should be an object mapping role names to policy document(s) or { "file": PATH }')
-    return policies
+    return {}
   }
   for (const [role, entry] of Object.entries(value)) {
     if (isObject(entry) && Object.keys(entry).length === 1 && typeof entry['file'] === 'string') {
       try {
-        policies[role] = JSON.parse(readFileSync(resolve(base, entry['file']), 'utf8')) as IamPolicy
+        documents[role] = JSON.parse(readFileSync(resolve(base, entry['file']), 'utf8'))
       } catch (error) {
-        problems.push(`policies[${show(role)}].file: cannot read ${show(entry['file'])} as JSON: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+        const why = errorCode(error) ?? errorMessage(error)
+        problems.push(`policies[${show(role)}].file: cannot read ${show(entry['file'])} as JSON: ${why}`)
       }
     } else {
-      policies[role] = entry as IamPolicy
+      documents[role] = entry
     }
   }
-  return policies
+  // Unchecked documents: parseGatewayConfig hands them to createAuthorizer, which lists every problem, before any use.
+  return documents as Policies
 }
 
 function authzConfig (value: unknown, problems: string[]): AuthzConfig {
@@ -279,11 +297,15 @@ function authzConfig (value: unknown, problems: string[]): AuthzConfig {
       try {
         config['projectIdPattern'] = new RegExp(pattern)
       } catch (error) {
-        problems.push(`authz.projectIdPattern: ${(error as Error).message}`)
+        problems.push(`authz.projectIdPattern: ${errorMessage(error)}`)
       }
     }
   }
   if (config['mode'] !== undefined && config['mode'] !== 'enforce' && config['mode'] !== 'audit') problems.push(`authz.mode: should be "enforce" or "audit", instead got ${show(config['mode'])}`)
-  if (config['bodyLimit'] !== undefined && (!Number.isInteger(config['bodyLimit']) || (config['bodyLimit'] as number) <= 0)) problems.push('authz.bodyLimit: should be a positive integer')
+  const bodyLimit = config['bodyLimit']
+  if (bodyLimit !== undefined && (typeof bodyLimit !== 'number' || !Number.isInteger(bodyLimit) || bodyLimit <= 0)) {
+    problems.push('authz.bodyLimit: should be a positive integer')
+  }
+  // Only mode and bodyLimit are checked here: parseGatewayConfig hands the rest to createAuthorizer, which checks them.
   return config as AuthzConfig
 }

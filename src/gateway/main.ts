@@ -2,6 +2,7 @@
 // SIGINT and exit 0. Reached only through a dynamic import from the CLI, so the library never loads
 // Fastify, the proxy or prom-client.
 import { parseArgs } from 'node:util'
+import { errorCode, errorMessage } from '../error-text.js'
 import { GatewayConfigError, loadGatewayConfig } from './config.js'
 import { buildGateway } from './server.js'
 
@@ -25,7 +26,7 @@ export async function runGatewayCommand (argv: readonly string[], io: Output): P
     }
     file = parsed.values.config
   } catch (error) {
-    io.err(`evs-authz gateway: ${(error as Error).message}\n${HELP}`)
+    io.err(`evs-authz gateway: ${errorMessage(error)}\n${HELP}`)
     return 2
   }
   if (file === undefined) {
@@ -45,7 +46,7 @@ export async function runGatewayCommand (argv: readonly string[], io: Output): P
   try {
     urls = await gateway.start()
   } catch (error) {
-    io.err(`evs-authz gateway: cannot listen: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}\n`)
+    io.err(`evs-authz gateway: cannot listen: ${errorCode(error) ?? errorMessage(error)}\n`)
     await gateway.stop().catch(() => undefined)
     return 1
   }
@@ -58,7 +59,7 @@ export async function runGatewayCommand (argv: readonly string[], io: Output): P
     gateway.stop().then(() => {
       process.exitCode = 0
     }, (error: unknown) => {
-      io.err(`evs-authz gateway: stop failed: ${(error as Error).message}\n`)
+      io.err(`evs-authz gateway: stop failed: ${errorMessage(error)}\n`)
       process.exitCode = 1
     })
   }

@@ -3,10 +3,11 @@
 // client-sent identity header before forwarding, passes the caller's X-Auth-Token on unchanged (a
 // keystone-mode backend validates it again), and serves Prometheus metrics on a separate listener.
 import { randomUUID } from 'node:crypto'
-import type { IncomingHttpHeaders, Server } from 'node:http'
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import proxy from '@fastify/http-proxy'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import { errorCode, errorMessage } from '../error-text.js'
 import evsAuthz from '../fastify.js'
 import { evsAuthzFrameworkErrors } from '../framework-errors.js'
 import { stripIdentityHeaders } from '../forwarding.js'
@@ -78,8 +79,9 @@ export async function buildGateway (config: GatewayConfig, runtime: GatewayRunti
   const identity = keystone === undefined
     ? undefined
     : keystoneIdentity({ ...keystone.options, onEvent: metrics.onIdentityEvent, log: app.log })
-  // The validated claims per request, for the optional identity headers upstream.
-  const validated = new WeakMap<FastifyRequest, KeystoneClaims>()
+  // The validated claims per request, for the optional identity headers upstream (keyed by the request object:
+  // the proxy's hooks see it under a wider server type).
+  const validated = new WeakMap<object, KeystoneClaims>()
 
   app.get('/healthz', async () => ({ status: 'alive' }))
   app.get('/readyz', async (_request, reply) => {
@@ -113,7 +115,8 @@ export async function buildGateway (config: GatewayConfig, runtime: GatewayRunti
     if (decision !== null && decision.reason !== 'unmatched-pass') return
     if (decision === null && (OWN_ROUTES.has(request.routeOptions.url ?? '') || (PUBLIC_METHODS.has(request.method) && request.url.split('?')[0] === '/'))) return
     if (identity === undefined) {
-      if ((request as FastifyRequest & { user?: unknown }).user == null) {
+      // @fastify/jwt's request.user (declared by its types only where they are loaded).
+      if (!('user' in request) || request.user == null) {
         return await reply.code(401).headers({ 'www-authenticate': 'Keystone', ...requestIds(request) }).send(UNAUTHORIZED)
       }
       return
@@ -132,8 +135,8 @@ export async function buildGateway (config: GatewayConfig, runtime: GatewayRunti
     upstream: config.upstream,
     replyOptions: {
       rewriteRequestHeaders: (request, headers) => {
-        const forwarded: IncomingHttpHeaders = stripIdentityHeaders(headers as IncomingHttpHeaders)
-        const claims = validated.get(request as FastifyRequest)
+        const forwarded = stripIdentityHeaders(headers)
+        const claims = validated.get(request)
         if (keystone?.forwardIdentityHeaders === true && claims !== undefined) Object.assign(forwarded, keystoneIdentityHeaders(claims))
         // Cinder takes a req-<uuid> X-OpenStack-Request-ID as the global request id: its log lines then
         // carry the gateway's id too.
@@ -150,11 +153,11 @@ export async function buildGateway (config: GatewayConfig, runtime: GatewayRunti
     metrics,
     async start () {
       await app.listen({ host: config.listen.host, port: config.listen.port })
-      const url = `http://${hostForUrl(config.listen.host)}:${(app.server.address() as AddressInfo).port}`
+      const url = `http://${hostForUrl(config.listen.host)}:${boundPort(app.server)}`
       let metricsUrl: string | undefined
       if (config.metrics !== undefined) {
         metricsServer = await serveMetrics(metrics.registry, config.metrics.host, config.metrics.port)
-        metricsUrl = `http://${hostForUrl(config.metrics.host)}:${(metricsServer.address() as AddressInfo).port}/metrics`
+        metricsUrl = `http://${hostForUrl(config.metrics.host)}:${boundPort(metricsServer)}/metrics`
       }
       return { url, metricsUrl }
     },
@@ -179,6 +182,12 @@ function requestIds (request: FastifyRequest): Record<string, string> {
   return { 'x-openstack-request-id': String(request.id), 'x-compute-request-id': String(request.id) }
 }
 
+/** The port a listener bound. */
+function boundPort (server: Server): number {
+  // Listening on host and port, so address() is an AddressInfo (a string only for pipes, null only before listen).
+  return (server.address() as AddressInfo).port
+}
+
 function hostForUrl (host: string): string {
   return host.includes(':') ? `[${host}]` : host
 }
@@ -197,12 +206,12 @@ async function upstreamAnswers (upstream: string): Promise<boolean> {
 async function registerJwt (app: FastifyInstance, jwt: Extract<GatewayConfig['identity'], { jwt: unknown }>['jwt']): Promise<void> {
   // An optional dependency: only this identity needs it.
   const { default: fastifyJwt } = await import('@fastify/jwt').catch((error: unknown) => {
-    throw new Error(`identity.jwt needs the optional dependency @fastify/jwt (npm install @fastify/jwt): ${(error as Error).message}`)
+    throw new Error(`identity.jwt needs the optional dependency @fastify/jwt (npm install @fastify/jwt): ${errorMessage(error)}`)
   })
   await app.register(fastifyJwt, {
     secret: jwt.kind === 'secret' ? jwt.key : { public: jwt.key },
     verify: {
-      algorithms: [...jwt.algorithms] as never,
+      algorithms: [...jwt.algorithms],
       cache: true,
       ...(jwt.issuer === undefined ? {} : { allowedIss: jwt.issuer }),
       ...(jwt.audience === undefined ? {} : { allowedAud: jwt.audience }),
@@ -217,7 +226,7 @@ async function registerJwt (app: FastifyInstance, jwt: Extract<GatewayConfig['id
     try {
       await request.jwtVerify()
     } catch (error) {
-      request.log.info({ reason: (error as { code?: string }).code }, 'evs-authz gateway: token rejected')
+      request.log.info({ reason: errorCode(error) }, 'evs-authz gateway: token rejected')
     }
   })
 }

@@ -5,6 +5,7 @@
 // answer as 401 / 403 / 503 (IdentityRejection). See docs/keystone.md.
 import * as crypto from 'node:crypto'
 import { LRUCache } from 'lru-cache'
+import { isRecord, ownValue } from '../core/index.js'
 import { IdentityRejection } from './rejection.js'
 
 /** The gateway's own credentials: a password (project-scoped) or an application credential. */
@@ -91,7 +92,8 @@ const TOKEN_CHARACTERS = /^[\x21-\x7e]+$/
 const MAX_BODY_BYTES = 1_048_576
 
 /** SHA-256 of the token, base64: the one-shot crypto.hash (Node >= 20.12) is 2-3x faster than createHash. */
-const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash
+// @types/node declares it always present; Node 20 before 20.12 (which engines allows) lacks it.
+const oneShot: ((algorithm: string, data: string, encoding: 'base64') => string) | undefined = crypto.hash
 const tokenKey = oneShot === undefined
   ? (token: string): string => crypto.createHash('sha256').update(token).digest('base64')
   : (token: string): string => oneShot('sha256', token, 'base64')
@@ -262,10 +264,10 @@ export function keystoneIdentity (options: KeystoneIdentityOptions): KeystoneIde
   }
 }
 
-/** Everything wrong with the options, as `at: message` lines. */
-export function keystoneOptionProblems (options: KeystoneIdentityOptions, at = ''): string[] {
+/** Everything wrong with the options (any value, e.g. read from a configuration file), as `at: message` lines. */
+export function keystoneOptionProblems (options: unknown, at = ''): string[] {
   const problems: string[] = []
-  const o = (typeof options === 'object' && options !== null ? options : {}) as unknown as Record<string, unknown>
+  const o: Record<string, unknown> = isRecord(options) ? options : {}
   for (const key of ['url', 'publicUrl'] as const) {
     const value = o[key]
     if (value === undefined && key === 'publicUrl') continue
@@ -282,7 +284,8 @@ export function keystoneOptionProblems (options: KeystoneIdentityOptions, at = '
   if (typeof credentials !== 'object' || credentials === null) {
     problems.push(`${at}credentials: should be { username, password, projectName, ... } or { applicationCredentialId, applicationCredentialSecret }`)
   } else {
-    const c = credentials as Record<string, unknown>
+    // An array is an object without any of the names: each is reported missing.
+    const c: Record<string, unknown> = isRecord(credentials) ? credentials : {}
     const names = 'applicationCredentialId' in c ? ['applicationCredentialId', 'applicationCredentialSecret'] : ['username', 'password', 'projectName']
     for (const name of [...names, 'userDomainName', 'projectDomainName']) {
       const value = c[name]
@@ -292,6 +295,14 @@ export function keystoneOptionProblems (options: KeystoneIdentityOptions, at = '
     }
   }
   return problems
+}
+
+/** The options a configuration file can give: no functions, so keystoneOptionProblems checks every field. */
+export type KeystoneFileOptions = Omit<KeystoneIdentityOptions, 'onEvent' | 'log' | 'now'>
+
+/** True when keystoneOptionProblems finds nothing wrong, which makes every field it checks of its type. */
+export function isKeystoneFileOptions (value: unknown): value is KeystoneFileOptions {
+  return keystoneOptionProblems(value).length === 0
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -306,8 +317,8 @@ type Read =
 type Json = Record<string, unknown>
 
 const objectAt = (value: unknown, key: string): Json | undefined => {
-  const child = typeof value === 'object' && value !== null && Object.hasOwn(value, key) ? (value as Json)[key] : undefined
-  return typeof child === 'object' && child !== null && !Array.isArray(child) ? child as Json : undefined
+  const child = ownValue(value, key)
+  return isRecord(child) ? child : undefined
 }
 const stringAt = (value: Json | undefined, key: string): string | undefined => {
   const child = value !== undefined && Object.hasOwn(value, key) ? value[key] : undefined
@@ -322,7 +333,7 @@ export function readTokenDocument (body: unknown, nowMs: number): Read {
   if (token === undefined) return { kind: 'unreadable', detail: 'no token object' }
   const expires = stringAt(token, 'expires_at')
   const expiresAt = expires === undefined ? NaN : Date.parse(expires)
-  if (!Number.isFinite(expiresAt)) return { kind: 'unreadable', detail: 'no readable expires_at' }
+  if (expires === undefined || !Number.isFinite(expiresAt)) return { kind: 'unreadable', detail: 'no readable expires_at' }
   if (expiresAt <= nowMs) return { kind: 'expired' }
   const project = objectAt(token, 'project')
   const projectId = stringAt(project, 'id')
@@ -334,7 +345,7 @@ export function readTokenDocument (body: unknown, nowMs: number): Read {
   if (!Array.isArray(roles)) return { kind: 'unreadable', detail: 'a project-scoped token without a roles list' }
   const names: Array<{ readonly name: string }> = []
   for (const role of roles) {
-    const name = stringAt(typeof role === 'object' && role !== null ? role as Json : undefined, 'name')
+    const name = stringAt(isRecord(role) ? role : undefined, 'name')
     if (name === undefined) return { kind: 'unreadable', detail: 'a role without a name' }
     names.push(Object.freeze({ name }))
   }
@@ -344,7 +355,7 @@ export function readTokenDocument (body: unknown, nowMs: number): Read {
       project: Object.freeze({ id: projectId, name: stringAt(project, 'name'), domain: nameAndId(objectAt(project, 'domain')) }),
       user: Object.freeze({ id: stringAt(user, 'id'), name: stringAt(user, 'name'), domain: nameAndId(objectAt(user, 'domain')) }),
       roles: Object.freeze(names),
-      expires_at: expires as string
+      expires_at: expires
     })
   })
   return { kind: 'ok', claims, expiresAt }
@@ -392,15 +403,21 @@ async function readJson (response: Response): Promise<unknown> {
   }
 }
 
+/** The `code` of an error's `cause` (where fetch puts the socket's error), or undefined. */
+function causeCode (error: unknown): unknown {
+  const cause = typeof error === 'object' && error !== null && 'cause' in error ? error.cause : undefined
+  return typeof cause === 'object' && cause !== null && 'code' in cause ? cause.code : undefined
+}
+
 function isConnectionReset (error: unknown): boolean {
-  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause
-  return cause?.code === 'ECONNRESET' || cause?.code === 'UND_ERR_SOCKET'
+  const code = causeCode(error)
+  return code === 'ECONNRESET' || code === 'UND_ERR_SOCKET'
 }
 
 function messageOf (error: unknown): string {
   if (error instanceof Error && error.name === 'TimeoutError') return 'timed out'
-  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause
-  if (typeof cause?.code === 'string') return cause.code
+  const code = causeCode(error)
+  if (typeof code === 'string') return code
   return error instanceof Error ? error.message : String(error)
 }
 
