@@ -1,21 +1,22 @@
 // Reproduces the profiles quoted in the README "Performance" section:
-//   node --import tsx bench/profile.ts gateway  -> CPU profile of the evs-authz gateway (b) under load
-//   node --cpu-prof --cpu-prof-dir=/tmp/evs-authz-profiles --import tsx bench/profile.ts decision
-//   node --import tsx bench/profile.ts top <file.cpuprofile>
+// (after `node scripts/build-bench.mjs`, which builds the JavaScript the figures come from):
+//   node .bench-build/bench/profile.js gateway  -> CPU profile of the evs-authz gateway (b) under load
+//   node --cpu-prof --cpu-prof-dir=/tmp/evs-authz-profiles .bench-build/bench/profile.js decision
+//   node .bench-build/bench/profile.js top <file.cpuprofile>
 // and prints the functions with the most self time (profiles land in <tmpdir>/evs-authz-profiles/).
 import { fork } from 'node:child_process'
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { createAuthorizer, snapshotRoutes, type RequestTarget } from 'evs-authz'
+import { childScript } from './lib/child.js'
 import { PROJECT, plainActions, routeRequests, tenantAdmin } from './lib/fixtures.js'
 import { signToken } from './lib/gateway.js'
 import type { ReadyMessage } from './lib/servers.js'
 
 const DIR = join(tmpdir(), 'evs-authz-profiles')
-const SERVERS = fileURLToPath(new URL('./lib/servers.ts', import.meta.url))
+const SERVERS = childScript(new URL('./lib/', import.meta.url).href, 'servers')
 const SECRET = 'evs-authz-bench-profile-secret'
 
 interface ProfileNode { id: number, callFrame: { functionName: string, url: string, lineNumber: number } }
@@ -40,7 +41,7 @@ export function topFunctions (file: string, count = 20): Array<{ share: number, 
 }
 
 function start (kind: string, args: string[], execArgv: string[]): Promise<{ child: ReturnType<typeof fork>, port: number }> {
-  const child = fork(SERVERS, [kind, ...args], { execArgv: [...execArgv, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = fork(SERVERS.path, [kind, ...args], { execArgv: [...execArgv, ...SERVERS.execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   return new Promise((resolve, reject) => {
     child.once('message', (message) => resolve({ child, port: (message as ReadyMessage).port }))
     child.once('exit', (code) => reject(new Error(`${kind} exited with ${String(code)}`)))

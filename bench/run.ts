@@ -1,14 +1,16 @@
 // `npm run bench` (about 3 minutes on 2 cores) and `npm run bench -- --quick` (about 30 s).
 // Prints a markdown report on stdout (progress goes to stderr) and writes bench/results.json (full runs only:
 // --quick and --only= write bench/results-partial.json, so the committed full figures stay).
-// Run through `node --expose-gc --import tsx` (the npm script does): allocation figures need gc().
+// `npm run bench` builds the benchmarks (scripts/build-bench.mjs) and runs the JavaScript with plain node and
+// --expose-gc (allocation figures need gc()); bench/lib/child.ts says why not tsx.
 import { writeFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { benchMatcher, type MatcherResult } from './lib/matcher.js'
 import { benchCases, decisionCases, grantScaleCases, tableScaleCases, timerOverhead, type DecisionFigures } from './lib/decision.js'
 import { benchGateway, type GatewayResult } from './lib/gateway.js'
 import { benchHostile, type HostileResult } from './lib/hostile.js'
 import { benchIdentity, type IdentityResult } from './lib/identity.js'
+import { BENCH_DIR } from './lib/child.js'
 import { fmt, machineInfo, ratio, resultsFileName, round, table } from './lib/stats.js'
 
 const started = Date.now()
@@ -42,7 +44,7 @@ const machine = machineInfo()
 log(`evs-authz bench (${quick ? 'quick' : 'full'}) on ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}`)
 
 if ((globalThis as { gc?: unknown }).gc === undefined) {
-  log('allocation figures need --expose-gc: run `npm run bench` (node --expose-gc --import tsx bench/run.ts)')
+  log('allocation figures need --expose-gc: run `npm run bench` (node --expose-gc .bench-build/bench/run.js)')
   process.exit(2)
 }
 
@@ -197,5 +199,5 @@ const results = {
   scale: tableScale === undefined ? undefined : { tables: tableScale, grants: grantScale, tableSizes: TABLE_SIZES, grantSizes: GRANT_SIZES }
 }
 const resultsFile = resultsFileName(process.argv)
-writeFileSync(fileURLToPath(new URL(`./${resultsFile}`, import.meta.url)), `${JSON.stringify(results, null, 2)}\n`)
+writeFileSync(join(BENCH_DIR, resultsFile), `${JSON.stringify(results, null, 2)}\n`)
 log(`wrote bench/${resultsFile} (${round(seconds, 1)} s)`)

@@ -2,9 +2,9 @@
 // Every variant runs in its own process; rounds are interleaved (rotated order), warm-up discarded.
 import { fork, type ChildProcess } from 'node:child_process'
 import { createHmac } from 'node:crypto'
-import { fileURLToPath } from 'node:url'
 import autocannon, { type Result } from 'autocannon'
 import { snapshotRoutes } from 'evs-authz'
+import { childScript } from './child.js'
 import { PROJECT, routeRequests } from './fixtures.js'
 import type { ReadyMessage, ServerKind } from './servers.js'
 import { median, rotation } from './stats.js'
@@ -40,7 +40,7 @@ export interface GatewayResult {
   readonly ratios: { readonly bOverA: number, readonly bOverC: number, readonly bOverAJwt: number, readonly dOverA: number }
 }
 
-const SERVERS = fileURLToPath(new URL('./servers.ts', import.meta.url))
+const SERVERS = childScript(import.meta.url, 'servers')
 const SECRET = 'evs-authz-bench-secret-0123456789abcdef'
 
 function base64url (value: string | Buffer): string {
@@ -56,7 +56,7 @@ export function signToken (claims: object, key: string): string {
 interface Started { readonly child: ChildProcess, readonly ready: ReadyMessage }
 
 function start (kind: ServerKind, args: readonly string[]): Promise<Started> {
-  const child = fork(SERVERS, [kind, ...args], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = fork(SERVERS.path, [kind, ...args], { execArgv: [...SERVERS.execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${kind} server did not start within 30 s`)), 30_000)
     child.once('message', (message) => {

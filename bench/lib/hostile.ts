@@ -6,8 +6,8 @@
 // - A target built to make the lenient path reading work hardest (escapes in every position, nested
 //   `%25`, backslashes, dot segments, fullwidth letters for NFKC) vs a plain canonical target of the same
 //   length, both through authorize().
-import { createAuthorizer, type RequestTarget } from '../../src/index.js'
-import { MAX_LENIENT_PATH_LENGTH } from '../../src/core/request/path-gate.js'
+import { createAuthorizer, type RequestTarget } from '../../dist/index.js'
+import { MAX_LENIENT_PATH_LENGTH } from '../../dist/core/request/path-gate.js'
 import { median, rotation, sink } from './stats.js'
 
 export interface HostileSettings { readonly rounds: number, readonly batchMs: number }

@@ -3,10 +3,10 @@
 // cached validation adds (identity.grants() on a hit, ns); (3) the cold validation cost against a fake
 // Keystone on loopback (a real Keystone adds its own 10-30 ms: see the real-Keystone e2e figures).
 import { fork, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { keystoneIdentity, snapshotRoutes, type KeystoneClaims } from 'evs-authz'
 import { startFakeKeystone } from '../../test/identity/fake-keystone.js'
+import { childScript } from './child.js'
 import { PROJECT, routeRequests } from './fixtures.js'
 import { signToken } from './gateway.js'
 import type { IdentityReady } from './identity-servers.js'
@@ -31,10 +31,9 @@ export interface IdentityResult {
   readonly coldValidationMs: number
 }
 
-const HERE = fileURLToPath(new URL('.', import.meta.url))
-
 function start (file: string, args: readonly string[]): Promise<{ child: ChildProcess, ready: IdentityReady }> {
-  const child = fork(`${HERE}${file}`, [...args], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const script = childScript(import.meta.url, file)
+  const child = fork(script.path, [...args], { execArgv: [...script.execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${file} ${args[0] ?? ''} did not start within 30 s`)), 30_000)
     child.once('message', (message) => { clearTimeout(timer); resolve({ child, ready: message as IdentityReady }) })
@@ -85,10 +84,10 @@ export async function benchIdentity (settings: IdentitySettings, log: (line: str
   const children: ChildProcess[] = []
   try {
     const secret = 'evs-authz-bench-identity-0123456789abcdef'
-    const backend = await start('servers.ts', ['backend'])
+    const backend = await start('servers', ['backend'])
     children.push(backend.child)
     const upstream = `http://127.0.0.1:${backend.ready.port}`
-    const [keystone, jwt] = await Promise.all([start('identity-servers.ts', ['keystone', upstream]), start('identity-servers.ts', ['jwt', upstream, secret])])
+    const [keystone, jwt] = await Promise.all([start('identity-servers', ['keystone', upstream]), start('identity-servers', ['jwt', upstream, secret])])
     children.push(keystone.child, jwt.child)
     const variants = [
       { name: 'keystone' as const, port: keystone.ready.port, token: keystone.ready.token as string },
