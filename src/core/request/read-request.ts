@@ -48,24 +48,31 @@ export function compileRequestReader (gate: PathGate): (request: RequestTarget) 
       return denyDecision('malformed-path', method, truncate(gated.path), guessFamily(gated.path), { detail: gated.problem })
     }
     const path = gated.path
-    const deny = (reason: DenyReason, detail: string): DenyDecision => denyDecision(reason, method, path, guessFamily(path), { detail })
     // The gate refused fragments, so the query is everything after the first `?` (as eventlet splits it).
     const rawQuery = request.url.length === path.length ? '' : request.url.slice(path.length + 1)
     // Most queries (`limit=10&marker=...`) cannot spell a name the decision reads: one native scan skips them.
     const query = rawQuery === '' || !QUERY_NEEDS_READING.test(rawQuery) ? NO_QUERY : readQuery(rawQuery)
-    if (query.kind !== 'read') return deny('malformed-query', `a query parameter is not valid UTF-8 once decoded (at offset ${query.at})`)
+    if (query.kind !== 'read') {
+      return refuse('malformed-query', method, path, `a query parameter is not valid UTF-8 once decoded (at offset ${query.at})`)
+    }
     const headers = scanHeaders(request.headers)
     const override = headers.override ?? queryOverride(rawQuery, query)
-    if (override !== undefined) return deny('method-override', override)
+    if (override !== undefined) return refuse('method-override', method, path, override)
     const contentType = headers.contentType
     if (contentType === SEVERAL_CONTENT_TYPES) {
-      return deny('malformed-body', 'several Content-Type headers (the backend may read another one)')
+      return refuse('malformed-body', method, path, 'several Content-Type headers (the backend may read another one)')
     }
     if (contentType !== undefined && isFormType(contentType)) {
-      return deny('malformed-body', `${contentType} bodies are refused (the backend reads _method from form posts); send JSON`)
+      const detail = `${contentType} bodies are refused (the backend reads _method from form posts); send JSON`
+      return refuse('malformed-body', method, path, detail)
     }
     return { kind: 'read', method, path, start: gated.start, url: request.url, query, contentType }
   }
+}
+
+// A module-level function, not a closure per request: reading a request allocates only what it returns.
+function refuse (reason: DenyReason, method: string, path: string, detail: string): DenyDecision {
+  return denyDecision(reason, method, path, guessFamily(path), { detail })
 }
 
 /** The error envelope for a request no route has claimed yet: EVS's for its own collection, Cinder's otherwise. */
