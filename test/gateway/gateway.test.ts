@@ -46,7 +46,7 @@ function keystoneConfig (extra: Record<string, unknown> = {}, keystone: Record<s
   return {
     listen: { host: '127.0.0.1', port: 0 },
     upstream: backend.url,
-    identity: { keystone: { url: fake.url, publicUrl: 'http://127.0.0.1:15000/v3', username: fake.user.username, passwordEnv: 'GW_TEST_PASSWORD', projectName: 'service', timeoutMs: 300, ...keystone } },
+    identity: { keystone: { url: fake.url, publicUrl: 'http://127.0.0.1:15000/v3', username: fake.user.username, passwordEnv: 'GW_TEST_PASSWORD', projectName: 'service', timeoutMs: 800, ...keystone } },
     policies: { 'snapshot-operator': { Version: '1.1', Statement: [{ Effect: 'Allow', Action: ['evs:snapshots:*', 'evs:volumes:get'] }, { Effect: 'Deny', Action: ['evs:snapshots:delete'] }] } },
     authz: { unmatched: 'pass' },
     metrics: { host: '127.0.0.1', port: 0 },

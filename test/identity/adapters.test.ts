@@ -52,7 +52,7 @@ t.teardown(async () => { await fake.close() })
 for (const [name, build] of [['fastify', fastifyApp], ['express', expressApp]] as const) {
   t.test(`${name}: Keystone identity through the grants option`, async (t) => {
     fake.failure = 'none'
-    const identity = keystoneIdentity({ url: fake.url, publicUrl: 'https://identity.example/v3', credentials: { ...fake.user, projectName: 'service' }, timeoutMs: 300 })
+    const identity = keystoneIdentity({ url: fake.url, publicUrl: 'https://identity.example/v3', credentials: { ...fake.user, projectName: 'service' }, timeoutMs: 1000 })
     const reached: string[] = []
     const send = await build(identity, reached)
     const reader = fake.add({ project: { id: P }, roles: ['reader'] })
@@ -94,7 +94,7 @@ for (const [name, build] of [['fastify', fastifyApp], ['express', expressApp]] a
 
 t.test('the decision line of a Keystone outage says 503 and why, at error level', async (t) => {
   fake.failure = 'hang'
-  const identity = keystoneIdentity({ url: fake.url, credentials: { ...fake.user, projectName: 'service' }, timeoutMs: 200 })
+  const identity = keystoneIdentity({ url: fake.url, credentials: { ...fake.user, projectName: 'service' }, timeoutMs: 1000 })
   const lines: Array<Record<string, unknown>> = []
   const app = express()
   const at = (level: string) => (fields: object): void => { lines.push({ level, ...fields }) }

@@ -143,7 +143,7 @@ t.test('tokens that are not project-scoped get a 403 that names the scope', asyn
 })
 
 t.test('Keystone failures are 503 (identity-unavailable), never cached, never an allow', async (t) => {
-  const identity = keystoneIdentity(options(fake, { timeoutMs: 300 }))
+  const identity = keystoneIdentity(options(fake, { timeoutMs: 1000 }))
   const token = fake.add({ project: { id: PROJECT }, roles: ['member'] })
   for (const failure of ['status-500', 'status-403', 'garbage', 'hang', 'no-roles', 'service-401-always'] as const) {
     fake.failure = failure
@@ -244,7 +244,7 @@ t.test('the cache is bounded (LRU): the oldest entries go first', async (t) => {
 t.test('logs never contain the token or the password', async (t) => {
   const lines: string[] = []
   const log = { warn: (f: object, m: string) => lines.push(JSON.stringify(f) + m), error: (f: object, m: string) => lines.push(JSON.stringify(f) + m) }
-  const identity = keystoneIdentity(options(fake, { log, timeoutMs: 200 }))
+  const identity = keystoneIdentity(options(fake, { log, timeoutMs: 1000 }))
   const token = fake.add({ project: { id: PROJECT }, roles: ['member'] })
   for (const failure of ['status-500', 'garbage', 'hang'] as const) {
     fake.failure = failure
