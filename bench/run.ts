@@ -107,10 +107,10 @@ const add = (what: string, value: number | undefined, shown: (v: number) => stri
   if (value === undefined || Number.isNaN(value)) return
   targets.push({ what, value, shown: shown(value), target, met: met === undefined ? undefined : met(value) })
 }
-add('Decision: whole authorize() vs find-my-way find() (same table and mix, one process)', versus?.ratios.decisionVsFindMyWay, ratio, '<= 1.0x',
-  (v) => v <= 1)
-add('Gateway with vs without evs-authz (identity in both): b/(a+jwt), median of paired rounds', gateway?.paired?.medianRatio, ratio, '>= 0.98',
-  (v) => v >= 0.98)
+add('Decision: whole authorize() vs find-my-way find() (same table and mix, one process)',
+  versus?.ratios.decisionVsFindMyWay, ratio, '<= 1.0x', (v) => v <= 1)
+add('Gateway with vs without evs-authz (identity in both): b/(a+jwt), median of paired rounds',
+  gateway?.paired?.medianRatio, ratio, '>= 0.98', (v) => v >= 0.98)
 add('Matcher: gate + match vs find-my-way find() (time per lookup)', matcher?.ratios.gateAndMatchVsFindMyWay, ratio, '<= 0.5x', (v) => v <= 0.5)
 add('Matcher: tree walk alone vs find-my-way find()', matcher?.ratios.matchVsFindMyWay, ratio, '<= 0.5x', (v) => v <= 0.5)
 add('Matcher: gate + match vs find-my-way with the same constraints (like for like)', matcher?.ratios.gateAndMatchVsConstrainedFindMyWay, ratio, 'info', undefined)
@@ -139,10 +139,12 @@ out.push('## Headline ratios and targets', '')
 out.push(table(['Measure', 'Result', 'Target', 'Met'], targets.map((t) => [t.what, t.shown, t.target, t.met === undefined ? '-' : t.met ? 'yes' : '**no**'])), '')
 
 if (versus !== undefined) {
-  out.push(`## 0. Decision vs find-my-way (${versus.requests} requests: every route v2 + v3, ${Math.round(versus.unmatchedShare * 100)}% matching nothing; ` +
+  const unmatched = Math.round(versus.unmatchedShare * 100)
+  out.push(`## 0. Decision vs find-my-way (${versus.requests} requests: every route v2 + v3, ${unmatched}% matching nothing; ` +
     `median of ${versus.rounds} rotated rounds in one process)`, '')
   const fmw = versus.nsPerRequest['find-my-way find()']
-  out.push(table(['Candidate', 'ns/request', 'vs find-my-way'], Object.entries(versus.nsPerRequest).map(([name, ns]) => [name, fmt(ns, 1), ratio(ns / fmw)])), '')
+  const rows = Object.entries(versus.nsPerRequest).map(([name, ns]) => [name, fmt(ns, 1), ratio(ns / fmw)])
+  out.push(table(['Candidate', 'ns/request', 'vs find-my-way'], rows), '')
   out.push('authorize() is the whole decision with the headers of section 2, grants cached (the same claims object each time); ' +
     'find() is find-my-way\'s lookup of the same table (strict settings of section 1). ' +
     `Per-round ratio of the headline: ${ratio(versus.ratios.decisionRoundRatioMin)} to ${ratio(versus.ratios.decisionRoundRatioMax)}.`, '')

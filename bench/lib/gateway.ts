@@ -176,18 +176,18 @@ export async function benchGateway (settings: GatewaySettings, log: (line: strin
     const portOf = (kind: ServerKind): number => started.get(kind)?.ready.port ?? 0
     const admin = signToken({ sub: 'u-admin', project_id: PROJECT, roles: ['te_admin'] }, SECRET)
     const nothing = signToken({ sub: 'u-none', project_id: PROJECT, actions: ['ecs:servers:list'] }, SECRET)
-    const jwt: Variant = { name: 'a+jwt', description: '(a) + @fastify/jwt (cache on), no authorization', port: portOf('jwt'), token: admin, expectedStatus: 200 }
-    const authz: Variant = {
-      name: 'b', description: '(a) + @fastify/jwt + evs-authz, allowing (te_admin)', port: portOf('evs-authz'), token: admin, expectedStatus: 200
-    }
+    const variant = (name: VariantName, description: string, kind: ServerKind, token: string, expectedStatus: number): Variant =>
+      ({ name, description, port: portOf(kind), token, expectedStatus })
+    const jwt = variant('a+jwt', '(a) + @fastify/jwt (cache on), no authorization', 'jwt', admin, 200)
+    const authz = variant('b', '(a) + @fastify/jwt + evs-authz, allowing (te_admin)', 'evs-authz', admin, 200)
     const variants: Variant[] = pairedOnly
       ? [jwt, authz]
       : [
-          { name: 'a', description: 'Fastify + @fastify/http-proxy, no authorization', port: portOf('proxy'), token: admin, expectedStatus: 200 },
+          variant('a', 'Fastify + @fastify/http-proxy, no authorization', 'proxy', admin, 200),
           jwt,
           authz,
-          { name: 'c', description: '(a) + @fastify/jwt + casbin keyMatch2 onRequest hook, allowing', port: portOf('casbin'), token: admin, expectedStatus: 200 },
-          { name: 'd', description: 'server (b), evs-authz denying (403 missing-action, logged at info)', port: portOf('evs-authz'), token: nothing, expectedStatus: 403 }
+          variant('c', '(a) + @fastify/jwt + casbin keyMatch2 onRequest hook, allowing', 'casbin', admin, 200),
+          variant('d', 'server (b), evs-authz denying (403 missing-action, logged at info)', 'evs-authz', nothing, 403)
         ]
     log('  servers up; checking every request\'s status')
     for (const variant of variants) await checkStatuses(variant)

@@ -142,7 +142,8 @@ function checkAgreement (c: Compiled): void {
     const template = (found?.store as { template?: string } | undefined)?.template
     const decision = c.authorizer.authorize(c.targets[i] as RequestTarget, c.admin)
     if (template !== q.template || decision.route?.template !== q.template || (q.template !== undefined && !isAllow(decision))) {
-      throw new Error(`find-my-way and authorize() disagree on ${q.method} ${q.url}: ${String(template)} / ${String(decision.route?.template)}`)
+      const seen = `${String(template)} / ${String(decision.route?.template)}`
+      throw new Error(`find-my-way and authorize() disagree on ${q.method} ${q.url}: ${seen}`)
     }
   })
 }
