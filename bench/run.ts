@@ -109,8 +109,12 @@ const add = (what: string, value: number | undefined, shown: (v: number) => stri
 }
 add('Decision: whole authorize() vs find-my-way find() (same table and mix, one process)',
   versus?.ratios.decisionVsFindMyWay, ratio, '<= 1.0x', (v) => v <= 1)
+add('Decision: gate + match as the authorizer runs it (fast path) vs find-my-way find()',
+  versus?.ratios.readerVsFindMyWay, ratio, 'info', undefined)
 add('Gateway with vs without evs-authz (identity in both): b/(a+jwt), median of paired rounds',
   gateway?.paired?.medianRatio, ratio, '>= 0.98', (v) => v >= 0.98)
+add('Gateway with vs without evs-authz, by the gateway\'s CPU time per request: (a+jwt)/b, median of the same paired rounds',
+  gateway?.paired?.cpuMedianRatio, ratio, '>= 0.98', (v) => v >= 0.98)
 add('Matcher: gate + match vs find-my-way find() (time per lookup)', matcher?.ratios.gateAndMatchVsFindMyWay, ratio, '<= 0.5x', (v) => v <= 0.5)
 add('Matcher: tree walk alone vs find-my-way find()', matcher?.ratios.matchVsFindMyWay, ratio, '<= 0.5x', (v) => v <= 0.5)
 add('Matcher: gate + match vs find-my-way with the same constraints (like for like)', matcher?.ratios.gateAndMatchVsConstrainedFindMyWay, ratio, 'info', undefined)
@@ -141,12 +145,13 @@ out.push(table(['Measure', 'Result', 'Target', 'Met'], targets.map((t) => [t.wha
 if (versus !== undefined) {
   const unmatched = Math.round(versus.unmatchedShare * 100)
   out.push(`## 0. Decision vs find-my-way (${versus.requests} requests: every route v2 + v3, ${unmatched}% matching nothing; ` +
-    `median of ${versus.rounds} rotated rounds in one process)`, '')
+    `median of ${versus.rounds} rotated rounds in one process, CPU time)`, '')
   const fmw = versus.nsPerRequest['find-my-way find()']
   const rows = Object.entries(versus.nsPerRequest).map(([name, ns]) => [name, fmt(ns, 1), ratio(ns / fmw)])
   out.push(table(['Candidate', 'ns/request', 'vs find-my-way'], rows), '')
   out.push('authorize() is the whole decision with the headers of section 2, grants cached (the same claims object each time); ' +
     'find() is find-my-way\'s lookup of the same table (strict settings of section 1). ' +
+    'Batches are timed in this process\'s CPU time (process.cpuUsage), so other load on the machine does not land in one candidate. ' +
     `Per-round ratio of the headline: ${ratio(versus.ratios.decisionRoundRatioMin)} to ${ratio(versus.ratios.decisionRoundRatioMax)}.`, '')
 }
 
@@ -181,6 +186,10 @@ if (gateway?.paired !== undefined) {
   out.push(`b/(a+jwt) median of the per-round ratios ${ratio(p.medianRatio)} (interquartile ${ratio(p.q1Ratio)} to ${ratio(p.q3Ratio)}, ` +
     `range ${ratio(p.minRatio)} to ${ratio(p.maxRatio)}); per round: ${p.ratios.map((r) => r.toFixed(3)).join(', ')}. ` +
     `Median req/s: (a+jwt) ${fmt(median(p.jwtReqPerSec))}, (b) ${fmt(median(p.authzReqPerSec))}.`, '')
+  out.push(`By each gateway process's CPU time per request (/proc, the same rounds): (a+jwt) ${fmt(p.jwtCpuMicrosPerRequest, 1)} µs, ` +
+    `(b) ${fmt(p.authzCpuMicrosPerRequest, 1)} µs; (a+jwt)/b median ${ratio(p.cpuMedianRatio)} ` +
+    `(interquartile ${ratio(p.cpuQ1Ratio)} to ${ratio(p.cpuQ3Ratio)}); per round: ${p.cpuRatios.map((r) => r.toFixed(3)).join(', ')}. ` +
+    'Requests per second move with whatever else runs on the cores; CPU per request does not.', '')
 }
 
 if (tableScale !== undefined && grantScale !== undefined) {

@@ -2,6 +2,7 @@
 // Every variant runs in its own process; rounds are interleaved (rotated order), warm-up discarded.
 import { fork, type ChildProcess } from 'node:child_process'
 import { createHmac } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import autocannon, { type Result } from 'autocannon'
 import { snapshotRoutes } from 'evs-authz'
 import { childScript } from './child.js'
@@ -51,6 +52,18 @@ export interface PairedFigures {
   readonly q3Ratio: number
   readonly jwtReqPerSec: readonly number[]
   readonly authzReqPerSec: readonly number[]
+  /**
+   * The same rounds measured by the gateway process's own CPU time per request (Linux /proc/<pid>/stat):
+   * (a+jwt) CPU per request / (b) CPU per request, so >= 0.98 means (b) serves at least 98% as many requests
+   * per CPU second. Unlike req/s it does not move when other processes take the cores. NaN elsewhere.
+   */
+  readonly cpuRatios: readonly number[]
+  readonly cpuMedianRatio: number
+  readonly cpuQ1Ratio: number
+  readonly cpuQ3Ratio: number
+  /** Median CPU microseconds per request of each gateway process. */
+  readonly jwtCpuMicrosPerRequest: number
+  readonly authzCpuMicrosPerRequest: number
 }
 
 export interface GatewayResult {
@@ -78,6 +91,18 @@ export function signToken (claims: object, key: string): string {
 
 interface Started { readonly child: ChildProcess, readonly ready: ReadyMessage }
 
+/** CPU time (user + system) of a process in microseconds, from /proc (Linux, 100 ticks per second); NaN elsewhere. */
+function processCpuMicros (pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8')
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10_000
+  } catch {
+    return NaN
+  }
+}
+
 function start (kind: ServerKind, args: readonly string[]): Promise<Started> {
   const child = fork(SERVERS.path, [kind, ...args], { execArgv: [...SERVERS.execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   return new Promise((resolve, reject) => {
@@ -99,6 +124,8 @@ interface Variant {
   readonly port: number
   readonly token: string
   readonly expectedStatus: number
+  /** The gateway's process id (for its CPU time). */
+  readonly pid: number | undefined
 }
 
 function requestsFor (token: string): Array<{ method: string, path: string, headers: Record<string, string> }> {
@@ -132,16 +159,31 @@ async function pairedRounds (jwt: Variant, authz: Variant, settings: GatewaySett
   const ratios: number[] = []
   const jwtReqPerSec: number[] = []
   const authzReqPerSec: number[] = []
+  const cpuRatios: number[] = []
+  const jwtCpu: number[] = []
+  const authzCpu: number[] = []
   for (let round = 0; round < settings.pairedRounds; round++) {
     const order = round % 2 === 0 ? [jwt, authz] : [authz, jwt]
     const rps = new Map<VariantName, number>()
-    for (const variant of order) rps.set(variant.name, (await load(variant, settings, undefined, settings.pairedSeconds)).requests.average)
+    const cpu = new Map<VariantName, number>()
+    for (const variant of order) {
+      const before = processCpuMicros(variant.pid)
+      const result = await load(variant, settings, undefined, settings.pairedSeconds)
+      rps.set(variant.name, result.requests.average)
+      cpu.set(variant.name, (processCpuMicros(variant.pid) - before) / result.requests.total)
+    }
     const a = rps.get(jwt.name) as number
     const b = rps.get(authz.name) as number
+    const cpuA = cpu.get(jwt.name) as number
+    const cpuB = cpu.get(authz.name) as number
     jwtReqPerSec.push(a)
     authzReqPerSec.push(b)
     ratios.push(b / a)
-    log(`  paired ${round + 1}/${settings.pairedRounds}: a+jwt ${Math.round(a)}, b ${Math.round(b)} req/s, b/(a+jwt) ${(b / a).toFixed(3)}`)
+    jwtCpu.push(cpuA)
+    authzCpu.push(cpuB)
+    cpuRatios.push(cpuA / cpuB)
+    log(`  paired ${round + 1}/${settings.pairedRounds}: a+jwt ${Math.round(a)}, b ${Math.round(b)} req/s, b/(a+jwt) ${(b / a).toFixed(3)}; ` +
+      `CPU per request ${cpuA.toFixed(1)} / ${cpuB.toFixed(1)} µs, ratio ${(cpuA / cpuB).toFixed(3)}`)
   }
   return {
     rounds: settings.pairedRounds,
@@ -153,7 +195,13 @@ async function pairedRounds (jwt: Variant, authz: Variant, settings: GatewaySett
     q1Ratio: quantile(ratios, 0.25),
     q3Ratio: quantile(ratios, 0.75),
     jwtReqPerSec,
-    authzReqPerSec
+    authzReqPerSec,
+    cpuRatios,
+    cpuMedianRatio: median(cpuRatios),
+    cpuQ1Ratio: quantile(cpuRatios, 0.25),
+    cpuQ3Ratio: quantile(cpuRatios, 0.75),
+    jwtCpuMicrosPerRequest: median(jwtCpu),
+    authzCpuMicrosPerRequest: median(authzCpu)
   }
 }
 
@@ -177,7 +225,7 @@ export async function benchGateway (settings: GatewaySettings, log: (line: strin
     const admin = signToken({ sub: 'u-admin', project_id: PROJECT, roles: ['te_admin'] }, SECRET)
     const nothing = signToken({ sub: 'u-none', project_id: PROJECT, actions: ['ecs:servers:list'] }, SECRET)
     const variant = (name: VariantName, description: string, kind: ServerKind, token: string, expectedStatus: number): Variant =>
-      ({ name, description, port: portOf(kind), token, expectedStatus })
+      ({ name, description, port: portOf(kind), token, expectedStatus, pid: started.get(kind)?.child.pid })
     const jwt = variant('a+jwt', '(a) + @fastify/jwt (cache on), no authorization', 'jwt', admin, 200)
     const authz = variant('b', '(a) + @fastify/jwt + evs-authz, allowing (te_admin)', 'evs-authz', admin, 200)
     const variants: Variant[] = pairedOnly

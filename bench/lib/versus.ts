@@ -2,10 +2,13 @@
 // per claims object, project check, actions) against one find-my-way find() of the same table, on the same
 // request mix (every built-in route v2 + v3 plus 20% that match nothing), side by side in one process:
 // rotated rounds, median per candidate. The headline ratio is authorize() (te_admin) / find().
+// Batches are timed in this process's CPU time (process.cpuUsage), not wall time: on a shared machine the
+// scheduler's preemptions land in wall time at random and swamp a ratio of two ~100 ns operations.
 import FindMyWay from 'find-my-way'
 import { createAuthorizer, snapshotRoutes, type Authorizer, type RequestTarget } from 'evs-authz'
 import { compileMatcher, type Matcher } from '../../dist/core/routing/matcher.js'
 import { compilePathGate, type PathGate } from '../../dist/core/request/path-gate.js'
+import { compileTargetReader, type TargetReader } from '../../dist/core/routing/target-reader.js'
 import { loadRouteTable } from '../../dist/core/routing/route-table.js'
 import { toColonSyntax } from '../../dist/core/routing/template.js'
 import { DECISION_HEADERS } from './decision.js'
@@ -19,7 +22,9 @@ export interface VersusSettings {
   readonly batchMs: number
 }
 
-export type VersusCandidate = 'find-my-way find()' | 'evs-authz gate+match' | 'authorize() te_admin' | 'authorize() three plain actions'
+export type VersusCandidate =
+  | 'find-my-way find()' | 'evs-authz gate+match (slow path)' | 'evs-authz target reader (fast path)' | 'authorize() te_admin'
+  | 'authorize() three plain actions'
 
 export interface VersusResult {
   readonly requests: number
@@ -34,6 +39,8 @@ export interface VersusResult {
     readonly decisionVsFindMyWay: number
     readonly plainDecisionVsFindMyWay: number
     readonly gateAndMatchVsFindMyWay: number
+    /** The fused fast path (falling back to the gate and the walk) vs find(). */
+    readonly readerVsFindMyWay: number
     /** Spread of the headline: per-round ratios (same round, both candidates), min and max. */
     readonly decisionRoundRatioMin: number
     readonly decisionRoundRatioMax: number
@@ -45,6 +52,7 @@ interface Compiled {
   readonly authorizer: Authorizer
   readonly matcher: Matcher
   readonly gate: PathGate
+  readonly reader: TargetReader
   readonly mix: readonly BenchRequest[]
   readonly targets: readonly RequestTarget[]
   readonly admin: object
@@ -64,11 +72,14 @@ function compile (): Compiled {
   const router = FindMyWay(STRICT)
   for (const row of snapshotRoutes) router.on(row.method, toColonSyntax(row.template), () => {}, { template: row.template })
   const mix = requestMix()
+  const matcher = compileMatcher(loadRouteTable(snapshotRoutes))
+  const gate = compilePathGate('')
   return {
     router,
     authorizer: createAuthorizer(),
-    matcher: compileMatcher(loadRouteTable(snapshotRoutes)),
-    gate: compilePathGate(''),
+    matcher,
+    gate,
+    reader: compileTargetReader(gate, matcher, 0),
     mix,
     targets: mix.map((q) => ({ method: q.method, url: q.url, headers: DECISION_HEADERS })),
     admin: tenantAdmin(),
@@ -78,17 +89,23 @@ function compile (): Compiled {
 
 // One hand-written loop per candidate (see bench/lib/matcher.ts: a shared loop would be polymorphic).
 
+/** CPU microseconds of this process so far (user + system). */
+function cpuMicros (): number {
+  const { user, system } = process.cpuUsage()
+  return user + system
+}
+
 function runRouter (c: Compiled, reps: number): number {
   const { router, mix } = c
   let hits = 0
-  const start = process.hrtime.bigint()
+  const start = cpuMicros()
   for (let r = 0; r < reps; r++) {
     for (let i = 0; i < mix.length; i++) {
       const q = mix[i] as BenchRequest
       if (router.find(q.method as FindMyWay.HTTPMethod, q.url) !== null) hits++
     }
   }
-  const ns = Number(process.hrtime.bigint() - start)
+  const ns = (cpuMicros() - start) * 1000
   sink(hits)
   return ns / (reps * mix.length)
 }
@@ -96,7 +113,7 @@ function runRouter (c: Compiled, reps: number): number {
 function runGateMatch (c: Compiled, reps: number): number {
   const { matcher, gate, mix } = c
   let hits = 0
-  const start = process.hrtime.bigint()
+  const start = cpuMicros()
   for (let r = 0; r < reps; r++) {
     for (let i = 0; i < mix.length; i++) {
       const q = mix[i] as BenchRequest
@@ -104,20 +121,37 @@ function runGateMatch (c: Compiled, reps: number): number {
       if (gated.kind === 'guarded' && matcher.match(q.method, gated.path, gated.start).kind === 'matched') hits++
     }
   }
-  const ns = Number(process.hrtime.bigint() - start)
+  const ns = (cpuMicros() - start) * 1000
+  sink(hits)
+  return ns / (reps * mix.length)
+}
+
+/** The authorizer's first two stages as it runs them: the fused fast path, else the gate and the tree walk. */
+function runReader (c: Compiled, reps: number): number {
+  const { matcher, reader, mix } = c
+  let hits = 0
+  const start = cpuMicros()
+  for (let r = 0; r < reps; r++) {
+    for (let i = 0; i < mix.length; i++) {
+      const q = mix[i] as BenchRequest
+      const read = reader.read(q.method, q.url)
+      if (read.kind === 'guarded' && (read.match ?? matcher.match(q.method, read.path, read.start)).kind === 'matched') hits++
+    }
+  }
+  const ns = (cpuMicros() - start) * 1000
   sink(hits)
   return ns / (reps * mix.length)
 }
 
 function runAuthorize (authorizer: Authorizer, targets: readonly RequestTarget[], claims: object, reps: number): number {
   let allowed = 0
-  const start = process.hrtime.bigint()
+  const start = cpuMicros()
   for (let r = 0; r < reps; r++) {
     for (let i = 0; i < targets.length; i++) {
       if (isAllow(authorizer.authorize(targets[i] as RequestTarget, claims))) allowed++
     }
   }
-  const ns = Number(process.hrtime.bigint() - start)
+  const ns = (cpuMicros() - start) * 1000
   sink(allowed)
   return ns / (reps * targets.length)
 }
@@ -130,7 +164,8 @@ function isAllow (decision: object): boolean {
 
 const RUNNERS: Readonly<Record<VersusCandidate, (c: Compiled, reps: number) => number>> = {
   'find-my-way find()': runRouter,
-  'evs-authz gate+match': runGateMatch,
+  'evs-authz gate+match (slow path)': runGateMatch,
+  'evs-authz target reader (fast path)': runReader,
   'authorize() te_admin': (c, reps) => runAuthorize(c.authorizer, c.targets, c.admin, reps),
   'authorize() three plain actions': (c, reps) => runAuthorize(c.authorizer, c.targets, c.plain, reps)
 }
@@ -177,7 +212,8 @@ export function benchVersus (settings: VersusSettings): VersusResult {
     ratios: {
       decisionVsFindMyWay: ns['authorize() te_admin'] / ns['find-my-way find()'],
       plainDecisionVsFindMyWay: ns['authorize() three plain actions'] / ns['find-my-way find()'],
-      gateAndMatchVsFindMyWay: ns['evs-authz gate+match'] / ns['find-my-way find()'],
+      gateAndMatchVsFindMyWay: ns['evs-authz gate+match (slow path)'] / ns['find-my-way find()'],
+      readerVsFindMyWay: ns['evs-authz target reader (fast path)'] / ns['find-my-way find()'],
       decisionRoundRatioMin: quantile(perRound, 0),
       decisionRoundRatioMax: quantile(perRound, 1)
     }
