@@ -46,12 +46,7 @@ interface MatchNode {
   noMethod: MatchResult | undefined
   /** What matchPlain answers for a parameter value spelled like a sibling static segment. */
   ambiguous: MatchResult | undefined
-  /** Builds the params of a route ending here from the values in walk order (see paramsMaker). */
-  makeParams: ParamsMaker
 }
-
-/** The first four parameter values as arguments, any further ones in `rest`. */
-type ParamsMaker = (a: string, b: string, c: string, d: string, rest: readonly string[] | undefined) => Readonly<Record<string, string>>
 
 /** Outcome of a lookup. */
 export type MatchResult =
@@ -88,8 +83,7 @@ function newNode (): MatchNode {
     param: undefined,
     routes: undefined,
     noMethod: undefined,
-    ambiguous: undefined,
-    makeParams: () => EMPTY_PARAMS
+    ambiguous: undefined
   }
 }
 
@@ -119,24 +113,22 @@ export function compileMatcher (routes: readonly CompiledRoute[]): Matcher {
     node.routes ??= new Map()
     node.routes.set(route.method, route)
   }
-  freeze(root, [])
+  freeze(root)
   return {
     match: (method, path, start) => lookup(root, method, path, start),
     matchPlain: (method, target, start, end) => lookupPlain(root, method, target, start, end)
   }
 }
 
-/** `names`: the parameter names the walk assigns on its way to `node`, in order. */
-function freeze (node: MatchNode, names: readonly string[]): void {
+function freeze (node: MatchNode): void {
   if (node.statics.length > LINEAR_SCAN_LIMIT) node.staticMap = new Map(node.statics.map((e) => [e.label, e.node]))
   if (node.routes !== undefined) {
     const first = node.routes.values().next().value as CompiledRoute
     node.noMethod = Object.freeze({ kind: 'no-method', family: first.family, allowed: Object.freeze([...node.routes.keys()]) })
-    node.makeParams = paramsMaker(names)
   }
   if (node.param !== undefined) node.ambiguous = Object.freeze({ kind: 'ambiguous', param: node.param.name })
-  for (const edge of node.statics) freeze(edge.node, names)
-  if (node.param !== undefined) freeze(node.param.node, [...names, node.param.name])
+  for (const edge of node.statics) freeze(edge.node)
+  if (node.param !== undefined) freeze(node.param.node)
 }
 
 function lookup (root: MatchNode, method: string, path: string, start: number): MatchResult {
@@ -230,13 +222,7 @@ function plainCharClass (pattern: RegExp): PlainClass | undefined {
  */
 function lookupPlain (root: MatchNode, method: string, target: string, start: number, end: number): MatchResult | undefined {
   let node = root
-  // Parameter values in walk order; the route's node turns them into its params (an object literal per shape).
-  let count = 0
-  let a = ''
-  let b = ''
-  let c = ''
-  let d = ''
-  let rest: string[] | undefined
+  let params: Record<string, string> | undefined
   let from = start + 1
   for (;;) {
     let next: MatchNode | undefined
@@ -278,12 +264,8 @@ function lookupPlain (root: MatchNode, method: string, target: string, start: nu
       if (node.staticLengths.has(length) && node.staticFolded.has(value.toLowerCase())) {
         return isPlainFrom(target, to, end) ? node.ambiguous : undefined
       }
-      if (count === 0) a = value
-      else if (count === 1) b = value
-      else if (count === 2) c = value
-      else if (count === 3) d = value
-      else (rest ??= []).push(value)
-      count++
+      params ??= {}
+      params[param.name] = value
       next = param.node
     }
     node = next
@@ -293,27 +275,7 @@ function lookupPlain (root: MatchNode, method: string, target: string, start: nu
   if (node.routes === undefined) return NO_ROUTE
   const route = node.routes.get(method === 'HEAD' ? 'GET' : method)
   if (route === undefined) return node.noMethod
-  return { kind: 'matched', route, params: node.makeParams(a, b, c, d, rest) }
-}
-
-/**
- * The params object for a node reached through parameters `names`: the same own properties in the same order as
- * lookup() assigns them, built by an object literal per count (one keyed store per parameter costs more).
- */
-function paramsMaker (names: readonly string[]): ParamsMaker {
-  const [n0 = '', n1 = '', n2 = '', n3 = ''] = names
-  switch (names.length) {
-    case 0: return () => EMPTY_PARAMS
-    case 1: return (a) => ({ [n0]: a })
-    case 2: return (a, b) => ({ [n0]: a, [n1]: b })
-    case 3: return (a, b, c) => ({ [n0]: a, [n1]: b, [n2]: c })
-    case 4: return (a, b, c, d) => ({ [n0]: a, [n1]: b, [n2]: c, [n3]: d })
-    default: return (a, b, c, d, rest) => {
-      const params: Record<string, string> = { [n0]: a, [n1]: b, [n2]: c, [n3]: d }
-      names.slice(4).forEach((name, k) => { params[name] = rest?.[k] ?? '' })
-      return params
-    }
-  }
+  return { kind: 'matched', route, params: params ?? EMPTY_PARAMS }
 }
 
 /** target[from, from + label.length) === label, compared in place (no substring, no builtin call). */
