@@ -23,7 +23,7 @@ export interface GatewaySettings {
   readonly pairedSeconds: number
 }
 
-export type VariantName = 'a' | 'a+jwt' | 'b' | 'c' | 'd'
+export type VariantName = 'a' | 'a+jwt' | 'b' | 'c' | 'd' | 'hooks'
 
 export interface VariantFigures {
   readonly variant: VariantName
@@ -64,6 +64,13 @@ export interface PairedFigures {
   /** Median CPU microseconds per request of each gateway process. */
   readonly jwtCpuMicrosPerRequest: number
   readonly authzCpuMicrosPerRequest: number
+  /**
+   * The floor, from the same rounds: (a+jwt) CPU per request / that of (a+jwt) with three empty hooks where the
+   * plugin has its onRequest, preParsing and preHandler hooks. What evs-authz could reach if its own work were free.
+   */
+  readonly hooksCpuRatios: readonly number[]
+  readonly hooksCpuMedianRatio: number
+  readonly hooksCpuMicrosPerRequest: number
 }
 
 export interface GatewayResult {
@@ -155,15 +162,20 @@ function load (variant: Variant, settings: GatewaySettings, amount?: number, sec
 }
 
 /** Runs (a+jwt) and (b) back to back per round, alternating which goes first; b/(a+jwt) per round. */
-async function pairedRounds (jwt: Variant, authz: Variant, settings: GatewaySettings, log: (line: string) => void): Promise<PairedFigures> {
+async function pairedRounds (
+  jwt: Variant, authz: Variant, hooks: Variant, settings: GatewaySettings, log: (line: string) => void
+): Promise<PairedFigures> {
   const ratios: number[] = []
   const jwtReqPerSec: number[] = []
   const authzReqPerSec: number[] = []
   const cpuRatios: number[] = []
   const jwtCpu: number[] = []
   const authzCpu: number[] = []
+  const hooksCpu: number[] = []
+  const hooksCpuRatios: number[] = []
   for (let round = 0; round < settings.pairedRounds; round++) {
-    const order = round % 2 === 0 ? [jwt, authz] : [authz, jwt]
+    // (a+jwt) and (b) back to back in alternating order; the floor variant after them (its own figure only).
+    const order = [...(round % 2 === 0 ? [jwt, authz] : [authz, jwt]), hooks]
     const rps = new Map<VariantName, number>()
     const cpu = new Map<VariantName, number>()
     for (const variant of order) {
@@ -182,6 +194,9 @@ async function pairedRounds (jwt: Variant, authz: Variant, settings: GatewaySett
     jwtCpu.push(cpuA)
     authzCpu.push(cpuB)
     cpuRatios.push(cpuA / cpuB)
+    const cpuHooks = cpu.get(hooks.name) as number
+    hooksCpu.push(cpuHooks)
+    hooksCpuRatios.push(cpuA / cpuHooks)
     log(`  paired ${round + 1}/${settings.pairedRounds}: a+jwt ${Math.round(a)}, b ${Math.round(b)} req/s, b/(a+jwt) ${(b / a).toFixed(3)}; ` +
       `CPU per request ${cpuA.toFixed(1)} / ${cpuB.toFixed(1)} µs, ratio ${(cpuA / cpuB).toFixed(3)}`)
   }
@@ -201,7 +216,10 @@ async function pairedRounds (jwt: Variant, authz: Variant, settings: GatewaySett
     cpuQ1Ratio: quantile(cpuRatios, 0.25),
     cpuQ3Ratio: quantile(cpuRatios, 0.75),
     jwtCpuMicrosPerRequest: median(jwtCpu),
-    authzCpuMicrosPerRequest: median(authzCpu)
+    authzCpuMicrosPerRequest: median(authzCpu),
+    hooksCpuRatios,
+    hooksCpuMedianRatio: median(hooksCpuRatios),
+    hooksCpuMicrosPerRequest: median(hooksCpu)
   }
 }
 
@@ -215,7 +233,7 @@ export async function benchGateway (settings: GatewaySettings, log: (line: strin
     const backend = await start('backend', [])
     children.push(backend.child)
     const upstream = `http://127.0.0.1:${backend.ready.port}`
-    const kinds = pairedOnly ? (['jwt', 'evs-authz'] as const) : (['proxy', 'jwt', 'evs-authz', 'casbin'] as const)
+    const kinds = pairedOnly ? (['jwt', 'evs-authz', 'hooks'] as const) : (['proxy', 'jwt', 'evs-authz', 'casbin', 'hooks'] as const)
     const started = new Map<ServerKind, Started>()
     for (const [i, s] of (await Promise.all(kinds.map((kind) => start(kind, [upstream, SECRET])))).entries()) {
       children.push(s.child)
@@ -228,6 +246,7 @@ export async function benchGateway (settings: GatewaySettings, log: (line: strin
       ({ name, description, port: portOf(kind), token, expectedStatus, pid: started.get(kind)?.child.pid })
     const jwt = variant('a+jwt', '(a) + @fastify/jwt (cache on), no authorization', 'jwt', admin, 200)
     const authz = variant('b', '(a) + @fastify/jwt + evs-authz, allowing (te_admin)', 'evs-authz', admin, 200)
+    const hooks = variant('hooks', '(a) + @fastify/jwt + three empty hooks (the plugin\'s hook shape)', 'hooks', admin, 200)
     const variants: Variant[] = pairedOnly
       ? [jwt, authz]
       : [
@@ -256,7 +275,11 @@ export async function benchGateway (settings: GatewaySettings, log: (line: strin
         log(`  round ${round + 1}/${settings.rounds} ${variant.name.padEnd(5)} ${Math.round(figures.reqPerSec)} req/s, p99 ${figures.p99Ms} ms`)
       }
     }
-    const paired = settings.pairedRounds > 0 ? await pairedRounds(jwt, authz, settings, log) : undefined
+    if (settings.pairedRounds > 0) {
+      await checkStatuses(hooks)
+      await load(hooks, settings, settings.warmupRequests)
+    }
+    const paired = settings.pairedRounds > 0 ? await pairedRounds(jwt, authz, hooks, settings, log) : undefined
     const figures = pairedOnly
       ? []
       : variants.map((variant): VariantFigures => {
