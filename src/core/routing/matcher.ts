@@ -196,15 +196,21 @@ const SINGLE_CLASS = /^\^\[((?:[^\\\]]|\\[\s\S])*)\](\+|\*|\{(\d+)(,(\d*))?\})\$
  * (`v`), and `test` is RegExp's own. Anything else: undefined, and the regex itself runs.
  */
 function plainCharClass (pattern: RegExp): PlainClass | undefined {
+  // Only a plain RegExp: an own `source`, `flags`, `test` or `exec` (anything but lastIndex) could say one thing and test another.
+  if (Object.getPrototypeOf(pattern) !== RegExp.prototype || Reflect.ownKeys(pattern).some((key) => key !== 'lastIndex')) return undefined
   const shape = SINGLE_CLASS.exec(pattern.source)
-  if (shape === null || /[gyv]/.test(pattern.flags) || Object.getPrototypeOf(pattern) !== RegExp.prototype) return undefined
-  if (Object.hasOwn(pattern, 'test') || Object.hasOwn(pattern, 'exec')) return undefined
+  if (shape === null || /[gyv]/.test(pattern.flags)) return undefined
   const quantifier = shape[2] as string
   const exactly = shape[3] === undefined ? undefined : Number(shape[3])
   const minLength = quantifier === '+' ? 1 : exactly ?? 0
   const maxLength = exactly === undefined ? Infinity : shape[4] === undefined ? exactly : shape[5] === '' ? Infinity : Number(shape[5])
   // The class on its own, with the pattern's flags: which single characters it takes.
-  const member = new RegExp(`^[${shape[1] as string}]$`, pattern.flags)
+  let member: RegExp
+  try {
+    member = new RegExp(`^[${shape[1] as string}]$`, pattern.flags)
+  } catch {
+    return undefined
+  }
   const chars = new Uint8Array(128)
   let members = ''
   for (let c = 0; c < 128; c++) {

@@ -56,7 +56,9 @@ function oddRows (): RouteDefinition[] {
     row('/v2/{project_id}/star/{code}', { code: { pattern: /^[!$&'()*+,=~-]*$/ } }),
     row('/v2/{project_id}/multiline/{code}', { code: { pattern: /^[a-z]+$/mu } }),
     row('/v2/{project_id}/alternation/{code}', { code: { pattern: /^(?:ab|cd)+$/ } }),
-    row('/v2/{project_id}/short/{code}', { code: { pattern: /^[a-z]+$/, maxLength: 4 } })
+    row('/v2/{project_id}/short/{code}', { code: { pattern: /^[a-z]+$/, maxLength: 4 } }),
+    // Says one class, tests another: the fast path must not believe the source.
+    row('/v2/{project_id}/spoofed/{code}', { code: { pattern: Object.defineProperty(/^(?:x)+$/, 'source', { value: '^[a-z]+$' }) } })
   ]
 }
 
@@ -75,7 +77,7 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'get'] as cons
 // Pieces a hostile target is built from: the table's own words, near misses, escapes, separators, Unicode.
 const WORDS = [
   'v2', 'v3', 'V2', 'v1', 'v22', 'snapshots', 'Snapshots', 'cloudsnapshots', 'detail', 'DETAIL', 'Detail', 'metadata', 'rollback',
-  'os-vendor-snapshots', 'volumes', 'things-3', 'exact', 'between', 'open', 'star', 'multiline', 'alternation', 'short', 'ABC', 'abcd',
+  'os-vendor-snapshots', 'volumes', 'things-3', 'exact', 'between', 'open', 'star', 'multiline', 'alternation', 'short', 'spoofed', 'xx', 'ABC', 'abcd',
   'ab.cd', 'a:b@c', '!$&', PROJECT, PROJECT.toUpperCase(), SNAPSHOT, 'env', 'k1.json', 'x'.repeat(256), 'evs', 'a.b', 'c'
 ]
 const PIECES = [
@@ -95,7 +97,7 @@ const hostileTarget = (prefix: string): fc.Arbitrary<string> => fc.tuple(
 const valueFor = (name: string): fc.Arbitrary<string> => {
   if (name === 'project_id') return fc.constantFrom(PROJECT, 'abc-123', PROJECT.toUpperCase(), 'a')
   if (name === 'key') return fc.constantFrom('env', 'k1', 'k1.json', 'a b', 'a:b', '.', '..')
-  if (name === 'code') return fc.constantFrom('ABC', 'ab', 'abcd', 'ab.cd', '..', '.', 'a:B@', '!$&', '', 'abcde', 'AB')
+  if (name === 'code') return fc.constantFrom('ABC', 'ab', 'abcd', 'ab.cd', '..', '.', 'a:B@', '!$&', '', 'abcde', 'AB', 'xx')
   const ids = fc.constantFrom(SNAPSHOT, 'detail', 'DETAIL', 'Detail', 'a_b-c', 'x'.repeat(255), 'x'.repeat(256), '.', 'a.b')
   return fc.oneof(ids, fc.stringMatching(/^[A-Za-z0-9_-]{1,40}$/))
 }
@@ -150,7 +152,7 @@ for (const s of SETUPS) {
 }
 
 t.test('a plainly canonical target of every row is answered on the fast path, with the row', async () => {
-  const candidates = [PROJECT, SNAPSHOT, 'env', 'ABC', 'ab', 'abcd', '!$&']
+  const candidates = [PROJECT, SNAPSHOT, 'env', 'ABC', 'ab', 'abcd', '!$&', 'xx']
   for (const s of SETUPS) {
     for (const route of s.routes) {
       // The first candidate value each parameter's constraint accepts.
