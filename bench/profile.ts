@@ -2,6 +2,7 @@
 // (after `node scripts/build-bench.mjs`, which builds the JavaScript the figures come from):
 //   node .bench-build/bench/profile.js gateway  -> CPU profile of the evs-authz gateway (b) under load
 //   node --cpu-prof --cpu-prof-dir=/tmp/evs-authz-profiles .bench-build/bench/profile.js decision
+//   node --cpu-prof --cpu-prof-dir=/tmp/evs-authz-profiles .bench-build/bench/profile.js versus  (section 0's mix, te_admin)
 //   node .bench-build/bench/profile.js top <file.cpuprofile>
 // and prints the functions with the most self time (profiles land in <tmpdir>/evs-authz-profiles/).
 import { fork } from 'node:child_process'
@@ -11,7 +12,8 @@ import { join } from 'node:path'
 import autocannon from 'autocannon'
 import { createAuthorizer, snapshotRoutes, type RequestTarget } from 'evs-authz'
 import { childScript } from './lib/child.js'
-import { PROJECT, plainActions, routeRequests, tenantAdmin } from './lib/fixtures.js'
+import { DECISION_HEADERS } from './lib/decision.js'
+import { PROJECT, plainActions, requestMix, routeRequests, tenantAdmin } from './lib/fixtures.js'
 import { signToken } from './lib/gateway.js'
 import type { ReadyMessage } from './lib/servers.js'
 
@@ -80,8 +82,22 @@ function decision (): void {
   console.log(`${allowed} allows; pass the main thread's .cpuprofile to \`bench/profile.ts top\``)
 }
 
+/** The loop of section 0: the seed table's mix (20% unmatched) with the decision section's headers, te_admin, cached. */
+function versus (): void {
+  const authorizer = createAuthorizer()
+  const requests: RequestTarget[] = requestMix().map((q) => ({ method: q.method, url: q.url, headers: DECISION_HEADERS }))
+  const claims = tenantAdmin()
+  let routes = 0
+  const until = Date.now() + 5000
+  while (Date.now() < until) {
+    for (let r = 0; r < 100; r++) for (const request of requests) if (authorizer.authorize(request, claims).route !== undefined) routes++
+  }
+  console.log(`${routes} matched; pass the main thread's .cpuprofile to \`bench/profile.ts top\``)
+}
+
 const mode = process.argv[2]
 if (mode === 'gateway') await gateway()
 else if (mode === 'decision') decision()
+else if (mode === 'versus') versus()
 else if (mode === 'top' && process.argv[3] !== undefined) for (const { share, where } of topFunctions(process.argv[3], 30)) console.log(`${(share * 100).toFixed(1).padStart(5)}%  ${where}`)
-else console.log('usage: bench/profile.ts gateway | decision | top <file.cpuprofile>')
+else console.log('usage: bench/profile.ts gateway | decision | versus | top <file.cpuprofile>')

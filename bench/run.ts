@@ -8,10 +8,11 @@ import { join } from 'node:path'
 import { benchMatcher, type MatcherResult } from './lib/matcher.js'
 import { benchCases, decisionCases, grantScaleCases, tableScaleCases, timerOverhead, type DecisionFigures } from './lib/decision.js'
 import { benchGateway, type GatewayResult } from './lib/gateway.js'
+import { benchVersus, type VersusResult } from './lib/versus.js'
 import { benchHostile, type HostileResult } from './lib/hostile.js'
 import { benchIdentity, type IdentityResult } from './lib/identity.js'
 import { BENCH_DIR } from './lib/child.js'
-import { fmt, machineInfo, ratio, resultsFileName, round, table } from './lib/stats.js'
+import { fmt, machineInfo, median, ratio, resultsFileName, round, table } from './lib/stats.js'
 
 const started = Date.now()
 const quick = process.argv.includes('--quick')
@@ -22,16 +23,18 @@ const log = (line: string): void => { process.stderr.write(`${((Date.now() - sta
 const SETTINGS = quick
   ? {
       matcher: { warmupRounds: 2, rounds: 7, batchMs: 15 },
+      versus: { warmupRounds: 2, rounds: 7, batchMs: 15 },
       decision: { warmupRounds: 1, rounds: 3, batchMs: 15, allocSamples: 5 },
       scale: { warmupRounds: 1, rounds: 3, batchMs: 10, allocSamples: 3 },
-      gateway: { connections: 50, warmupRequests: 3000, seconds: 1, rounds: 3 },
+      gateway: { connections: 50, warmupRequests: 3000, seconds: 1, rounds: 3, pairedRounds: 4, pairedSeconds: 1 },
       identity: { connections: 50, warmupRequests: 3000, seconds: 1, rounds: 3, coldSamples: 30 }
     }
   : {
       matcher: { warmupRounds: 3, rounds: 15, batchMs: 40 },
+      versus: { warmupRounds: 3, rounds: 21, batchMs: 40 },
       decision: { warmupRounds: 1, rounds: 5, batchMs: 50, allocSamples: 11 },
       scale: { warmupRounds: 1, rounds: 5, batchMs: 40, allocSamples: 7 },
-      gateway: { connections: 50, warmupRequests: 30000, seconds: 4, rounds: 4 },
+      gateway: { connections: 50, warmupRequests: 30000, seconds: 4, rounds: 4, pairedRounds: 12, pairedSeconds: 3 },
       identity: { connections: 50, warmupRequests: 20000, seconds: 4, rounds: 4, coldSamples: 200 }
     }
 
@@ -52,6 +55,12 @@ let matcher: MatcherResult | undefined
 if (wants('matcher')) {
   log('matcher ...')
   matcher = benchMatcher(SETTINGS.matcher)
+}
+
+let versus: VersusResult | undefined
+if (wants('versus')) {
+  log('decision vs find-my-way ...')
+  versus = benchVersus(SETTINGS.versus)
 }
 
 let decision: DecisionFigures[] | undefined
@@ -76,9 +85,11 @@ if (wants('hostile')) {
 }
 
 let gateway: GatewayResult | undefined
-if (wants('gateway')) {
-  log('gateway throughput (autocannon) ...')
-  gateway = await benchGateway(SETTINGS.gateway, log)
+if (wants('gateway') || wants('paired')) {
+  // `--only=paired`: only the paired rounds of (a+jwt) and (b), with only those servers started.
+  const pairedOnly = !wants('gateway')
+  log(pairedOnly ? 'gateway paired rounds (autocannon) ...' : 'gateway throughput (autocannon) ...')
+  gateway = await benchGateway(SETTINGS.gateway, log, pairedOnly)
 }
 
 let identity: IdentityResult | undefined
@@ -96,6 +107,14 @@ const add = (what: string, value: number | undefined, shown: (v: number) => stri
   if (value === undefined || Number.isNaN(value)) return
   targets.push({ what, value, shown: shown(value), target, met: met === undefined ? undefined : met(value) })
 }
+add('Decision: whole authorize() vs find-my-way find() (same table and mix, one process)',
+  versus?.ratios.decisionVsFindMyWay, ratio, '<= 1.0x', (v) => v <= 1)
+add('Decision: gate + match as the authorizer runs it (fast path) vs find-my-way find()',
+  versus?.ratios.readerVsFindMyWay, ratio, 'info', undefined)
+add('Gateway with vs without evs-authz (identity in both): b/(a+jwt), median of paired rounds',
+  gateway?.paired?.medianRatio, ratio, '>= 0.98', (v) => v >= 0.98)
+add('Gateway with vs without evs-authz, by the gateway\'s CPU time per request: (a+jwt)/b, median of the same paired rounds',
+  gateway?.paired?.cpuMedianRatio, ratio, '>= 0.98', (v) => v >= 0.98)
 add('Matcher: gate + match vs find-my-way find() (time per lookup)', matcher?.ratios.gateAndMatchVsFindMyWay, ratio, '<= 0.5x', (v) => v <= 0.5)
 add('Matcher: tree walk alone vs find-my-way find()', matcher?.ratios.matchVsFindMyWay, ratio, '<= 0.5x', (v) => v <= 0.5)
 add('Matcher: gate + match vs find-my-way with the same constraints (like for like)', matcher?.ratios.gateAndMatchVsConstrainedFindMyWay, ratio, 'info', undefined)
@@ -123,6 +142,19 @@ out.push(`Packages: ${Object.entries(machine.packages).map(([k, v]) => `${k} ${v
 out.push('## Headline ratios and targets', '')
 out.push(table(['Measure', 'Result', 'Target', 'Met'], targets.map((t) => [t.what, t.shown, t.target, t.met === undefined ? '-' : t.met ? 'yes' : '**no**'])), '')
 
+if (versus !== undefined) {
+  const unmatched = Math.round(versus.unmatchedShare * 100)
+  out.push(`## 0. Decision vs find-my-way (${versus.requests} requests: every route v2 + v3, ${unmatched}% matching nothing; ` +
+    `median of ${versus.rounds} rotated rounds in one process, CPU time)`, '')
+  const fmw = versus.nsPerRequest['find-my-way find()']
+  const rows = Object.entries(versus.nsPerRequest).map(([name, ns]) => [name, fmt(ns, 1), ratio(ns / fmw)])
+  out.push(table(['Candidate', 'ns/request', 'vs find-my-way'], rows), '')
+  out.push('authorize() is the whole decision with the headers of section 2, grants cached (the same claims object each time); ' +
+    'find() is find-my-way\'s lookup of the same table (strict settings of section 1). ' +
+    'Batches are timed in this process\'s CPU time (process.cpuUsage), so other load on the machine does not land in one candidate. ' +
+    `Per-round ratio of the headline: ${ratio(versus.ratios.decisionRoundRatioMin)} to ${ratio(versus.ratios.decisionRoundRatioMax)}.`, '')
+}
+
 if (matcher !== undefined) {
   out.push(`## 1. Matcher (${matcher.requests} requests: every route v2 + v3, ${Math.round(matcher.unmatchedShare * 100)}% matching nothing; median of ${matcher.rounds} interleaved rounds)`, '')
   const fmw = matcher.nsPerLookup['find-my-way']
@@ -139,7 +171,7 @@ if (decision !== undefined) {
   out.push(`cached: the same claims object for every decision (as a JWT verifier cache returns it), so grants are compiled once; uncached: a fresh claims object per decision, so grants are compiled every time. p50/p99 from individually timed decisions minus the timer's own cost (${fmt(overheadNs)} ns per hrtime.bigint() pair); mean from untimed batches. Bytes: used_heap_size (v8.getHeapStatistics) before and after a run of decisions small enough to stay inside the young generation, after two gc() calls, minus an empty run, median of samples with no GC inside (checked with a PerformanceObserver on 'gc').`, '')
 }
 
-if (gateway !== undefined) {
+if (gateway !== undefined && gateway.variants.length > 0) {
   const s = gateway.settings
   out.push(`## 3. Gateway throughput (autocannon, ${s.connections} connections, ${s.rounds} interleaved rounds of ${s.seconds} s per variant after ${fmt(s.warmupRequests)} warm-up requests each; every route v2 + v3 in turn)`, '')
   const a = gateway.variants.find((v) => v.variant === 'a')?.reqPerSec ?? NaN
@@ -147,6 +179,19 @@ if (gateway !== undefined) {
   out.push(`Ratios: b/a ${ratio(gateway.ratios.bOverA)}, b/c ${ratio(gateway.ratios.bOverC)}, b/(a+jwt) ${ratio(gateway.ratios.bOverAJwt)}, d/a ${ratio(gateway.ratios.dOverA)}. ` +
     `Each server is its own process; the backend (node:http, small JSON) is another; autocannon runs in this process on the same ${machine.cores} cores. ` +
     `Loggers at info into /dev/null, Fastify's request lines off in every variant. @fastify/jwt cache returned the same claims object for a repeated token: ${String(gateway.sameClaimsObject)}.`, '')
+}
+if (gateway?.paired !== undefined) {
+  const p = gateway.paired
+  out.push(`### 3b. Paired rounds: (b) vs (a+jwt), ${p.rounds} rounds of ${p.seconds} s per variant, back to back, order alternating`, '')
+  out.push(`b/(a+jwt) median of the per-round ratios ${ratio(p.medianRatio)} (interquartile ${ratio(p.q1Ratio)} to ${ratio(p.q3Ratio)}, ` +
+    `range ${ratio(p.minRatio)} to ${ratio(p.maxRatio)}); per round: ${p.ratios.map((r) => r.toFixed(3)).join(', ')}. ` +
+    `Median req/s: (a+jwt) ${fmt(median(p.jwtReqPerSec))}, (b) ${fmt(median(p.authzReqPerSec))}.`, '')
+  out.push(`By each gateway process's CPU time per request (/proc, the same rounds): (a+jwt) ${fmt(p.jwtCpuMicrosPerRequest, 1)} µs, ` +
+    `(b) ${fmt(p.authzCpuMicrosPerRequest, 1)} µs; (a+jwt)/b median ${ratio(p.cpuMedianRatio)} ` +
+    `(interquartile ${ratio(p.cpuQ1Ratio)} to ${ratio(p.cpuQ3Ratio)}); per round: ${p.cpuRatios.map((r) => r.toFixed(3)).join(', ')}. ` +
+    'Requests per second move with whatever else runs on the cores; CPU per request does not. ' +
+    `The floor: (a+jwt) with three empty hooks where the plugin has its own costs ${fmt(p.hooksCpuMicrosPerRequest, 1)} µs, ` +
+    `(a+jwt)/floor median ${ratio(p.hooksCpuMedianRatio)}: what evs-authz would score if its own work were free.`, '')
 }
 
 if (tableScale !== undefined && grantScale !== undefined) {
@@ -191,6 +236,7 @@ const results = {
   durationSeconds: round(seconds, 1),
   timerOverheadNs: overheadNs,
   targets,
+  versus,
   matcher,
   decision,
   gateway,

@@ -40,7 +40,7 @@ interface Case {
 }
 
 // Headers as a Fastify request carries them: authorize() looks at every name for method overrides.
-const HEADERS = Object.freeze({
+export const DECISION_HEADERS = Object.freeze({
   host: '127.0.0.1:8080',
   'user-agent': 'python-cinderclient',
   accept: 'application/json',
@@ -50,7 +50,7 @@ const HEADERS = Object.freeze({
 })
 
 function targets (rows: readonly RouteDefinition[]): RequestTarget[] {
-  return routeRequests(rows).map((q) => ({ method: q.method, url: q.url, headers: HEADERS }))
+  return routeRequests(rows).map((q) => ({ method: q.method, url: q.url, headers: DECISION_HEADERS }))
 }
 
 /** The claims each decision sees: one object (cached grants) or a fresh shallow copy per decision. */

@@ -2,12 +2,13 @@
 // Every variant runs in its own process; rounds are interleaved (rotated order), warm-up discarded.
 import { fork, type ChildProcess } from 'node:child_process'
 import { createHmac } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import autocannon, { type Result } from 'autocannon'
 import { snapshotRoutes } from 'evs-authz'
 import { childScript } from './child.js'
 import { PROJECT, routeRequests } from './fixtures.js'
 import type { ReadyMessage, ServerKind } from './servers.js'
-import { median, rotation } from './stats.js'
+import { median, quantile, rotation } from './stats.js'
 
 export interface GatewaySettings {
   readonly connections: number
@@ -16,9 +17,13 @@ export interface GatewaySettings {
   /** Whole seconds (autocannon rounds durations up). */
   readonly seconds: number
   readonly rounds: number
+  /** Paired rounds of (a+jwt) and (b) back to back, the order alternating; 0 skips them. */
+  readonly pairedRounds: number
+  /** Whole seconds per variant in a paired round. */
+  readonly pairedSeconds: number
 }
 
-export type VariantName = 'a' | 'a+jwt' | 'b' | 'c' | 'd'
+export type VariantName = 'a' | 'a+jwt' | 'b' | 'c' | 'd' | 'hooks'
 
 export interface VariantFigures {
   readonly variant: VariantName
@@ -32,12 +37,50 @@ export interface VariantFigures {
   readonly expectedStatus: number
 }
 
+/** (b) against (a+jwt) in paired rounds: both variants back to back, one ratio per round. */
+export interface PairedFigures {
+  readonly rounds: number
+  readonly seconds: number
+  /** b / (a+jwt) per round, in run order. */
+  readonly ratios: readonly number[]
+  /** The headline: the median of the per-round ratios. */
+  readonly medianRatio: number
+  readonly minRatio: number
+  readonly maxRatio: number
+  /** Interquartile range of the per-round ratios. */
+  readonly q1Ratio: number
+  readonly q3Ratio: number
+  readonly jwtReqPerSec: readonly number[]
+  readonly authzReqPerSec: readonly number[]
+  /**
+   * The same rounds measured by the gateway process's own CPU time per request (Linux /proc/<pid>/stat):
+   * (a+jwt) CPU per request / (b) CPU per request, so >= 0.98 means (b) serves at least 98% as many requests
+   * per CPU second. Unlike req/s it does not move when other processes take the cores. NaN elsewhere.
+   */
+  readonly cpuRatios: readonly number[]
+  readonly cpuMedianRatio: number
+  readonly cpuQ1Ratio: number
+  readonly cpuQ3Ratio: number
+  /** Median CPU microseconds per request of each gateway process. */
+  readonly jwtCpuMicrosPerRequest: number
+  readonly authzCpuMicrosPerRequest: number
+  /**
+   * The floor, from the same rounds: (a+jwt) CPU per request / that of (a+jwt) with three empty hooks where the
+   * plugin has its onRequest, preParsing and preHandler hooks. What evs-authz could reach if its own work were free.
+   */
+  readonly hooksCpuRatios: readonly number[]
+  readonly hooksCpuMedianRatio: number
+  readonly hooksCpuMicrosPerRequest: number
+}
+
 export interface GatewayResult {
   readonly settings: GatewaySettings
   readonly requestsInMix: number
+  /** Empty when only the paired rounds ran (`--only=paired`). */
   readonly variants: readonly VariantFigures[]
   readonly sameClaimsObject: boolean | undefined
   readonly ratios: { readonly bOverA: number, readonly bOverC: number, readonly bOverAJwt: number, readonly dOverA: number }
+  readonly paired: PairedFigures | undefined
 }
 
 const SERVERS = childScript(import.meta.url, 'servers')
@@ -54,6 +97,18 @@ export function signToken (claims: object, key: string): string {
 }
 
 interface Started { readonly child: ChildProcess, readonly ready: ReadyMessage }
+
+/** CPU time (user + system) of a process in microseconds, from /proc (Linux, 100 ticks per second); NaN elsewhere. */
+function processCpuMicros (pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8')
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10_000
+  } catch {
+    return NaN
+  }
+}
 
 function start (kind: ServerKind, args: readonly string[]): Promise<Started> {
   const child = fork(SERVERS.path, [kind, ...args], { execArgv: [...SERVERS.execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
@@ -76,6 +131,8 @@ interface Variant {
   readonly port: number
   readonly token: string
   readonly expectedStatus: number
+  /** The gateway's process id (for its CPU time). */
+  readonly pid: number | undefined
 }
 
 function requestsFor (token: string): Array<{ method: string, path: string, headers: Record<string, string> }> {
@@ -92,41 +149,120 @@ async function checkStatuses (variant: Variant): Promise<void> {
   }
 }
 
-function load (variant: Variant, settings: GatewaySettings, amount?: number): Promise<Result> {
+function load (variant: Variant, settings: GatewaySettings, amount?: number, seconds = settings.seconds): Promise<Result> {
   return autocannon({
     url: `http://127.0.0.1:${variant.port}`,
     connections: settings.connections,
     pipelining: 1,
-    duration: settings.seconds,
+    duration: seconds,
     ...(amount === undefined ? {} : { amount }),
     timeout: 10,
     requests: requestsFor(variant.token)
   })
 }
 
-export async function benchGateway (settings: GatewaySettings, log: (line: string) => void): Promise<GatewayResult> {
+/** Runs (a+jwt) and (b) back to back per round, alternating which goes first; b/(a+jwt) per round. */
+async function pairedRounds (
+  jwt: Variant, authz: Variant, hooks: Variant, settings: GatewaySettings, log: (line: string) => void
+): Promise<PairedFigures> {
+  const ratios: number[] = []
+  const jwtReqPerSec: number[] = []
+  const authzReqPerSec: number[] = []
+  const cpuRatios: number[] = []
+  const jwtCpu: number[] = []
+  const authzCpu: number[] = []
+  const hooksCpu: number[] = []
+  const hooksCpuRatios: number[] = []
+  for (let round = 0; round < settings.pairedRounds; round++) {
+    // (a+jwt) and (b) back to back in alternating order; the floor variant after them (its own figure only).
+    const order = [...(round % 2 === 0 ? [jwt, authz] : [authz, jwt]), hooks]
+    const rps = new Map<VariantName, number>()
+    const cpu = new Map<VariantName, number>()
+    for (const variant of order) {
+      const before = processCpuMicros(variant.pid)
+      const result = await load(variant, settings, undefined, settings.pairedSeconds)
+      rps.set(variant.name, result.requests.average)
+      cpu.set(variant.name, (processCpuMicros(variant.pid) - before) / result.requests.total)
+    }
+    const a = rps.get(jwt.name) as number
+    const b = rps.get(authz.name) as number
+    const cpuA = cpu.get(jwt.name) as number
+    const cpuB = cpu.get(authz.name) as number
+    jwtReqPerSec.push(a)
+    authzReqPerSec.push(b)
+    ratios.push(b / a)
+    jwtCpu.push(cpuA)
+    authzCpu.push(cpuB)
+    cpuRatios.push(cpuA / cpuB)
+    const cpuHooks = cpu.get(hooks.name) as number
+    hooksCpu.push(cpuHooks)
+    hooksCpuRatios.push(cpuA / cpuHooks)
+    log(`  paired ${round + 1}/${settings.pairedRounds}: a+jwt ${Math.round(a)}, b ${Math.round(b)} req/s, b/(a+jwt) ${(b / a).toFixed(3)}; ` +
+      `CPU per request ${cpuA.toFixed(1)} / ${cpuB.toFixed(1)} µs, ratio ${(cpuA / cpuB).toFixed(3)}`)
+  }
+  return {
+    rounds: settings.pairedRounds,
+    seconds: settings.pairedSeconds,
+    ratios,
+    medianRatio: median(ratios),
+    minRatio: quantile(ratios, 0),
+    maxRatio: quantile(ratios, 1),
+    q1Ratio: quantile(ratios, 0.25),
+    q3Ratio: quantile(ratios, 0.75),
+    jwtReqPerSec,
+    authzReqPerSec,
+    cpuRatios,
+    cpuMedianRatio: median(cpuRatios),
+    cpuQ1Ratio: quantile(cpuRatios, 0.25),
+    cpuQ3Ratio: quantile(cpuRatios, 0.75),
+    jwtCpuMicrosPerRequest: median(jwtCpu),
+    authzCpuMicrosPerRequest: median(authzCpu),
+    hooksCpuRatios,
+    hooksCpuMedianRatio: median(hooksCpuRatios),
+    hooksCpuMicrosPerRequest: median(hooksCpu)
+  }
+}
+
+/**
+ * Every variant in rotated rounds, then the paired rounds of (a+jwt) and (b). With `pairedOnly` (`--only=paired`)
+ * only the backend, (a+jwt) and (b) start, and only the paired rounds run.
+ */
+export async function benchGateway (settings: GatewaySettings, log: (line: string) => void, pairedOnly = false): Promise<GatewayResult> {
   const children: ChildProcess[] = []
   try {
     const backend = await start('backend', [])
     children.push(backend.child)
     const upstream = `http://127.0.0.1:${backend.ready.port}`
-    const [proxy, jwt, authz, casbin] = await Promise.all((['proxy', 'jwt', 'evs-authz', 'casbin'] as const).map((kind) => start(kind, [upstream, SECRET])))
-    for (const s of [proxy, jwt, authz, casbin]) children.push((s as Started).child)
+    const kinds = pairedOnly ? (['jwt', 'evs-authz', 'hooks'] as const) : (['proxy', 'jwt', 'evs-authz', 'casbin', 'hooks'] as const)
+    const started = new Map<ServerKind, Started>()
+    for (const [i, s] of (await Promise.all(kinds.map((kind) => start(kind, [upstream, SECRET])))).entries()) {
+      children.push(s.child)
+      started.set(kinds[i] as ServerKind, s)
+    }
+    const portOf = (kind: ServerKind): number => started.get(kind)?.ready.port ?? 0
     const admin = signToken({ sub: 'u-admin', project_id: PROJECT, roles: ['te_admin'] }, SECRET)
     const nothing = signToken({ sub: 'u-none', project_id: PROJECT, actions: ['ecs:servers:list'] }, SECRET)
-    const variants: Variant[] = [
-      { name: 'a', description: 'Fastify + @fastify/http-proxy, no authorization', port: (proxy as Started).ready.port, token: admin, expectedStatus: 200 },
-      { name: 'a+jwt', description: '(a) + @fastify/jwt (cache on), no authorization', port: (jwt as Started).ready.port, token: admin, expectedStatus: 200 },
-      { name: 'b', description: '(a) + @fastify/jwt + evs-authz, allowing (te_admin)', port: (authz as Started).ready.port, token: admin, expectedStatus: 200 },
-      { name: 'c', description: '(a) + @fastify/jwt + casbin keyMatch2 onRequest hook, allowing', port: (casbin as Started).ready.port, token: admin, expectedStatus: 200 },
-      { name: 'd', description: 'server (b), evs-authz denying (403 missing-action, logged at info)', port: (authz as Started).ready.port, token: nothing, expectedStatus: 403 }
-    ]
+    const variant = (name: VariantName, description: string, kind: ServerKind, token: string, expectedStatus: number): Variant =>
+      ({ name, description, port: portOf(kind), token, expectedStatus, pid: started.get(kind)?.child.pid })
+    const jwt = variant('a+jwt', '(a) + @fastify/jwt (cache on), no authorization', 'jwt', admin, 200)
+    const authz = variant('b', '(a) + @fastify/jwt + evs-authz, allowing (te_admin)', 'evs-authz', admin, 200)
+    const hooks = variant('hooks', '(a) + @fastify/jwt + three empty hooks (the plugin\'s hook shape)', 'hooks', admin, 200)
+    const variants: Variant[] = pairedOnly
+      ? [jwt, authz]
+      : [
+          variant('a', 'Fastify + @fastify/http-proxy, no authorization', 'proxy', admin, 200),
+          jwt,
+          authz,
+          variant('c', '(a) + @fastify/jwt + casbin keyMatch2 onRequest hook, allowing', 'casbin', admin, 200),
+          variant('d', 'server (b), evs-authz denying (403 missing-action, logged at info)', 'evs-authz', nothing, 403)
+        ]
     log('  servers up; checking every request\'s status')
     for (const variant of variants) await checkStatuses(variant)
     log('  warming up')
     for (const variant of variants) await load(variant, settings, settings.warmupRequests)
     const rounds = new Map<VariantName, Array<{ reqPerSec: number, p99Ms: number, non2xx: number, errors: number }>>()
-    for (let round = 0; round < settings.rounds; round++) {
+    const rotatedRounds = pairedOnly ? 0 : settings.rounds
+    for (let round = 0; round < rotatedRounds; round++) {
       for (const variant of rotation(variants, round)) {
         const result = await load(variant, settings)
         const figures = {
@@ -139,24 +275,32 @@ export async function benchGateway (settings: GatewaySettings, log: (line: strin
         log(`  round ${round + 1}/${settings.rounds} ${variant.name.padEnd(5)} ${Math.round(figures.reqPerSec)} req/s, p99 ${figures.p99Ms} ms`)
       }
     }
-    const figures = variants.map((variant): VariantFigures => {
-      const perRound = rounds.get(variant.name) ?? []
-      return {
-        variant: variant.name,
-        description: variant.description,
-        reqPerSec: median(perRound.map((r) => r.reqPerSec)),
-        p99Ms: median(perRound.map((r) => r.p99Ms)),
-        perRound,
-        expectedStatus: variant.expectedStatus
-      }
-    })
+    if (settings.pairedRounds > 0) {
+      await checkStatuses(hooks)
+      await load(hooks, settings, settings.warmupRequests)
+    }
+    const paired = settings.pairedRounds > 0 ? await pairedRounds(jwt, authz, hooks, settings, log) : undefined
+    const figures = pairedOnly
+      ? []
+      : variants.map((variant): VariantFigures => {
+        const perRound = rounds.get(variant.name) ?? []
+        return {
+          variant: variant.name,
+          description: variant.description,
+          reqPerSec: median(perRound.map((r) => r.reqPerSec)),
+          p99Ms: median(perRound.map((r) => r.p99Ms)),
+          perRound,
+          expectedStatus: variant.expectedStatus
+        }
+      })
     const rps = (name: VariantName): number => figures.find((f) => f.variant === name)?.reqPerSec ?? NaN
     return {
       settings,
       requestsInMix: snapshotRoutes.length,
       variants: figures,
-      sameClaimsObject: (authz as Started).ready.sameClaimsObject,
-      ratios: { bOverA: rps('b') / rps('a'), bOverC: rps('b') / rps('c'), bOverAJwt: rps('b') / rps('a+jwt'), dOverA: rps('d') / rps('a') }
+      sameClaimsObject: started.get('evs-authz')?.ready.sameClaimsObject,
+      ratios: { bOverA: rps('b') / rps('a'), bOverC: rps('b') / rps('c'), bOverAJwt: rps('b') / rps('a+jwt'), dOverA: rps('d') / rps('a') },
+      paired
     }
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill('SIGTERM')

@@ -5,6 +5,7 @@
 //   jwt        <upstream> <key>  (a) + @fastify/jwt verifying every token (cache on), no authorization
 //   evs-authz  <upstream> <key>  (b) + evs-authz (also serves (d): same server, a token it denies)
 //   casbin     <upstream> <key>  (c) + casbin (RBAC + RESTful keyMatch2) in an onRequest hook
+//   hooks      <upstream> <key>  (a) + @fastify/jwt + three empty hooks where evs-authz has its hooks (the floor)
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import proxy from '@fastify/http-proxy'
@@ -16,7 +17,7 @@ import { toColonSyntax } from '../../dist/core/routing/template.js'
 import { authenticateFromAuthToken } from '../../examples/gateway.js'
 import { PROJECT } from './fixtures.js'
 
-export type ServerKind = 'backend' | 'proxy' | 'jwt' | 'evs-authz' | 'casbin'
+export type ServerKind = 'backend' | 'proxy' | 'jwt' | 'evs-authz' | 'casbin' | 'hooks'
 
 export interface ReadyMessage {
   readonly port: number
@@ -73,6 +74,12 @@ async function buildGateway (kind: Exclude<ServerKind, 'backend'>, upstream: str
   if (kind !== 'proxy') await authenticateFromAuthToken(app, key)
   if (extraHook !== undefined) app.addHook('onRequest', async (request) => extraHook(request))
   if (kind === 'evs-authz') await app.register(evsAuthz)
+  if (kind === 'hooks') {
+    // The plugin's hook shape with nothing inside: what Fastify's hook runners cost before evs-authz does any work.
+    app.addHook('onRequest', function emptyOnRequest (_request, _reply, next) { next() })
+    app.addHook('preParsing', function emptyPreParsing (_request, _reply, payload, next) { next(null, payload) })
+    app.addHook('preHandler', function emptyPreHandler (_request, _reply, next) { next() })
+  }
   if (kind === 'casbin') {
     const enforcer = await newEnforcer(newModelFromString(CASBIN_MODEL), new StringAdapter(casbinPolicy('u-admin')))
     // What fastify-casbin(-rest) users write: subject from the token, object the path, action the method.

@@ -12,6 +12,7 @@ import { DEFAULT_VERSIONS, compilePathGate } from './request/path-gate.js'
 import { compileRequestReader, guessFamily, type ReadRequest, type RequestTarget } from './request/read-request.js'
 import { compileMatcher } from './routing/matcher.js'
 import { compileRouting, type PendingRequest } from './routing/route-request.js'
+import { compileTargetReader } from './routing/target-reader.js'
 import { loadRouteTable, type CompiledRoute } from './routing/route-table.js'
 import { checkAuthorizerOptions, type AuthorizerOptions } from './support/authorizer-options.js'
 import { ProblemList } from './support/errors.js'
@@ -60,12 +61,16 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
   const guardCrossProject = compileCrossProjectRule(options.crossProjectQuery ?? 'strip', now)
   // The guarded space: v2, v3 and the first segment of every template, so custom rows are never bypassed.
   const versions = [...DEFAULT_VERSIONS, ...routes.flatMap((r) => (r.segments[0]?.kind === 'static' ? [r.segments[0].value] : []))]
-  const readRequest = compileRequestReader(compilePathGate(options.prefix ?? '', versions))
+  const prefix = options.prefix ?? ''
+  const matcher = compileMatcher(routes)
+  // The fast path (routing/target-reader.ts): a plainly canonical target is validated and matched in one scan.
+  const targetReader = compileTargetReader(compilePathGate(prefix, versions), matcher, prefix.length)
+  const readRequest = compileRequestReader(targetReader.read)
   const passUnmatched = (read: ReadRequest): Decision => {
     const allow = allowDecision('unmatched-pass', read.method, read.path, undefined, undefined)
     return guardCrossProject(allow, read.url, read.query, undefined, guessFamily(read.path))
   }
-  const routeRequest = compileRouting(compileMatcher(routes), options.unmatched ?? 'deny', passUnmatched)
+  const routeRequest = compileRouting(matcher, options.unmatched ?? 'deny', passUnmatched)
   const judge = compileJudge(compileCatalogue(options.policies), now, guardCrossProject)
   const enterprise = compileEnterpriseStage(now, guardCrossProject)
 

@@ -43,6 +43,11 @@ export interface Grant extends StatementSet {
   readonly enterpriseProjects: ReadonlyMap<string, StatementSet>
   /** Project-wide role names the catalogue does not know (they grant nothing; denials name them). */
   readonly unknownRoles: readonly string[]
+  /**
+   * Route indexes (CompiledRoute.index) whose every action this grant allows project-wide, remembered by the one
+   * authorizer that compiled the grant (its grant cache is its own); undefined when a statement depends on the clock.
+   */
+  readonly allowedRoutes: boolean[] | undefined
 }
 
 export type GrantResult =
@@ -117,7 +122,8 @@ export function readGrants (claims: unknown, catalogue: Catalogue): GrantResult 
       memo: statements.some((s) => s.timeDependent) ? undefined : new Map(),
       conditionValues,
       enterpriseProjects,
-      unknownRoles
+      unknownRoles,
+      allowedRoutes: statements.some((s) => s.timeDependent) ? undefined : []
     }
   }
 }
@@ -175,6 +181,16 @@ export function allowsExplicitly (grant: Grant, action: ActionParts, now: () => 
   const literal = action.name.toLowerCase()
   const named = grant.statements.some((s) => s.effect === 'allow' && !s.uncertain && s.conditions.length === 0 && s.literals.has(literal))
   return named && effectOf(grant, action, now) === 'allow'
+}
+
+/** Whether every action of route `index` was found allowed before (only remembered for clock-free grants). */
+export function allowedBefore (grant: Grant, index: number): boolean {
+  return grant.allowedRoutes !== undefined && grant.allowedRoutes[index] === true
+}
+
+/** Remembers that every action of route `index` is allowed (a no-op for grants that depend on the clock). */
+export function rememberAllowed (grant: Grant, index: number): void {
+  if (grant.allowedRoutes !== undefined) grant.allowedRoutes[index] = true
 }
 
 /** Explicit Deny wins, then Allow, else none (implicit deny). Order of statements never matters. */

@@ -11,7 +11,7 @@ import type { PendingMatch } from '../routing/matcher.js'
 import type { PendingRequest } from '../routing/route-request.js'
 import type { CompiledRoute } from '../routing/route-table.js'
 import type { Catalogue } from './catalogue.js'
-import { effectInEnterpriseProject, effectOf, readGrants, type Grant, type GrantResult } from './grants.js'
+import { allowedBefore, effectInEnterpriseProject, effectOf, readGrants, rememberAllowed, type Grant, type GrantResult } from './grants.js'
 import { unknownRolesDetail } from './unknown-roles.js'
 
 export interface Judge {
@@ -29,6 +29,8 @@ export interface RouteVerdict {
   readonly missing: readonly string[] | undefined
   readonly denied: string | undefined
 }
+
+const ALLOWED: RouteVerdict = Object.freeze({ missing: undefined, denied: undefined })
 
 /** Why an enterprise-project grant did not count (the answer's message says what to do). */
 const UNSUPPORTED_EP_DETAIL = 'enterprise-project grants do not apply to OpenStack-Cinder rows ' +
@@ -70,8 +72,11 @@ export function compileJudge (catalogue: Catalogue, now: () => number, guardCros
       const detail = grant.projectId === undefined ? 'the token names no project' : 'token project differs'
       return denyDecision('project-mismatch', method, path, family, { matched: match, userId, detail })
     }
-    const { missing, denied } = routeVerdict(grant, route, now)
+    // A clock-free grant's verdict per route is computed once (grants.ts allowedBefore / rememberAllowed).
+    const verdict = allowedBefore(grant, route.index) ? ALLOWED : routeVerdict(grant, route, now)
+    const { missing, denied } = verdict
     if (missing === undefined) {
+      if (verdict !== ALLOWED) rememberAllowed(grant, route.index)
       return guardCrossProject(allowDecision('granted', method, path, match, userId), pending.url, pending.query, grant, family)
     }
     // A project-wide Deny cannot be lifted by an enterprise-project grant.

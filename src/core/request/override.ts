@@ -6,7 +6,6 @@ import { parametersNamed, type QueryParameters } from './query.js'
 /** Headers as the adapters hand them over (Node's parsed headers, or several values for one name). */
 export type RequestHeaders = Readonly<Record<string, string | readonly string[] | undefined>>
 
-const OVERRIDE_HEADERS = new Set(['x-http-method-override', 'x-http-method', 'x-method-override'])
 const METHOD_PARAMETER: ReadonlySet<string> = new Set(['_method'])
 
 /** Several Content-Type headers: Node keeps the first, eventlet's environ the last. */
@@ -20,10 +19,34 @@ export interface HeaderFacts {
 }
 
 const NO_HEADER_FACTS: HeaderFacts = Object.freeze({ override: undefined, contentType: undefined })
+const CONTENT_TYPE = 'content-type'
+/** The override header names by length (their lengths differ), with the answer each gives. */
+const OVERRIDES: ReadonlyMap<number, { readonly name: string, readonly answer: string }> = new Map(
+  ['x-http-method-override', 'x-http-method', 'x-method-override'].map((name) => [name.length, { name, answer: `${name} header` }])
+)
+
+/**
+ * Whether `name`, lower-cased, is `lower` (an ASCII name of the same length). Folding A-Z is enough: the only
+ * other characters toLowerCase() turns into ASCII are `İ` (into two characters, so the length differs) and the
+ * Kelvin sign (into `k`, which none of the names holds). No string is allocated.
+ */
+function isNamed (name: string, lower: string): boolean {
+  if (name === lower) return true
+  for (let i = 0; i < lower.length; i++) {
+    let c = name.charCodeAt(i)
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20
+    if (c !== lower.charCodeAt(i)) return false
+  }
+  return true
+}
+
+// The last Content-Type read and what it read as: a client repeats its own (strings are immutable, so a hit is exact).
+let lastType = ''
+let lastFacts: HeaderFacts = NO_HEADER_FACTS
 
 /**
  * One pass over the header names: method-override headers and the Content-Type. Names are compared
- * case-insensitively (not every caller lower-cases them), and only names of the right length are folded.
+ * case-insensitively (not every caller lower-cases them); a name of another length is skipped unread.
  */
 export function scanHeaders (headers: RequestHeaders | undefined): HeaderFacts {
   if (headers === undefined) return NO_HEADER_FACTS
@@ -32,21 +55,28 @@ export function scanHeaders (headers: RequestHeaders | undefined): HeaderFacts {
   let types = 0
   for (const name in headers) {
     const length = name.length
-    if (length !== 12 && length !== 13 && length !== 17 && length !== 22) continue
-    if (headers[name] === undefined) continue
-    const lower = name.toLowerCase()
-    if (lower === 'content-type') {
-      type = headers[name]
+    if (length === 12) {
+      if (!isNamed(name, CONTENT_TYPE)) continue
+      const value = headers[name]
+      if (value === undefined) continue
+      type = value
       types++
-    } else if (override === undefined && OVERRIDE_HEADERS.has(lower)) {
-      override = `${lower} header`
+    } else if (override === undefined && (length === 13 || length === 17 || length === 22)) {
+      const candidate = OVERRIDES.get(length) as { readonly name: string, readonly answer: string }
+      if (isNamed(name, candidate.name) && headers[name] !== undefined) override = candidate.answer
     }
   }
   if (type === undefined) return override === undefined ? NO_HEADER_FACTS : { override, contentType: undefined }
   if (types > 1 || (typeof type !== 'string' && type.length !== 1)) return { override, contentType: SEVERAL_CONTENT_TYPES }
   const text = typeof type === 'string' ? type : type[0] ?? ''
+  if (override === undefined && text === lastType) return lastFacts
   const semicolon = text.indexOf(';')
-  return { override, contentType: (semicolon === -1 ? text : text.slice(0, semicolon)).trim().toLowerCase() }
+  const facts: HeaderFacts = { override, contentType: (semicolon === -1 ? text : text.slice(0, semicolon)).trim().toLowerCase() }
+  if (override === undefined) {
+    lastType = text
+    lastFacts = Object.freeze(facts)
+  }
+  return facts
 }
 
 /**

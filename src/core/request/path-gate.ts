@@ -48,12 +48,21 @@ const PLAIN_CANONICAL = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9\-._~!$&'()*+,=:@]+)+$
 // RFC 3986 pchar without ";" (a path-parameter delimiter to some servers): unreserved, sub-delims, ":", "@".
 const RAW_ALLOWED = new Uint8Array(128)
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&\'()*+,=:@') RAW_ALLOWED[c.charCodeAt(0)] = 1
+/** 1 for the characters a plainly canonical path may hold (RFC 3986 pchar without `;` and `%`). */
+export const PLAIN_PATH_CHARS: Readonly<Uint8Array> = RAW_ALLOWED
 const UNRESERVED = new Uint8Array(128)
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~') UNRESERVED[c.charCodeAt(0)] = 1
 
 /** A compiled gate for one prefix (`''` or `/evs`, canonical, no trailing slash). */
 export interface PathGate {
   inspect (target: string): PathInspection
+  /**
+   * The fast path's half of the gate: for a target spelled `{prefix}/v2` or `{prefix}/v3` (lower-case, then `/`,
+   * `?` or the end) with no `#`, the end of its path (the first `?`, else its length); otherwise -1. For such a
+   * target, inspect() answers `guarded` with that path exactly when the path from the prefix on is plainly
+   * canonical (segments of PLAIN_PATH_CHARS, none empty, `.` or `..`): what Matcher.matchPlain checks.
+   */
+  plainEnd (target: string): number
 }
 
 /**
@@ -85,7 +94,19 @@ export function compilePathGate (prefix: string, versionSegments: readonly strin
   const isCanonicallyGuarded = (target: string, end: number): boolean =>
     (plainFastPath && isPlainV2orV3(target, end, prefix)) || (extraVersions.length > 0 && target.startsWith(prefix) && target.charCodeAt(prefix.length) === 0x2f &&
       versions.has(foldCase(target.slice(prefix.length + 1, nextSlash(target, prefix.length + 1, end)))))
+  // The prefix is part of the path inspect() checks; plainEnd() may leave it out only when it is itself plain.
+  const plainPrefix = plainFastPath && (prefix === '' || PLAIN_CANONICAL.test(prefix))
+  const p = prefix.length
   return {
+    plainEnd (target) {
+      if (!plainPrefix || target.charCodeAt(p) !== 0x2f || target.charCodeAt(p + 1) !== 0x76 || !target.startsWith(prefix)) return -1
+      const n = target.charCodeAt(p + 2)
+      const after = target.charCodeAt(p + 3)
+      if ((n !== 0x32 && n !== 0x33) || (after !== 0x2f && after !== 0x3f && p + 3 !== target.length)) return -1
+      if (target.includes('#')) return -1
+      const question = target.indexOf('?', p + 3)
+      return question === -1 ? target.length : question
+    },
     inspect (target) {
       const question = target.indexOf('?')
       const hash = target.indexOf('#')

@@ -5,7 +5,7 @@
 import { denyDecision, type DenyDecision, type DenyReason } from '../decision/decision.js'
 import type { ApiFamily } from '../routing/route-table.js'
 import { isFormType, queryOverride, scanHeaders, SEVERAL_CONTENT_TYPES, type RequestHeaders } from './override.js'
-import type { PathGate } from './path-gate.js'
+import type { PathInspection } from './path-gate.js'
 import { readQuery, type QueryParameters } from './query.js'
 
 /** The parts of a request the authorizer reads. */
@@ -16,8 +16,17 @@ export interface RequestTarget {
   readonly headers?: RequestHeaders
 }
 
+/**
+ * The gate's answer for a target; a guarded one may carry its row already (`M`: the routing stage's match),
+ * found by the fast path that validates and matches a plainly canonical target in one scan
+ * (routing/target-reader.ts). Undefined: the routing stage looks the path up itself.
+ */
+export type TargetInspection<M> =
+  | Exclude<PathInspection, { kind: 'guarded' }>
+  | { readonly kind: 'guarded', readonly path: string, readonly start: number, readonly match: M | undefined }
+
 /** A guarded request, read: what the routing and IAM stages work from. */
-export interface ReadRequest {
+export interface ReadRequest<M = unknown> {
   readonly kind: 'read'
   readonly method: string
   /** The canonical path (no query). */
@@ -30,19 +39,21 @@ export interface ReadRequest {
   readonly query: QueryParameters
   /** The media type of the body (lower-cased, without parameters), if the request names exactly one. */
   readonly contentType: string | undefined
+  /** The row, when the fast path found it while reading the target (see TargetInspection). */
+  readonly match: M | undefined
 }
 
-export type RequestReading = { readonly kind: 'outside' } | DenyDecision | ReadRequest
+export type RequestReading<M = unknown> = { readonly kind: 'outside' } | DenyDecision | ReadRequest<M>
 
 /** A query the decision must read: escapes or non-ASCII (any name may hide), or a name it reads spelled plainly. */
 const QUERY_NEEDS_READING = /[%\u0080-\uffff]|all_|_method|enterprise/i
 const NO_QUERY: QueryParameters = Object.freeze({ kind: 'read', parameters: Object.freeze([]) })
 
-/** Compiles the reading for one path gate. */
-export function compileRequestReader (gate: PathGate): (request: RequestTarget) => RequestReading {
+/** Compiles the reading for one target inspection (the path gate, with the routing stage's fast path in front). */
+export function compileRequestReader<M> (inspectTarget: (method: string, target: string) => TargetInspection<M>): (request: RequestTarget) => RequestReading<M> {
   return function readRequest (request) {
     const method = request.method
-    const gated = gate.inspect(request.url)
+    const gated = inspectTarget(method, request.url)
     if (gated.kind === 'outside') return gated
     if (gated.kind === 'malformed') {
       return denyDecision('malformed-path', method, truncate(gated.path), guessFamily(gated.path), { detail: gated.problem })
@@ -66,7 +77,7 @@ export function compileRequestReader (gate: PathGate): (request: RequestTarget) 
       const detail = `${contentType} bodies are refused (the backend reads _method from form posts); send JSON`
       return refuse('malformed-body', method, path, detail)
     }
-    return { kind: 'read', method, path, start: gated.start, url: request.url, query, contentType }
+    return { kind: 'read', method, path, start: gated.start, url: request.url, query, contentType, match: gated.match }
   }
 }
 

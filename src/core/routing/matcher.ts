@@ -3,9 +3,12 @@
 // segments); one parameter per segment; no backtracking, because a parameter value that equals a
 // sibling static segment (ignoring case) is refused outright rather than read as a parameter.
 import type { ApiFamily, CompiledRoute, ParamConstraint } from './route-table.js'
+import { PLAIN_PATH_CHARS } from '../request/path-gate.js'
 
 interface StaticEdge {
   readonly label: string
+  /** The label's first character code: most mismatches are refused on it before any string compare. */
+  readonly first: number
   readonly node: MatchNode
 }
 
@@ -14,6 +17,18 @@ interface ParamEdge {
   readonly constraint: ParamConstraint
   readonly maxLength: number
   readonly node: MatchNode
+  /** The constraint as a character table over plain path characters, when it is one (see plainCharClass). */
+  readonly plain: PlainClass | undefined
+}
+
+/** A constraint of the form `^[class]+$` (or `*`, `{n}`, `{m,}`, `{m,n}`), as a table and length bounds. */
+interface PlainClass {
+  /** 1 where a plain path character (PLAIN_PATH_CHARS) matches the class. */
+  readonly chars: Uint8Array
+  /** Sticky `[class]*`: from lastIndex, runs natively to the first character outside the class. */
+  readonly scanner: RegExp
+  readonly minLength: number
+  readonly maxLength: number
 }
 
 interface MatchNode {
@@ -27,6 +42,10 @@ interface MatchNode {
   param: ParamEdge | undefined
   /** Routes that end here, by method. */
   routes: Map<string, CompiledRoute> | undefined
+  /** What matchPlain answers when `routes` has no row for the method (the same value lookup builds). */
+  noMethod: MatchResult | undefined
+  /** What matchPlain answers for a parameter value spelled like a sibling static segment. */
+  ambiguous: MatchResult | undefined
 }
 
 /** Outcome of a lookup. */
@@ -44,12 +63,28 @@ export type PendingMatch = Exclude<MatchResult, { readonly kind: 'ambiguous' }>
 export interface Matcher {
   /** Looks up `path` from index `start` (which holds the `/` before the first template segment). */
   match (method: string, path: string, start: number): MatchResult
+  /**
+   * The fast path: validates `target` from `start` (a `/`) to `end` as plainly canonical (segments of
+   * PLAIN_PATH_CHARS, none empty, `.` or `..`) while walking the tree, in one scan. Returns what `match` returns
+   * for that path, or undefined whenever the path is not plainly canonical or the answer needs the slow reading
+   * (a rejected parameter, a long value): then the caller must use the gate and `match`.
+   */
+  matchPlain (method: string, target: string, start: number, end: number): MatchResult | undefined
 }
 
 const LINEAR_SCAN_LIMIT = 8
 
 function newNode (): MatchNode {
-  return { statics: [], staticMap: undefined, staticFolded: new Set(), staticLengths: new Set(), param: undefined, routes: undefined }
+  return {
+    statics: [],
+    staticMap: undefined,
+    staticFolded: new Set(),
+    staticLengths: new Set(),
+    param: undefined,
+    routes: undefined,
+    noMethod: undefined,
+    ambiguous: undefined
+  }
 }
 
 /** Compiles validated routes (see loadRouteTable) into the segment tree. */
@@ -61,7 +96,7 @@ export function compileMatcher (routes: readonly CompiledRoute[]): Matcher {
       if (segment.kind === 'static') {
         let edge = node.statics.find((e) => e.label === segment.value)
         if (edge === undefined) {
-          edge = { label: segment.value, node: newNode() }
+          edge = { label: segment.value, first: segment.value.charCodeAt(0), node: newNode() }
           node.statics.push(edge)
           node.staticFolded.add(segment.value.toLowerCase())
           node.staticLengths.add(segment.value.length)
@@ -69,7 +104,9 @@ export function compileMatcher (routes: readonly CompiledRoute[]): Matcher {
         node = edge.node
       } else {
         const constraint = route.constraints[segment.name] as ParamConstraint
-        node.param ??= { name: segment.name, constraint, maxLength: constraint.maxLength ?? 255, node: newNode() }
+        node.param ??= {
+          name: segment.name, constraint, maxLength: constraint.maxLength ?? 255, node: newNode(), plain: plainCharClass(constraint.pattern)
+        }
         node = node.param.node
       }
     }
@@ -77,11 +114,19 @@ export function compileMatcher (routes: readonly CompiledRoute[]): Matcher {
     node.routes.set(route.method, route)
   }
   freeze(root)
-  return { match: (method, path, start) => lookup(root, method, path, start) }
+  return {
+    match: (method, path, start) => lookup(root, method, path, start),
+    matchPlain: (method, target, start, end) => lookupPlain(root, method, target, start, end)
+  }
 }
 
 function freeze (node: MatchNode): void {
   if (node.statics.length > LINEAR_SCAN_LIMIT) node.staticMap = new Map(node.statics.map((e) => [e.label, e.node]))
+  if (node.routes !== undefined) {
+    const first = node.routes.values().next().value as CompiledRoute
+    node.noMethod = Object.freeze({ kind: 'no-method', family: first.family, allowed: Object.freeze([...node.routes.keys()]) })
+  }
+  if (node.param !== undefined) node.ambiguous = Object.freeze({ kind: 'ambiguous', param: node.param.name })
   for (const edge of node.statics) freeze(edge.node)
   if (node.param !== undefined) freeze(node.param.node)
 }
@@ -132,4 +177,135 @@ function findStatic (node: MatchNode, path: string, from: number, to: number): M
     if (edge.label.length === length && path.startsWith(edge.label, from)) return edge.node
   }
   return undefined
+}
+
+let plainMembers = ''
+for (let c = 0; c < 128; c++) if (PLAIN_PATH_CHARS[c] === 1) plainMembers += `\\x${c.toString(16).padStart(2, '0')}`
+/** Sticky: a run of plain path characters from lastIndex (never past `?`, `#` or `/`, which are not plain). */
+const PLAIN_SEGMENT = new RegExp(`[${plainMembers}]*`, 'y')
+
+const NO_ROUTE: MatchResult = Object.freeze({ kind: 'no-route', rejectedParam: undefined })
+
+/** The source of a single-class pattern: `^[...]` then `+`, `*`, `{n}`, `{m,}` or `{m,n}`, then `$`. */
+const SINGLE_CLASS = /^\^\[((?:[^\\\]]|\\[\s\S])*)\](\+|\*|\{(\d+)(,(\d*))?\})\$$/
+
+/**
+ * A constraint as a character table, when the table decides exactly what `pattern.test` decides for values of
+ * plain path characters: the pattern is one character class repeated (so a value matches when every character
+ * is in the class and the length fits the quantifier), tested statelessly (no `g` / `y`), with no set notation
+ * (`v`), and `test` is RegExp's own. Anything else: undefined, and the regex itself runs.
+ */
+function plainCharClass (pattern: RegExp): PlainClass | undefined {
+  // Only a plain RegExp: an own `source`, `flags`, `test` or `exec` (anything but lastIndex) could say one thing and test another.
+  if (Object.getPrototypeOf(pattern) !== RegExp.prototype || Reflect.ownKeys(pattern).some((key) => key !== 'lastIndex')) return undefined
+  const shape = SINGLE_CLASS.exec(pattern.source)
+  if (shape === null || /[gyv]/.test(pattern.flags)) return undefined
+  const quantifier = shape[2] as string
+  const exactly = shape[3] === undefined ? undefined : Number(shape[3])
+  const minLength = quantifier === '+' ? 1 : exactly ?? 0
+  const maxLength = exactly === undefined ? Infinity : shape[4] === undefined ? exactly : shape[5] === '' ? Infinity : Number(shape[5])
+  // The class on its own, with the pattern's flags: which single characters it takes.
+  let member: RegExp
+  try {
+    member = new RegExp(`^[${shape[1] as string}]$`, pattern.flags)
+  } catch {
+    return undefined
+  }
+  const chars = new Uint8Array(128)
+  let members = ''
+  for (let c = 0; c < 128; c++) {
+    if (PLAIN_PATH_CHARS[c] === 1 && member.test(String.fromCharCode(c))) {
+      chars[c] = 1
+      members += `\\x${c.toString(16).padStart(2, '0')}`
+    }
+  }
+  return { chars, scanner: new RegExp(`[${members}]*`, 'y'), minLength, maxLength }
+}
+
+/**
+ * lookup() and the gate's canonical check in one scan, for a target the gate reads plainly (see PathGate.plainEnd).
+ * Mirrors lookup() segment by segment; whenever the answer is not certain without the slow reading it gives up.
+ */
+function lookupPlain (root: MatchNode, method: string, target: string, start: number, end: number): MatchResult | undefined {
+  let node = root
+  let params: Record<string, string> | undefined
+  let from = start + 1
+  for (;;) {
+    let next: MatchNode | undefined
+    let to = end
+    if (node.staticMap !== undefined) {
+      to = target.indexOf('/', from)
+      if (to === -1 || to > end) to = end
+      next = node.staticMap.get(target.slice(from, to))
+    } else {
+      const statics = node.statics
+      for (let k = 0; k < statics.length; k++) {
+        const edge = statics[k] as StaticEdge
+        const stop = from + edge.label.length
+        // Static labels are canonical (template.ts), so an equal segment needs no character check.
+        const bounded = stop === end || (stop < end && target.charCodeAt(stop) === 0x2f)
+        if (bounded && target.charCodeAt(from) === edge.first && sameAt(target, from, edge.label)) {
+          next = edge.node
+          to = stop
+          break
+        }
+      }
+    }
+    if (next === undefined) {
+      const param = node.param
+      if (param === undefined) return isPlainFrom(target, from, end) ? NO_ROUTE : undefined
+      const plain = param.plain
+      // One native run over the segment's characters (a JS loop per character costs more).
+      const scanner = plain === undefined ? PLAIN_SEGMENT : plain.scanner
+      scanner.lastIndex = from
+      scanner.test(target)
+      to = scanner.lastIndex
+      // Stopped before the segment's end: a character that is not plain, or one the constraint refuses.
+      if (to !== end && target.charCodeAt(to) !== 0x2f) return undefined
+      const length = to - from
+      if (length === 0 || length > param.maxLength || isDotSegment(target, from, length)) return undefined
+      if (plain !== undefined && (length < plain.minLength || length > plain.maxLength)) return undefined
+      const value = target.slice(from, to)
+      if (plain === undefined && !param.constraint.pattern.test(value)) return undefined
+      if (node.staticLengths.has(length) && node.staticFolded.has(value.toLowerCase())) {
+        return isPlainFrom(target, to, end) ? node.ambiguous : undefined
+      }
+      params ??= {}
+      params[param.name] = value
+      next = param.node
+    }
+    node = next
+    if (to === end) break
+    from = to + 1
+  }
+  if (node.routes === undefined) return NO_ROUTE
+  const route = node.routes.get(method === 'HEAD' ? 'GET' : method)
+  if (route === undefined) return node.noMethod
+  return { kind: 'matched', route, params: params ?? EMPTY_PARAMS }
+}
+
+/** target[from, from + label.length) === label, compared in place (no substring, no builtin call). */
+function sameAt (target: string, from: number, label: string): boolean {
+  for (let k = 1; k < label.length; k++) if (target.charCodeAt(from + k) !== label.charCodeAt(k)) return false
+  return true
+}
+
+function isDotSegment (target: string, from: number, length: number): boolean {
+  return target.charCodeAt(from) === 0x2e && (length === 1 || (length === 2 && target.charCodeAt(from + 1) === 0x2e))
+}
+
+/** Whether target[from, end) is plainly canonical: `from` starts a segment (`/` before it, or `end` is `from`) and every segment is. */
+function isPlainFrom (target: string, from: number, end: number): boolean {
+  let segmentStart = from
+  for (let i = from; i <= end; i++) {
+    const c = i < end ? target.charCodeAt(i) : 0x2f
+    if (c === 0x2f) {
+      const length = i - segmentStart
+      if (length === 0 || isDotSegment(target, segmentStart, length)) return false
+      segmentStart = i + 1
+    } else if (c >= 0x80 || PLAIN_PATH_CHARS[c] !== 1) {
+      return false
+    }
+  }
+  return true
 }

@@ -6,7 +6,7 @@ import { denyDecision, type Decision, type DenyDecision } from '../decision/deci
 import { foldCase, type PathProblem } from '../request/path-gate.js'
 import type { QueryParameters } from '../request/query.js'
 import { guessFamily, type ReadRequest } from '../request/read-request.js'
-import type { Matcher, PendingMatch } from './matcher.js'
+import type { Matcher, MatchResult, PendingMatch } from './matcher.js'
 import type { ApiFamily } from './route-table.js'
 
 /** A request read and looked up: it needs only the caller's grants to become a decision. */
@@ -30,10 +30,11 @@ export interface PendingRequest {
  */
 export function compileRouting (
   matcher: Matcher, unmatched: 'deny' | 'pass', passUnmatched: (read: ReadRequest) => Decision
-): (read: ReadRequest) => PendingRequest | Decision {
+): (read: ReadRequest<MatchResult>) => PendingRequest | Decision {
   return function routeRequest (read): PendingRequest | Decision {
     const { method, path } = read
-    const match = matcher.match(method, path, read.start)
+    // The fast path may have matched while reading the target (routing/target-reader.ts).
+    const match = read.match ?? matcher.match(method, path, read.start)
     if (match.kind === 'ambiguous') return ambiguous(read, match.param)
     if (match.kind !== 'matched' && unmatched === 'pass' && !looksLikeSnapshots(path)) return passUnmatched(read)
     const family = match.kind === 'matched' ? match.route.family : match.kind === 'no-method' ? match.family : guessFamily(path)
