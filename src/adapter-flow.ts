@@ -230,7 +230,7 @@ function errorField (error: unknown): { err: unknown } | undefined {
 }
 
 function isThenable (value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+  return typeof value === 'object' && value !== null && 'then' in value && typeof value.then === 'function'
 }
 
 /**

@@ -70,10 +70,10 @@ function firstString (...values: unknown[]): string | undefined {
 /** Compiles claims into a Grant. `null`/`undefined` mean "no token" (401); malformed grants deny. */
 export function readGrants (claims: unknown, catalogue: Catalogue): GrantResult {
   if (claims === undefined || claims === null) return { kind: 'no-credentials' }
-  if (typeof claims !== 'object' || Array.isArray(claims)) {
+  if (!isRecord(claims)) {
     return { kind: 'invalid-grants', detail: `claims should be an object, instead got ${typeof claims}` }
   }
-  const c = claims as Json
+  const c = claims
   const token = objectAt(c, 'token')
   const tokenUser = objectAt(token, 'user')
   const tokenProject = objectAt(token, 'project')
@@ -89,11 +89,12 @@ export function readGrants (claims: unknown, catalogue: Catalogue): GrantResult 
       scoped.forEach((entry: unknown, i) => {
         const at = `enterprise_projects[${i}]`
         const id = ownValue(entry, 'id')
-        if (typeof id !== 'string' || id === '' || enterpriseProjects.has(id)) {
+        // ownValue found an id, so the entry is a record (isRecord says so to the compiler).
+        if (!isRecord(entry) || typeof id !== 'string' || id === '' || enterpriseProjects.has(id)) {
           problems.push({ at: `${at}.id`, message: 'should be a non-empty string, unique in the list' })
           return
         }
-        const granted = grantedStatements(entry as Json, undefined, `${at}.`, catalogue, problems)
+        const granted = grantedStatements(entry, undefined, `${at}.`, catalogue, problems)
         enterpriseProjects.set(id, { statements: granted, memo: granted.some((st) => st.timeDependent) ? undefined : new Map() })
       })
     }
@@ -140,7 +141,7 @@ function grantedStatements (
       problems.push({ at: `${at}actions`, message: 'should be an array of action patterns' })
     } else {
       const before = problems.length
-      actions.forEach((pattern, i) => { if (compileActionPattern(pattern as string) === undefined) problems.push({ at: `${at}actions[${i}]`, message: 'is not an action pattern' }) })
+      actions.forEach((pattern, i) => { if (compileActionPattern(pattern) === undefined) problems.push({ at: `${at}actions[${i}]`, message: 'is not an action pattern' }) })
       if (actions.length > 0 && problems.length === before) {
         statements.push(...compilePolicy({ Version: '1.1', Statement: [{ Effect: 'Allow', Action: actions }] }, `${at}actions`, problems))
       }

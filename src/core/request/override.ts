@@ -62,6 +62,7 @@ export function scanHeaders (headers: RequestHeaders | undefined): HeaderFacts {
       type = value
       types++
     } else if (override === undefined && (length === 13 || length === 17 || length === 22)) {
+      // OVERRIDES holds one entry for each of the lengths 13, 17 and 22.
       const candidate = OVERRIDES.get(length) as { readonly name: string, readonly answer: string }
       if (isNamed(name, candidate.name) && headers[name] !== undefined) override = candidate.answer
     }

@@ -103,6 +103,7 @@ export function compileMatcher (routes: readonly CompiledRoute[]): Matcher {
         }
         node = edge.node
       } else {
+        // loadRouteTable gives every parameter of the template a constraint.
         const constraint = route.constraints[segment.name] as ParamConstraint
         node.param ??= {
           name: segment.name, constraint, maxLength: constraint.maxLength ?? 255, node: newNode(), plain: plainCharClass(constraint.pattern)
@@ -123,6 +124,7 @@ export function compileMatcher (routes: readonly CompiledRoute[]): Matcher {
 function freeze (node: MatchNode): void {
   if (node.statics.length > LINEAR_SCAN_LIMIT) node.staticMap = new Map(node.statics.map((e) => [e.label, e.node]))
   if (node.routes !== undefined) {
+    // A node's route map is created with its first route: never empty.
     const first = node.routes.values().next().value as CompiledRoute
     node.noMethod = Object.freeze({ kind: 'no-method', family: first.family, allowed: Object.freeze([...node.routes.keys()]) })
   }
@@ -161,12 +163,14 @@ function lookup (root: MatchNode, method: string, path: string, start: number): 
   if (routes === undefined) return { kind: 'no-route', rejectedParam: undefined }
   const route = routes.get(method === 'HEAD' ? 'GET' : method)
   if (route === undefined) {
+    // A node's route map is created with its first route: never empty.
     const first = routes.values().next().value as CompiledRoute
     return { kind: 'no-method', family: first.family, allowed: [...routes.keys()] }
   }
   return { kind: 'matched', route, params: params ?? EMPTY_PARAMS }
 }
 
+// Object.create returns `any`; a null prototype means no inherited names (`params['constructor']` is undefined).
 const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>)
 
 function findStatic (node: MatchNode, path: string, from: number, to: number): MatchNode | undefined {
@@ -200,6 +204,7 @@ function plainCharClass (pattern: RegExp): PlainClass | undefined {
   if (Object.getPrototypeOf(pattern) !== RegExp.prototype || Reflect.ownKeys(pattern).some((key) => key !== 'lastIndex')) return undefined
   const shape = SINGLE_CLASS.exec(pattern.source)
   if (shape === null || /[gyv]/.test(pattern.flags)) return undefined
+  // SINGLE_CLASS's groups 1 and 2 are not optional: they are set whenever it matches.
   const quantifier = shape[2] as string
   const exactly = shape[3] === undefined ? undefined : Number(shape[3])
   const minLength = quantifier === '+' ? 1 : exactly ?? 0
@@ -207,6 +212,7 @@ function plainCharClass (pattern: RegExp): PlainClass | undefined {
   // The class on its own, with the pattern's flags: which single characters it takes.
   let member: RegExp
   try {
+    // SINGLE_CLASS's group 1 is not optional.
     member = new RegExp(`^[${shape[1] as string}]$`, pattern.flags)
   } catch {
     return undefined
@@ -240,6 +246,7 @@ function lookupPlain (root: MatchNode, method: string, target: string, start: nu
     } else {
       const statics = node.statics
       for (let k = 0; k < statics.length; k++) {
+        // k < statics.length (noUncheckedIndexedAccess cannot see the bound).
         const edge = statics[k] as StaticEdge
         const stop = from + edge.label.length
         // Static labels are canonical (template.ts), so an equal segment needs no character check.

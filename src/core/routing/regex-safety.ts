@@ -24,7 +24,8 @@ export function backtrackingRisk (pattern: RegExp): string | undefined {
   try {
     tree = tokenize(pattern.flags.includes('u') ? anyForPropertyEscapes(pattern.source) : pattern.source)
   } catch (error) {
-    return `cannot be checked for catastrophic backtracking (${(error as Error).message}); lookbehind is not supported`
+    const why = error instanceof Error ? error.message : String(error)
+    return `cannot be checked for catastrophic backtracking (${why}); lookbehind is not supported`
   }
   const walk = new Walk({ ignoreCase: pattern.flags.includes('i'), dotAll: pattern.flags.includes('s') })
   const risk = walk.visit(tree, false)

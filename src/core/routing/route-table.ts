@@ -1,5 +1,6 @@
 // The route table: which IAM actions each API route requires. Data in, validated compiled routes out.
 // The loader checks every row and reports all bad rows in one ConfigurationError.
+import { isRecord } from '../support/records.js'
 import { splitAction, type ActionParts } from '../iam/action-pattern.js'
 import { ProblemList, describe } from '../support/errors.js'
 import { backtrackingRisk } from './regex-safety.js'
@@ -101,7 +102,9 @@ export function loadRouteTable (rows: unknown, options: LoadOptions = {}): reado
   if (projectIdRisk !== undefined) optionProblems.add('projectIdPattern', `${String(projectIdPattern)} ${projectIdRisk}`)
   optionProblems.throwIfAny('EVS_AUTHZ_ERR_OPTIONS', 'Invalid evs-authz options')
   const compiled: CompiledRoute[] = []
-  ;(rows as unknown[]).forEach((row, index) => {
+  // Rows come from user code or JSON: each is read as unknown and checked (not an array: thrown above).
+  const untrusted: readonly unknown[] = Array.isArray(rows) ? rows : []
+  untrusted.forEach((row, index) => {
     const route = compileRow(row, index, projectIdPattern, problems)
     if (route !== undefined) compiled.push(route)
   })
@@ -112,13 +115,14 @@ export function loadRouteTable (rows: unknown, options: LoadOptions = {}): reado
 
 function compileRow (row: unknown, index: number, projectIdPattern: RegExp, problems: ProblemList): CompiledRoute | undefined {
   const at = `routes[${index}]`
-  if (typeof row !== 'object' || row === null) {
+  if (!isRecord(row)) {
     problems.add(at, `should be an object, instead got ${describe(row)}`)
     return undefined
   }
-  const r = row as Record<string, unknown>
+  const r = row
   const before = problems.items.length
-  if (!(ROUTE_METHODS as readonly unknown[]).includes(r['method'])) {
+  const methods: readonly unknown[] = ROUTE_METHODS
+  if (!methods.includes(r['method'])) {
     const methods = ROUTE_METHODS.join(', ')
     problems.add(`${at}.method`, `should be one of ${methods} (HEAD is authorized as GET), instead got ${describe(r['method'])}`)
   }
@@ -156,15 +160,15 @@ function compileRow (row: unknown, index: number, projectIdPattern: RegExp, prob
   }
   checkEnterpriseProjectSources(r, parsed.kind === 'parsed' ? parsed.segments : [], at, problems)
   const constraints: Record<string, ParamConstraint> = Object.create(null)
-  const params = (r['params'] ?? {}) as Record<string, unknown>
-  if (typeof params !== 'object' || params === null) {
+  const params: unknown = r['params'] ?? {}
+  if (!isRecord(params)) {
     problems.add(`${at}.params`, `should be an object of parameter constraints, instead got ${describe(params)}`)
   }
   if (parsed.kind === 'parsed') {
     for (const segment of parsed.segments) {
       if (segment.kind === 'param') constraints[segment.name] = defaultConstraint(segment.name, projectIdPattern)
     }
-    for (const [name, constraint] of Object.entries(params ?? {})) {
+    for (const [name, constraint] of Object.entries(isRecord(params) ? params : {})) {
       const where = `${at}.params.${name}`
       if (!(name in constraints)) {
         problems.add(where, `names no parameter of the template ${describe(r['template'])}`)
@@ -178,7 +182,8 @@ function compileRow (row: unknown, index: number, projectIdPattern: RegExp, prob
     }
   }
   if (problems.items.length > before || parsed.kind === 'invalid') return undefined
-  const definition = row as RouteDefinition
+  // Every field the compiled route copies was checked above (a problem returned undefined).
+  const definition = row as unknown as RouteDefinition
   return Object.freeze({
     method: definition.method,
     template: definition.template,
@@ -214,7 +219,7 @@ function checkEnterpriseProjectSources (
   }
   const params = new Set(segments.flatMap((s) => (s.kind === 'param' ? [s.name] : [])))
   sources.forEach((source: unknown, i) => {
-    const s = (typeof source === 'object' && source !== null ? source : {}) as Record<string, unknown>
+    const s: Record<string, unknown> = isRecord(source) ? source : {}
     const kindOk = s['kind'] === 'snapshot' || s['kind'] === 'volume'
     const ok = s['from'] === 'query'
       ? typeof s['name'] === 'string' && s['name'] !== ''
@@ -230,11 +235,11 @@ function checkEnterpriseProjectSources (
 }
 
 function isConstraint (value: unknown): value is ParamConstraint {
-  if (typeof value !== 'object' || value === null) return false
-  const c = value as Record<string, unknown>
-  const maxLength = c['maxLength']
-  return c['pattern'] instanceof RegExp && !c['pattern'].global && !c['pattern'].sticky &&
-    (maxLength === undefined || (Number.isInteger(maxLength) && (maxLength as number) > 0))
+  if (!isRecord(value)) return false
+  const maxLength = value['maxLength']
+  const pattern = value['pattern']
+  return pattern instanceof RegExp && !pattern.global && !pattern.sticky &&
+    (maxLength === undefined || (typeof maxLength === 'number' && Number.isInteger(maxLength) && maxLength > 0))
 }
 
 /**
@@ -258,6 +263,7 @@ function checkConflicts (routes: readonly CompiledRoute[], problems: ProblemList
     let prefix = ''
     for (const segment of route.segments) {
       if (segment.kind === 'param') {
+        // compileRow gives every parameter of the template a constraint.
         const constraint = route.constraints[segment.name] as ParamConstraint
         const seen = paramAt.get(prefix)
         if (seen === undefined) {

@@ -11,7 +11,7 @@ export function deepFreeze<T> (value: T): T {
     const prototype: unknown = Object.getPrototypeOf(item)
     if (!Array.isArray(item) && prototype !== Object.prototype && prototype !== null) continue
     Object.freeze(item)
-    for (const key of Object.keys(item)) pending.push((item as Record<string, unknown>)[key])
+    for (const child of Object.values(item)) pending.push(child)
   }
   return value
 }

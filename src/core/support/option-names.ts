@@ -15,13 +15,15 @@ export const OPTION_NAMES = Object.freeze([
   'logLevel', 'logSerializers'
 ] as const)
 
+const KNOWN: readonly string[] = OPTION_NAMES
+
 export type OptionName = typeof OPTION_NAMES[number]
 
 /** Adds a problem, with the closest known name, for every own option name that is not an option. */
 export function checkOptionNames (options: object, problems: ProblemList): void {
   if (typeof options !== 'object' || options === null) return
   for (const name of Object.keys(options)) {
-    if ((OPTION_NAMES as readonly string[]).includes(name)) continue
+    if (KNOWN.includes(name)) continue
     const suggestion = closestName(name, OPTION_NAMES)
     problems.add(describe(name), `unknown option${suggestion === undefined ? '' : `; did you mean '${suggestion}'?`}`)
   }
