@@ -98,10 +98,16 @@ export function upstreamEnterpriseProjectResolver (options: UpstreamResolverOpti
     return typeof value === 'string' && value !== '' ? value : undefined
   }
   return async ({ kind, id, projectId }) => {
-    const project = encodeURIComponent(projectId)
+    const project = pathSegment(projectId)
     let volumeId: string | undefined = id
-    if (kind === 'snapshot') volumeId = field(await get(`/v2/${project}/cloudsnapshots/${encodeURIComponent(id)}`), 'snapshot', 'volume_id')
+    if (kind === 'snapshot') volumeId = field(await get(`/v2/${project}/cloudsnapshots/${pathSegment(id)}`), 'snapshot', 'volume_id')
     if (volumeId === undefined) return undefined
-    return field(await get(`/v2/${project}/cloudvolumes/${encodeURIComponent(volumeId)}`), 'volume', 'enterprise_project_id')
+    return field(await get(`/v2/${project}/cloudvolumes/${pathSegment(volumeId)}`), 'volume', 'enterprise_project_id')
   }
+}
+
+/** One URL path segment. fetch's URL parser resolves `.` and `..` (even percent-encoded), so those would ask another resource. */
+function pathSegment (id: string): string {
+  if (id === '.' || id === '..') throw new Error('a dot segment is not a resource id')
+  return encodeURIComponent(id)
 }
