@@ -28,7 +28,8 @@ export function createGatewayMetrics (): GatewayMetrics {
   })
   const cache = new Counter({
     name: 'evs_authz_token_cache_lookups_total',
-    help: 'Token cache lookups by result: hit, negative-hit (refused from cache), miss (Keystone asked), coalesced (waited for a call in flight).',
+    help: 'Token cache lookups by result: hit, negative-hit (refused from cache), miss (Keystone asked), ' +
+      'coalesced (waited for a call in flight).',
     labelNames: ['result'] as const,
     registers: [registry]
   })

@@ -48,7 +48,9 @@ export function rejectionResponse (rejection: IdentityRejection, family: 'cinder
     if (family === 'evs') return { status, body: { error: { code: 'EVS.5401', message: 'Authentication required.' } }, headers }
     return { status, body: { error: { code: 401, title: 'Unauthorized', message: UNAUTHENTICATED } }, headers }
   }
-  const message = status === 403 ? `The token is not scoped to a project (${rejection.detail}); this API needs a project-scoped token.` : UNAVAILABLE
+  const message = status === 403
+    ? `The token is not scoped to a project (${rejection.detail}); this API needs a project-scoped token.`
+    : UNAVAILABLE
   if (family === 'evs') return { status, body: { error: { code: status === 403 ? 'EVS.5403' : 'EVS.5503', message } }, headers: {} }
   return { status, body: { [status === 403 ? 'forbidden' : 'serviceUnavailable']: { code: status, message } }, headers: {} }
 }

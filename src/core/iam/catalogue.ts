@@ -49,7 +49,8 @@ export function compileCatalogue (extra: unknown): Catalogue {
   for (const [name, value] of Object.entries(entries)) {
     const documents = Array.isArray(value) ? value : [value]
     const statements = documents.flatMap((document, i) =>
-      compilePolicy(document, Array.isArray(value) ? `policies[${JSON.stringify(name)}][${i}]` : `policies[${JSON.stringify(name)}]`, problems.items))
+      compilePolicy(document, Array.isArray(value) ? `policies[${JSON.stringify(name)}][${i}]` : `policies[${JSON.stringify(name)}]`,
+        problems.items))
     catalogue.set(name, Object.freeze(statements))
   }
   problems.throwIfAny('EVS_AUTHZ_ERR_POLICY', 'Invalid policy catalogue')

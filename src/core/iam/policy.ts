@@ -68,7 +68,8 @@ export function compilePolicy (policy: unknown, at: string, problems: Array<{ at
   })
 }
 
-function compileStatement (statement: unknown, at: string, problems: Array<{ at: string, message: string }>): CompiledStatement | undefined {
+function compileStatement (statement: unknown, at: string,
+  problems: Array<{ at: string, message: string }>): CompiledStatement | undefined {
   if (typeof statement !== 'object' || statement === null) {
     problems.push({ at, message: `should be a statement object, instead got ${describe(statement)}` })
     return undefined
@@ -92,7 +93,12 @@ function compileStatement (statement: unknown, at: string, problems: Array<{ at:
     for (const pattern of patterns) {
       const predicate = compileActionPattern(pattern)
       if (predicate !== undefined) actions.push(predicate)
-      else problems.push({ at: `${at}.Action`, message: `${describe(pattern)} is not an action pattern (service:resource:operation, * within a segment)` })
+      else {
+        problems.push({
+          at: `${at}.Action`,
+          message: `${describe(pattern)} is not an action pattern (service:resource:operation, * within a segment)`
+        })
+      }
     }
   }
   // A pattern over GLOB_LIMITS is not evaluated at all: the statement becomes uncertain (fail closed).
