@@ -21,12 +21,21 @@ const precedence: Array<[string, string, string, unknown, string]> = [
   ['no token is 401 even on an unknown route', 'GET', `/v2/${P}/nothing-here`, undefined, 'no-credentials'],
   ['an unknown route is denied', 'GET', `/v2/${P}/nothing-here`, { project_id: P, actions: ['*'] }, 'route-not-found'],
   ['a known path with an unknown method is denied', 'PATCH', `/v2/${P}/snapshots`, { project_id: P, actions: ['*'] }, 'method-not-allowed'],
-  ['another project is denied before actions are checked', 'GET', `/v2/${P}/snapshots`, { project_id: OTHER, actions: ['*'] }, 'project-mismatch'],
+  ['another project is denied before actions are checked', 'GET', `/v2/${P}/snapshots`, { project_id: OTHER, actions: ['*'] },
+    'project-mismatch'],
   ['a token without a project is denied', 'GET', `/v2/${P}/snapshots`, { actions: ['*'] }, 'project-mismatch'],
-  ['a project id outside the pattern matches no route', 'GET', '/v2/ABCDEF/snapshots', { project_id: 'ABCDEF', actions: ['*'] }, 'route-not-found'],
-  ['missing actions are denied', 'DELETE', `/v2/${P}/snapshots/${SNAP}`, { project_id: P, actions: ['evs:snapshots:delete'] }, 'missing-action'],
-  ['explicit deny wins over missing', 'DELETE', `/v2/${P}/snapshots/${SNAP}`, { project_id: P, actions: ['evs:snapshots:delete'], policies: [{ Version: '1.1', Statement: [{ Effect: 'Deny', Action: ['evs:volumes:get'] }] }] }, 'explicit-deny'],
-  ['all actions allowed is granted', 'DELETE', `/v2/${P}/snapshots/${SNAP}`, { project_id: P, actions: ['evs:snapshots:delete', 'evs:snapshots:get', 'evs:volumes:get'] }, 'granted']
+  ['a project id outside the pattern matches no route', 'GET', '/v2/ABCDEF/snapshots', { project_id: 'ABCDEF', actions: ['*'] },
+    'route-not-found'],
+  ['missing actions are denied', 'DELETE', `/v2/${P}/snapshots/${SNAP}`, { project_id: P, actions: ['evs:snapshots:delete'] },
+    'missing-action'],
+  ['explicit deny wins over missing', 'DELETE', `/v2/${P}/snapshots/${SNAP}`,
+    {
+      project_id: P,
+      actions: ['evs:snapshots:delete'],
+      policies: [{ Version: '1.1', Statement: [{ Effect: 'Deny', Action: ['evs:volumes:get'] }] }]
+    }, 'explicit-deny'],
+  ['all actions allowed is granted', 'DELETE', `/v2/${P}/snapshots/${SNAP}`,
+    { project_id: P, actions: ['evs:snapshots:delete', 'evs:snapshots:get', 'evs:volumes:get'] }, 'granted']
 ]
 
 for (const [what, method, url, claims, reason] of precedence) {
@@ -97,7 +106,15 @@ t.test('several bad options are reported together', async (t) => {
 
 t.test('a custom table extends the built-in one', async (t) => {
   const custom = createAuthorizer({
-    routes: [...snapshotRoutes, { method: 'GET', template: '/v2/{project_id}/os-quota-sets/{target_project_id}', actions: ['evs:quotas:get'], enterpriseProject: false, family: 'cinder', name: 'Show quotas' }]
+    routes: [...snapshotRoutes,
+      {
+        method: 'GET',
+        template: '/v2/{project_id}/os-quota-sets/{target_project_id}',
+        actions: ['evs:quotas:get'],
+        enterpriseProject: false,
+        family: 'cinder',
+        name: 'Show quotas'
+      }]
   })
   const claims = { project_id: P, actions: ['evs:quotas:get'] }
   t.equal(custom.authorize({ method: 'GET', url: `/v2/${P}/os-quota-sets/${P}` }, claims)?.reason, 'granted')
@@ -106,14 +123,22 @@ t.test('a custom table extends the built-in one', async (t) => {
 
 // [status, family, expected body]
 const bodies: Array<[string, string, unknown, Record<string, unknown>, number, unknown]> = [
-  ['cinder 403', 'DELETE', `/v2/${P}/snapshots/${SNAP}`, { project_id: P, actions: [] }, 403, { forbidden: { code: 403, message: 'Policy doesn\'t allow evs:snapshots:delete to be performed.' } }],
-  ['evs 403', 'POST', `/v2/${P}/cloudsnapshots`, { project_id: P }, 403, { error: { code: 'EVS.5403', message: 'Policy doesn\'t allow evs:snapshots:create to be performed.' } }],
-  ['cinder 401', 'GET', `/v2/${P}/snapshots`, undefined as never, 401, { error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } }],
-  ['evs 401', 'GET', `/v2/${P}/cloudsnapshots/detail`, undefined as never, 401, { error: { code: 'EVS.5401', message: 'Authentication required.' } }],
-  ['cinder 400', 'GET', `/v2/${P}/snapshots/a%2Fb`, undefined as never, 400, { badRequest: { code: 400, message: 'Malformed request url' } }],
-  ['evs 400', 'GET', `/v2/${P}/cloudsnapshots/a%5Cb`, undefined as never, 400, { error: { code: 'EVS.5400', message: 'Malformed request url' } }],
-  ['project mismatch', 'GET', `/v2/${P}/snapshots`, { project_id: OTHER, actions: ['*'] }, 403, { forbidden: { code: 403, message: 'Project ID in the URI is different from the project ID in the token.' } }],
-  ['unknown route', 'GET', `/v2/${P}/backups`, { project_id: P, actions: ['*'] }, 403, { forbidden: { code: 403, message: 'Policy doesn\'t allow this request to be performed.' } }]
+  ['cinder 403', 'DELETE', `/v2/${P}/snapshots/${SNAP}`, { project_id: P, actions: [] }, 403,
+    { forbidden: { code: 403, message: 'Policy doesn\'t allow evs:snapshots:delete to be performed.' } }],
+  ['evs 403', 'POST', `/v2/${P}/cloudsnapshots`, { project_id: P }, 403,
+    { error: { code: 'EVS.5403', message: 'Policy doesn\'t allow evs:snapshots:create to be performed.' } }],
+  ['cinder 401', 'GET', `/v2/${P}/snapshots`, undefined as never, 401,
+    { error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } }],
+  ['evs 401', 'GET', `/v2/${P}/cloudsnapshots/detail`, undefined as never, 401,
+    { error: { code: 'EVS.5401', message: 'Authentication required.' } }],
+  ['cinder 400', 'GET', `/v2/${P}/snapshots/a%2Fb`, undefined as never, 400,
+    { badRequest: { code: 400, message: 'Malformed request url' } }],
+  ['evs 400', 'GET', `/v2/${P}/cloudsnapshots/a%5Cb`, undefined as never, 400,
+    { error: { code: 'EVS.5400', message: 'Malformed request url' } }],
+  ['project mismatch', 'GET', `/v2/${P}/snapshots`, { project_id: OTHER, actions: ['*'] }, 403,
+    { forbidden: { code: 403, message: 'Project ID in the URI is different from the project ID in the token.' } }],
+  ['unknown route', 'GET', `/v2/${P}/backups`, { project_id: P, actions: ['*'] }, 403,
+    { forbidden: { code: 403, message: 'Policy doesn\'t allow this request to be performed.' } }]
 ]
 
 for (const [what, method, url, claims, status, body] of bodies) {
@@ -142,7 +167,8 @@ t.test('a grants error answers 500 in the family envelope', async (t) => {
 })
 
 t.test('decision log fields carry ids and actions, at the documented levels', async (t) => {
-  const allowDecision = decide('GET', `/v2/${P}/snapshots/${SNAP}?secret=abc`, { project_id: P, sub: 'u-1', actions: ['evs:snapshots:get'], password: 'hunter2' })
+  const allowDecision = decide('GET', `/v2/${P}/snapshots/${SNAP}?secret=abc`,
+    { project_id: P, sub: 'u-1', actions: ['evs:snapshots:get'], password: 'hunter2' })
   const denyDecision = decide('DELETE', `/v2/${P}/snapshots/${SNAP}`, { project_id: P, sub: 'u-1', actions: ['evs:snapshots:get'] })
   if (allowDecision === undefined || denyDecision === undefined) {
     t.fail('expected decisions')
@@ -174,7 +200,15 @@ t.test('decision log fields carry ids and actions, at the documented levels', as
 
 t.test('a custom table\'s own version segments are guarded too: its rows can never be bypassed', async (t) => {
   const v5 = createAuthorizer({
-    routes: [...snapshotRoutes, { method: 'DELETE', template: '/v5/{project_id}/snapshots/{snapshot_id}', actions: ['evs:snapshots:delete'], enterpriseProject: false, family: 'evs', name: 'Delete a snapshot (v5)' }]
+    routes: [...snapshotRoutes,
+      {
+        method: 'DELETE',
+        template: '/v5/{project_id}/snapshots/{snapshot_id}',
+        actions: ['evs:snapshots:delete'],
+        enterpriseProject: false,
+        family: 'evs',
+        name: 'Delete a snapshot (v5)'
+      }]
   })
   const reader = { project_id: P, roles: ['readonly'] }
   t.equal(v5.authorize({ method: 'DELETE', url: `/v5/${P}/snapshots/${SNAP}` }, reader).reason, 'missing-action')
@@ -183,6 +217,17 @@ t.test('a custom table\'s own version segments are guarded too: its rows can nev
   t.equal(v5.authorize({ method: 'DELETE', url: `/x/../v5/${P}/snapshots/${SNAP}` }, reader).reason, 'malformed-path')
   t.equal(v5.authorize({ method: 'DELETE', url: `/%765/${P}/snapshots/${SNAP}` }, reader).reason, 'malformed-path')
   t.equal(v5.authorize({ method: 'GET', url: '/v6/anything' }, reader).reason, 'not-guarded')
-  t.equal(createAuthorizer().authorize({ method: 'DELETE', url: `/v5/${P}/snapshots/${SNAP}` }, reader).reason, 'not-guarded', 'the built-in table guards v2 and v3 only')
-  t.throws(() => createAuthorizer({ routes: [{ method: 'GET', template: '/{project_id}/x', actions: ['evs:x:get'], enterpriseProject: false, family: 'cinder', name: 'x' }] }), { code: 'EVS_AUTHZ_ERR_ROUTE_TABLE', message: /must start with a static segment/ })
+  t.equal(createAuthorizer().authorize({ method: 'DELETE', url: `/v5/${P}/snapshots/${SNAP}` }, reader).reason, 'not-guarded',
+    'the built-in table guards v2 and v3 only')
+  t.throws(() =>
+    createAuthorizer({
+      routes: [{
+        method: 'GET',
+        template: '/{project_id}/x',
+        actions: ['evs:x:get'],
+        enterpriseProject: false,
+        family: 'cinder',
+        name: 'x'
+      }]
+    }), { code: 'EVS_AUTHZ_ERR_ROUTE_TABLE', message: /must start with a static segment/ })
 })

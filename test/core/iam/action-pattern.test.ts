@@ -44,7 +44,8 @@ for (const [pattern, action, expected] of cases) {
   })
 }
 
-const invalid = ['', 'evs', 'evs:snapshots', 'evs:snapshots:get:extra', 'evs::get', 'evs:snap shots:get', 'evs:snapshots:get/x', 5 as unknown as string]
+const invalid = ['', 'evs', 'evs:snapshots', 'evs:snapshots:get:extra', 'evs::get', 'evs:snap shots:get', 'evs:snapshots:get/x',
+  5 as unknown as string]
 for (const pattern of invalid) {
   t.test(`refuses the pattern ${JSON.stringify(pattern)}`, async (t) => {
     t.equal(compileActionPattern(pattern), undefined)

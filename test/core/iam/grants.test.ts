@@ -22,12 +22,20 @@ const cases: Array<[string, unknown, string, ActionEffect | string]> = [
   ['actions list is an allow list, not a deny list', { actions: ['evs:snapshots:get'] }, 'evs:snapshots:delete', 'none'],
   ['actions entries may use globs', { actions: ['evs:snapshots:*'] }, 'evs:snapshots:rollback', 'allow'],
   ['empty claims grant nothing', {}, 'evs:snapshots:get', 'none'],
-  ['a Deny beats an Allow in the same policy', { policies: [policy(allow(['evs:*:*']), deny(['evs:snapshots:delete']))] }, 'evs:snapshots:delete', 'deny'],
-  ['a Deny in one policy beats an Allow in another', { policies: [policy(allow(['*'])), policy(deny(['evs:*:delete']))] }, 'evs:snapshots:delete', 'deny'],
-  ['a Deny beats the actions list', { actions: ['evs:snapshots:get'], policies: [policy(deny(['evs:snapshots:get']))] }, 'evs:snapshots:get', 'deny'],
-  ['a Deny for another action changes nothing', { policies: [policy(allow(['*']), deny(['evs:snapshots:delete']))] }, 'evs:snapshots:get', 'allow'],
-  ['Version 1.0 documents are understood', { policies: [{ Version: '1.0', Statement: [allow(['evs:*:*'])], Depends: [{ catalog: 'BASE', display_name: 'Server Administrator' }] }] }, 'evs:snapshots:get', 'allow'],
-  ['a single Action string is one pattern', { policies: [policy({ Effect: 'Allow', Action: 'evs:snapshots:get' })] }, 'evs:snapshots:get', 'allow'],
+  ['a Deny beats an Allow in the same policy', { policies: [policy(allow(['evs:*:*']), deny(['evs:snapshots:delete']))] },
+    'evs:snapshots:delete', 'deny'],
+  ['a Deny in one policy beats an Allow in another', { policies: [policy(allow(['*'])), policy(deny(['evs:*:delete']))] },
+    'evs:snapshots:delete', 'deny'],
+  ['a Deny beats the actions list', { actions: ['evs:snapshots:get'], policies: [policy(deny(['evs:snapshots:get']))] },
+    'evs:snapshots:get', 'deny'],
+  ['a Deny for another action changes nothing', { policies: [policy(allow(['*']), deny(['evs:snapshots:delete']))] },
+    'evs:snapshots:get', 'allow'],
+  ['Version 1.0 documents are understood',
+    {
+      policies: [{ Version: '1.0', Statement: [allow(['evs:*:*'])], Depends: [{ catalog: 'BASE', display_name: 'Server Administrator' }] }]
+    }, 'evs:snapshots:get', 'allow'],
+  ['a single Action string is one pattern', { policies: [policy({ Effect: 'Allow', Action: 'evs:snapshots:get' })] },
+    'evs:snapshots:get', 'allow'],
   ['te_admin allows EVS', { roles: ['te_admin'] }, 'evs:snapshots:delete', 'allow'],
   ['te_admin denies identity', { roles: ['te_admin'] }, 'identity:users:list', 'deny'],
   ['Tenant Administrator by display name', { roles: ['Tenant Administrator'] }, 'evs:snapshots:rollback', 'allow'],
@@ -44,30 +52,75 @@ const cases: Array<[string, unknown, string, ActionEffect | string]> = [
   ['Keystone token roles resolve', { token: { roles: [{ id: '0', name: 'te_admin' }] } }, 'evs:snapshots:delete', 'allow'],
   ['roles as { name } objects resolve', { roles: [{ name: 'readonly' }] }, 'evs:snapshots:get', 'allow'],
   // Conditions: known keys and operators decide; anything unknown never grants and always denies.
-  ['StringEquals on g:UserName holds', { token: { user: { name: 'alice' } }, policies: [policy(allow(['*'], { Condition: { StringEquals: { 'g:UserName': ['alice'] } } }))] }, 'evs:snapshots:get', 'allow'],
-  ['StringEquals on g:UserName fails', { token: { user: { name: 'bob' } }, policies: [policy(allow(['*'], { Condition: { StringEquals: { 'g:UserName': ['alice'] } } }))] }, 'evs:snapshots:get', 'none'],
-  ['StringNotEquals', { token: { user: { name: 'bob' } }, policies: [policy(allow(['*'], { Condition: { StringNotEquals: { 'g:UserName': ['alice'] } } }))] }, 'evs:snapshots:get', 'allow'],
-  ['StringEqualsIgnoreCase', { token: { user: { name: 'ALICE' } }, policies: [policy(allow(['*'], { Condition: { StringEqualsIgnoreCase: { 'g:UserName': 'alice' } } }))] }, 'evs:snapshots:get', 'allow'],
-  ['StringStartWith on g:DomainName', { token: { user: { domain: { name: 'corp-eu' } } }, policies: [policy(allow(['*'], { Condition: { StringStartWith: { 'g:DomainName': ['corp-'] } } }))] }, 'evs:snapshots:get', 'allow'],
-  ['StringEndWith on g:ProjectName', { token: { project: { name: 'eu-west-0_dev' } }, policies: [policy(allow(['*'], { Condition: { StringEndWith: { 'g:ProjectName': ['_prod'] } } }))] }, 'evs:snapshots:get', 'none'],
-  ['StringMatch glob on g:UserId', { sub: 'u-123', policies: [policy(allow(['*'], { Condition: { StringMatch: { 'g:UserId': ['u-*'] } } }))] }, 'evs:snapshots:get', 'allow'],
-  ['Bool on g:MFAPresent', { mfa_present: true, policies: [policy(allow(['*'], { Condition: { Bool: { 'g:MFAPresent': ['true'] } } }))] }, 'evs:snapshots:get', 'allow'],
-  ['a missing key never lets an Allow through', { policies: [policy(allow(['*'], { Condition: { StringEquals: { 'g:UserName': ['alice'] } } }))] }, 'evs:snapshots:get', 'none'],
-  ['IfExists passes on a missing key', { policies: [policy(allow(['*'], { Condition: { StringEqualsIfExists: { 'g:UserName': ['alice'] } } }))] }, 'evs:snapshots:get', 'allow'],
-  ['a missing key never lifts a Deny', { actions: ['*'], policies: [policy(deny(['*'], { Condition: { Bool: { 'g:MFAPresent': ['false'] } } }))] }, 'evs:snapshots:get', 'deny'],
-  ['DateLessThan before the date', { policies: [policy(allow(['*'], { Condition: { DateLessThan: { 'g:CurrentTime': ['2027-01-01T00:00:00Z'] } } }))] }, 'evs:snapshots:get', 'allow'],
-  ['DateGreaterThan before the date', { policies: [policy(allow(['*'], { Condition: { DateGreaterThan: { 'g:CurrentTime': ['2027-01-01T00:00:00Z'] } } }))] }, 'evs:snapshots:get', 'none'],
-  ['unknown operator: Allow does not apply', { policies: [policy(allow(['*'], { Condition: { NumberEquals: { 'g:UserId': ['1'] } } }))] }, 'evs:snapshots:get', 'none'],
-  ['unknown key: Allow does not apply', { sub: 'u', policies: [policy(allow(['*'], { Condition: { StringEquals: { 'evs:volumeType': ['SSD'] } } }))] }, 'evs:snapshots:get', 'none'],
-  ['unknown operator: Deny applies', { actions: ['*'], policies: [policy(deny(['evs:*:*'], { Condition: { NumberEquals: { 'g:MFAAge': ['1'] } } }))] }, 'evs:snapshots:get', 'deny'],
-  ['a narrowed Resource: Allow does not apply', { policies: [policy(allow(['*'], { Resource: ['evs:*:*:snapshot:abc'] }))] }, 'evs:snapshots:get', 'none'],
+  ['StringEquals on g:UserName holds',
+    {
+      token: { user: { name: 'alice' } },
+      policies: [policy(allow(['*'], { Condition: { StringEquals: { 'g:UserName': ['alice'] } } }))]
+    }, 'evs:snapshots:get', 'allow'],
+  ['StringEquals on g:UserName fails',
+    {
+      token: { user: { name: 'bob' } },
+      policies: [policy(allow(['*'], { Condition: { StringEquals: { 'g:UserName': ['alice'] } } }))]
+    }, 'evs:snapshots:get', 'none'],
+  ['StringNotEquals',
+    {
+      token: { user: { name: 'bob' } },
+      policies: [policy(allow(['*'], { Condition: { StringNotEquals: { 'g:UserName': ['alice'] } } }))]
+    }, 'evs:snapshots:get', 'allow'],
+  ['StringEqualsIgnoreCase',
+    {
+      token: { user: { name: 'ALICE' } },
+      policies: [policy(allow(['*'], { Condition: { StringEqualsIgnoreCase: { 'g:UserName': 'alice' } } }))]
+    }, 'evs:snapshots:get', 'allow'],
+  ['StringStartWith on g:DomainName',
+    {
+      token: { user: { domain: { name: 'corp-eu' } } },
+      policies: [policy(allow(['*'], { Condition: { StringStartWith: { 'g:DomainName': ['corp-'] } } }))]
+    }, 'evs:snapshots:get', 'allow'],
+  ['StringEndWith on g:ProjectName',
+    {
+      token: { project: { name: 'eu-west-0_dev' } },
+      policies: [policy(allow(['*'], { Condition: { StringEndWith: { 'g:ProjectName': ['_prod'] } } }))]
+    }, 'evs:snapshots:get', 'none'],
+  ['StringMatch glob on g:UserId',
+    { sub: 'u-123', policies: [policy(allow(['*'], { Condition: { StringMatch: { 'g:UserId': ['u-*'] } } }))] }, 'evs:snapshots:get',
+    'allow'],
+  ['Bool on g:MFAPresent',
+    { mfa_present: true, policies: [policy(allow(['*'], { Condition: { Bool: { 'g:MFAPresent': ['true'] } } }))] },
+    'evs:snapshots:get', 'allow'],
+  ['a missing key never lets an Allow through',
+    { policies: [policy(allow(['*'], { Condition: { StringEquals: { 'g:UserName': ['alice'] } } }))] }, 'evs:snapshots:get', 'none'],
+  ['IfExists passes on a missing key',
+    { policies: [policy(allow(['*'], { Condition: { StringEqualsIfExists: { 'g:UserName': ['alice'] } } }))] }, 'evs:snapshots:get',
+    'allow'],
+  ['a missing key never lifts a Deny',
+    { actions: ['*'], policies: [policy(deny(['*'], { Condition: { Bool: { 'g:MFAPresent': ['false'] } } }))] }, 'evs:snapshots:get',
+    'deny'],
+  ['DateLessThan before the date',
+    { policies: [policy(allow(['*'], { Condition: { DateLessThan: { 'g:CurrentTime': ['2027-01-01T00:00:00Z'] } } }))] },
+    'evs:snapshots:get', 'allow'],
+  ['DateGreaterThan before the date',
+    { policies: [policy(allow(['*'], { Condition: { DateGreaterThan: { 'g:CurrentTime': ['2027-01-01T00:00:00Z'] } } }))] },
+    'evs:snapshots:get', 'none'],
+  ['unknown operator: Allow does not apply',
+    { policies: [policy(allow(['*'], { Condition: { NumberEquals: { 'g:UserId': ['1'] } } }))] }, 'evs:snapshots:get', 'none'],
+  ['unknown key: Allow does not apply',
+    { sub: 'u', policies: [policy(allow(['*'], { Condition: { StringEquals: { 'evs:volumeType': ['SSD'] } } }))] },
+    'evs:snapshots:get', 'none'],
+  ['unknown operator: Deny applies',
+    { actions: ['*'], policies: [policy(deny(['evs:*:*'], { Condition: { NumberEquals: { 'g:MFAAge': ['1'] } } }))] },
+    'evs:snapshots:get', 'deny'],
+  ['a narrowed Resource: Allow does not apply', { policies: [policy(allow(['*'], { Resource: ['evs:*:*:snapshot:abc'] }))] },
+    'evs:snapshots:get', 'none'],
   ['a Resource of * is everything', { policies: [policy(allow(['*'], { Resource: ['*'] }))] }, 'evs:snapshots:get', 'allow'],
-  ['a narrowed Resource: Deny still applies', { actions: ['*'], policies: [policy(deny(['*'], { Resource: 'evs:*:*:snapshot:abc' }))] }, 'evs:snapshots:get', 'deny'],
+  ['a narrowed Resource: Deny still applies',
+    { actions: ['*'], policies: [policy(deny(['*'], { Resource: 'evs:*:*:snapshot:abc' }))] }, 'evs:snapshots:get', 'deny'],
   // Malformed grants are refused as a whole (ignoring a bad Deny could turn a deny into an allow).
   ['non-array actions', { actions: 'evs:snapshots:get' }, 'evs:snapshots:get', 'invalid-grants'],
   ['a bad Effect', { policies: [policy({ Effect: 'Maybe', Action: ['*'] })] }, 'evs:snapshots:get', 'invalid-grants'],
   ['a bad Deny action', { actions: ['*'], policies: [policy({ Effect: 'Deny', Action: [5] })] }, 'evs:snapshots:get', 'invalid-grants'],
-  ['an unknown statement element', { actions: ['*'], policies: [policy({ Effect: 'Deny', NotAction: ['evs:*:get'] })] }, 'evs:snapshots:delete', 'invalid-grants'],
+  ['an unknown statement element', { actions: ['*'], policies: [policy({ Effect: 'Deny', NotAction: ['evs:*:get'] })] },
+    'evs:snapshots:delete', 'invalid-grants'],
   ['Version 5.0', { policies: [{ Version: '5.0', Statement: [allow(['*'])] }] }, 'evs:snapshots:get', 'invalid-grants'],
   ['policies not an array', { policies: policy(allow(['*'])) }, 'evs:snapshots:get', 'invalid-grants'],
   ['roles not an array', { roles: 'te_admin' }, 'evs:snapshots:get', 'invalid-grants'],
@@ -103,7 +156,11 @@ t.test('time conditions follow the clock on every evaluation', async (t) => {
 })
 
 t.test('the catalogue refuses bad user policies, listing every problem', async (t) => {
-  const error = t.throws(() => compileCatalogue({ Mine: { Version: '1.1', Statement: [{ Effect: 'Permit', Action: ['evs:x'] }] } })) as Error & { code: string, problems: unknown[] }
+  const error =
+    t.throws(() =>
+      compileCatalogue({
+        Mine: { Version: '1.1', Statement: [{ Effect: 'Permit', Action: ['evs:x'] }] }
+      })) as Error & { code: string, problems: unknown[] }
   t.equal(error.code, 'EVS_AUTHZ_ERR_POLICY')
   t.equal(error.problems.length, 2)
   t.throws(() => compileCatalogue([]), { code: 'EVS_AUTHZ_ERR_POLICY' })

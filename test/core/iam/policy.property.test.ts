@@ -19,7 +19,8 @@ const catalogue = compileCatalogue(undefined)
 const authorizer = createAuthorizer()
 
 /** Every action of the table, plus a few outside it: another service, another resource, odd case. */
-const ACTIONS = [...new Set(routes.flatMap((r) => r.actions)), 'evs:volumes:list', 'ecs:cloudServers:get', 'vpc:ports:list', 'evs:Snapshots:Get']
+const ACTIONS = [...new Set(routes.flatMap((r) => r.actions)), 'evs:volumes:list', 'ecs:cloudServers:get', 'vpc:ports:list',
+  'evs:Snapshots:Get']
 
 // ---------------------------------------------------------------------------------------------
 // Policies as plain data (the shapes Huawei IAM documents use).
@@ -96,8 +97,10 @@ function urlOf (template: string): string {
 // Generators.
 
 const service = fc.constantFrom('evs', 'ecs', '*', 'ev*', '*s', 'e*s', 'EVS', 'vpc')
-const resource = fc.constantFrom('snapshots', 'SNAPSHOTS', 'Snapshots', 'snap*', '*shots', 'volumes', 'VOLUMES', 'vol*', '*', 's*s', '*a*', 'snapshot', 'cloudServers')
-const operation = fc.constantFrom('get', 'Get*', 'GET', 'list', 'List*', '*', 'create', 'update', 'delete', 'rollback', 'roll*', '*et', 'g*t', '*e', 'c*e*', 'get*', 'lis')
+const resource = fc.constantFrom('snapshots', 'SNAPSHOTS', 'Snapshots', 'snap*', '*shots', 'volumes', 'VOLUMES', 'vol*', '*', 's*s',
+  '*a*', 'snapshot', 'cloudServers')
+const operation = fc.constantFrom('get', 'Get*', 'GET', 'list', 'List*', '*', 'create', 'update', 'delete', 'rollback', 'roll*', '*et',
+  'g*t', '*e', 'c*e*', 'get*', 'lis')
 const pattern = fc.oneof(
   { weight: 12, arbitrary: fc.tuple(service, resource, operation).map(([s, r, o]) => `${s}:${r}:${o}`) },
   { weight: 1, arbitrary: fc.constant('*') },
@@ -107,8 +110,10 @@ const actionField = fc.oneof(pattern, fc.array(pattern, { minLength: 1, maxLengt
 function statementWith (effect: fc.Arbitrary<'Allow' | 'Deny'>): fc.Arbitrary<Statement> {
   return fc.record({ Effect: effect, Action: actionField })
 }
-const statement = statementWith(fc.oneof({ weight: 2, arbitrary: fc.constant('Allow' as const) }, { weight: 1, arbitrary: fc.constant('Deny' as const) }))
-const policy: fc.Arbitrary<Policy> = fc.record({ Version: fc.constantFrom('1.1' as const, '1.0' as const), Statement: fc.array(statement, { maxLength: 5 }) })
+const statement =
+  statementWith(fc.oneof({ weight: 2, arbitrary: fc.constant('Allow' as const) }, { weight: 1, arbitrary: fc.constant('Deny' as const) }))
+const policy: fc.Arbitrary<Policy> =
+  fc.record({ Version: fc.constantFrom('1.1' as const, '1.0' as const), Statement: fc.array(statement, { maxLength: 5 }) })
 const policies = fc.array(policy, { maxLength: 4 })
 
 /** Puts `extra` somewhere: inside an existing policy at any position, or in a policy of its own. */
@@ -157,7 +162,9 @@ t.test('wildcard and case corner cases agree with the reference', async (t) => {
     t.equal(patternMatches(p, action), matches, `reference: ${p} vs ${action}`)
     const result = readGrants({ policies: [{ Version: '1.1', Statement: [{ Effect: 'Allow', Action: [p] }] }] }, catalogue)
     t.ok(result.kind === 'grant')
-    if (result.kind === 'grant') t.equal(effectOf(result.grant, splitAction(action), Date.now), matches ? 'allow' : 'none', `evs-authz: ${p} vs ${action}`)
+    if (result.kind === 'grant') {
+      t.equal(effectOf(result.grant, splitAction(action), Date.now), matches ? 'allow' : 'none', `evs-authz: ${p} vs ${action}`)
+    }
   }
 })
 
@@ -182,7 +189,9 @@ t.test('authorize() allows a route exactly when the reference allows every actio
       }
     }
   }), 400)
-  for (const reason of ['granted', 'explicit-deny', 'missing-action']) t.ok((seen.get(reason) ?? 0) > 100, `"${reason}" decided often enough (${seen.get(reason) ?? 0})`)
+  for (const reason of ['granted', 'explicit-deny', 'missing-action']) {
+    t.ok((seen.get(reason) ?? 0) > 100, `"${reason}" decided often enough (${seen.get(reason) ?? 0})`)
+  }
 })
 
 t.test('adding a Deny statement never turns a deny into an allow, nor lifts an explicit deny', async (t) => {
@@ -256,11 +265,14 @@ const KNOWN_KEYS = new Set(['g:userid', 'g:username', 'g:domainname', 'g:project
 const hostileName = fc.oneof(fc.constantFrom(...PROTOTYPE_NAMES), fc.string({ maxLength: 16 }))
 const unknownCondition = fc.oneof(
   // An operator evs-authz does not implement, on a key it knows.
-  fc.tuple(fc.constantFrom('NumericEquals', 'NumericLessThan', 'IpAddress', 'StringLike', 'ForAnyValue:StringEquals', 'Null', 'DateBefore', 'StringEqualsAnyCase'), fc.constantFrom('g:UserName', 'g:UserId', 'g:ProjectName')),
+  fc.tuple(fc.constantFrom('NumericEquals', 'NumericLessThan', 'IpAddress', 'StringLike', 'ForAnyValue:StringEquals', 'Null',
+    'DateBefore', 'StringEqualsAnyCase'), fc.constantFrom('g:UserName', 'g:UserId', 'g:ProjectName')),
   fc.tuple(hostileName.filter((name) => !KNOWN_OPERATORS.has(name)), fc.constantFrom('g:UserName', 'g:UserId', 'g:ProjectName')),
   // A key it does not know, under an operator it implements.
-  fc.tuple(fc.constantFrom('StringEquals', 'StringNotEquals', 'StringEqualsIgnoreCase', 'StringMatch', 'Bool'), fc.constantFrom('g:SourceIp', 'evs:Encrypted', 'g:Foo', 'ecs:flavorId', 'g:UserNames')),
-  fc.tuple(fc.constantFrom('StringEquals', 'StringNotEquals', 'StringMatch', 'Bool'), hostileName.filter((name) => !KNOWN_KEYS.has(name.toLowerCase())))
+  fc.tuple(fc.constantFrom('StringEquals', 'StringNotEquals', 'StringEqualsIgnoreCase', 'StringMatch', 'Bool'),
+    fc.constantFrom('g:SourceIp', 'evs:Encrypted', 'g:Foo', 'ecs:flavorId', 'g:UserNames')),
+  fc.tuple(fc.constantFrom('StringEquals', 'StringNotEquals', 'StringMatch', 'Bool'),
+    hostileName.filter((name) => !KNOWN_KEYS.has(name.toLowerCase())))
 )
 /** A condition evs-authz does understand, true or false for the caller (user_name alice). */
 const knownCondition = fc.constantFrom<[string, string, string, boolean]>(
@@ -307,23 +319,26 @@ t.test('a Deny statement with an unknown condition operator or key always denies
 })
 
 t.test('control: a condition evs-authz understands applies the statement exactly when it holds', async (t) => {
-  holds(t, fc.property(policies, statement, knownCondition, fc.nat(), fc.nat(), (ps, s, [operator, key, value, holdsForCaller], where, at) => {
-    const conditional = { ...s, Condition: conditionOf([[operator, key, value]]) }
-    const expected = ACTIONS.map((action) => referenceEffect(holdsForCaller ? insert(ps, s, where, at) : ps, action))
-    assert.deepEqual(effects(insert(ps, conditional, where, at)), expected)
-  }), 1000)
+  holds(t, fc.property(policies, statement, knownCondition, fc.nat(), fc.nat(),
+    (ps, s, [operator, key, value, holdsForCaller], where, at) => {
+      const conditional = { ...s, Condition: conditionOf([[operator, key, value]]) }
+      const expected = ACTIONS.map((action) => referenceEffect(holdsForCaller ? insert(ps, s, where, at) : ps, action))
+      assert.deepEqual(effects(insert(ps, conditional, where, at)), expected)
+    }), 1000)
 })
 
 // ---------------------------------------------------------------------------------------------
 
-const invalidPattern = fc.constantFrom('evs', 'evs:snapshots', 'evs:snapshots:get:extra', 'evs::get', '', 'evs:snapshots:', ':snapshots:get', 'evs:snap*')
+const invalidPattern = fc.constantFrom('evs', 'evs:snapshots', 'evs:snapshots:get:extra', 'evs::get', '', 'evs:snapshots:',
+  ':snapshots:get', 'evs:snap*')
 
 t.test('a policy with a malformed action pattern grants nothing: every route is refused', async (t) => {
-  holds(t, fc.property(policies, statement, invalidPattern, fc.nat(), fc.nat(), fc.constantFrom(...routes), (ps, s, bad, where, at, route) => {
-    const broken = { ...s, Action: [...actionsOf(s), bad] }
-    const decision = authorizer.authorize({ method: route.method, url: urlOf(route.template) }, claimsFor(insert(ps, broken, where, at)))
-    assert.ok(decision !== undefined && decision.kind === 'deny')
-    assert.equal(decision.reason, 'invalid-grants')
-    assert.equal(decision.status, 403)
-  }), 500)
+  holds(t, fc.property(policies, statement, invalidPattern, fc.nat(), fc.nat(), fc.constantFrom(...routes),
+    (ps, s, bad, where, at, route) => {
+      const broken = { ...s, Action: [...actionsOf(s), bad] }
+      const decision = authorizer.authorize({ method: route.method, url: urlOf(route.template) }, claimsFor(insert(ps, broken, where, at)))
+      assert.ok(decision !== undefined && decision.kind === 'deny')
+      assert.equal(decision.reason, 'invalid-grants')
+      assert.equal(decision.status, 403)
+    }), 500)
 })

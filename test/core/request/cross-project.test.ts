@@ -30,10 +30,15 @@ for (const [url, expected] of stripping) {
   })
 }
 
-async function fastifyApp (options: EvsAuthzOptions = {}): Promise<{ app: ReturnType<typeof Fastify>, seen: string[], lines: Array<Record<string, unknown>> }> {
+interface FastifyHarness { app: ReturnType<typeof Fastify>, seen: string[], lines: Array<Record<string, unknown>> }
+
+async function fastifyApp (options: EvsAuthzOptions = {}): Promise<FastifyHarness> {
   const seen: string[] = []
   const lines: Array<Record<string, unknown>> = []
-  const app = Fastify({ logger: { level: 'debug', stream: { write: (line: string) => { lines.push(JSON.parse(line) as Record<string, unknown>) } } }, genReqId: () => `req-${lines.length}-test` })
+  const app = Fastify({
+    logger: { level: 'debug', stream: { write: (line: string) => { lines.push(JSON.parse(line) as Record<string, unknown>) } } },
+    genReqId: () => `req-${lines.length}-test`
+  })
   app.addHook('onRequest', async (request) => {
     const claims = request.headers['x-claims']
     Reflect.set(request, 'user', typeof claims === 'string' ? JSON.parse(claims) : undefined)
@@ -57,7 +62,8 @@ t.test('fastify: all_tenants is removed from what the backend receives, unless g
   t.equal((await app.inject({ method: 'GET', url, headers: { 'x-claims': reader } })).statusCode, 200)
   t.equal((await app.inject({ method: 'GET', url, headers: { 'x-claims': wildcard } })).statusCode, 200)
   t.equal((await app.inject({ method: 'GET', url, headers: { 'x-claims': explicit } })).statusCode, 200)
-  t.same(seen, [`/v3/${P}/snapshots/detail?name=snap`, `/v3/${P}/snapshots/detail?name=snap`, url], 'a wildcard grant is not explicit; the exact action keeps the parameter')
+  t.same(seen, [`/v3/${P}/snapshots/detail?name=snap`, `/v3/${P}/snapshots/detail?name=snap`, url],
+    'a wildcard grant is not explicit; the exact action keeps the parameter')
   const details = lines.filter((l) => l['msg'] === 'evs-authz decision').map((l) => l['detail'])
   t.same(details, ['cross-project query parameters removed', 'cross-project query parameters removed', undefined])
 })
@@ -77,7 +83,11 @@ t.test('crossProjectQuery: deny refuses instead, naming the reason', async (t) =
   t.same(response.json(), { forbidden: { code: 403, message: 'Policy doesn\'t allow all_tenants or all_projects to be used.' } })
   t.same(seen, [])
   t.equal(lines.find((l) => l['msg'] === 'evs-authz decision')?.['reason'], 'cross-project-query')
-  t.equal((await app.inject({ method: 'GET', url: `/v3/${P}/snapshots/detail?all_tenants=1`, headers: { 'x-claims': explicit } })).statusCode, 200)
+  t.equal((await app.inject({
+    method: 'GET',
+    url: `/v3/${P}/snapshots/detail?all_tenants=1`,
+    headers: { 'x-claims': explicit }
+  })).statusCode, 200)
   await t.rejects(async () => {
     const bad = Fastify()
     bad.register(evsAuthz, { crossProjectQuery: 'maybe' as never })

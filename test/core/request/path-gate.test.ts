@@ -23,7 +23,14 @@ type Expectation =
     readonly required?: readonly string[]
     readonly path?: string
   }
-  | { readonly kind: 'deny', readonly reason: DenyReason, readonly status: 400 | 401 | 403, readonly detail: string | undefined, readonly missing?: readonly string[] }
+  | {
+    readonly kind: 'deny',
+    readonly reason: DenyReason,
+    readonly status: 400 | 401 | 403,
+    readonly detail: string |
+    undefined,
+    readonly missing?: readonly string[]
+  }
 
 interface GateCase {
   /** The bypass class of docs/threat-model.md (or a short tag for controls). */
@@ -45,7 +52,8 @@ const bad = (problem: PathProblem, param?: string): Expectation =>
 const forbid = (reason: DenyReason, detail: string | undefined, missing?: readonly string[]): Expectation =>
   missing === undefined ? { kind: 'deny', reason, status: 403, detail } : { kind: 'deny', reason, status: 403, detail, missing }
 const overridden = (header: string): Expectation => ({ kind: 'deny', reason: 'method-override', status: 400, detail: `${header} header` })
-const granted = (template: string, params: Readonly<Record<string, string>>, extra: { required?: readonly string[], path?: string } = {}): Expectation =>
+const granted = (template: string, params: Readonly<Record<string, string>>,
+  extra: { required?: readonly string[], path?: string } = {}): Expectation =>
   ({ kind: 'allow', reason: 'granted', template, params, ...extra })
 const passed: Expectation = { kind: 'allow', reason: 'unmatched-pass', template: undefined }
 
@@ -53,7 +61,8 @@ const PREFIX: AuthorizerOptions = { prefix: '/evs' }
 const PASS: AuthorizerOptions = { unmatched: 'pass' }
 const pid = { project_id: P }
 
-function c (klass: string, method: string, url: string, expect: Expectation, extra: Partial<Pick<GateCase, 'headers' | 'claims' | 'options' | 'note'>> = {}): GateCase {
+function c (klass: string, method: string, url: string, expect: Expectation,
+  extra: Partial<Pick<GateCase, 'headers' | 'claims' | 'options' | 'note'>> = {}): GateCase {
   return { klass, method, url, expect, ...extra }
 }
 
@@ -61,16 +70,25 @@ const cases: readonly GateCase[] = [
   // Controls: canonical spellings are matched and allowed, so the rejections below are not blanket.
   c('control', 'GET', `/v2/${P}/snapshots`, granted('/v2/{project_id}/snapshots', pid)),
   c('control', 'GET', `/v2/${P}/snapshots/detail`, granted('/v2/{project_id}/snapshots/detail', pid)),
-  c('control', 'GET', `/v2/${P}/snapshots/abc-123_DEF`, granted('/v2/{project_id}/snapshots/{snapshot_id}', { ...pid, snapshot_id: 'abc-123_DEF' })),
-  c('control', 'DELETE', `/v2/${P}/snapshots/s1`, granted('/v2/{project_id}/snapshots/{snapshot_id}', { ...pid, snapshot_id: 's1' }, { required: ['evs:snapshots:delete', 'evs:snapshots:get', 'evs:volumes:get'] })),
-  c('control', 'POST', `/v2/${P}/cloudsnapshots/s1/rollback`, granted('/v2/{project_id}/cloudsnapshots/{snapshot_id}/rollback', { ...pid, snapshot_id: 's1' })),
-  c('control', 'POST', `/v2/${P}/os-vendor-snapshots/s1/rollback`, granted('/v2/{project_id}/os-vendor-snapshots/{snapshot_id}/rollback', { ...pid, snapshot_id: 's1' })),
-  c('control', 'GET', `/v3/${P}/snapshots/s1/metadata/k`, granted('/v3/{project_id}/snapshots/{snapshot_id}/metadata/{key}', { ...pid, snapshot_id: 's1', key: 'k' })),
-  c('control', 'GET', `/v2/${P}/snapshots/s1/metadata/a%20b`, granted('/v2/{project_id}/snapshots/{snapshot_id}/metadata/{key}', { ...pid, snapshot_id: 's1', key: 'a b' }),
+  c('control', 'GET', `/v2/${P}/snapshots/abc-123_DEF`,
+    granted('/v2/{project_id}/snapshots/{snapshot_id}', { ...pid, snapshot_id: 'abc-123_DEF' })),
+  c('control', 'DELETE', `/v2/${P}/snapshots/s1`,
+    granted('/v2/{project_id}/snapshots/{snapshot_id}', { ...pid, snapshot_id: 's1' },
+      { required: ['evs:snapshots:delete', 'evs:snapshots:get', 'evs:volumes:get'] })),
+  c('control', 'POST', `/v2/${P}/cloudsnapshots/s1/rollback`,
+    granted('/v2/{project_id}/cloudsnapshots/{snapshot_id}/rollback', { ...pid, snapshot_id: 's1' })),
+  c('control', 'POST', `/v2/${P}/os-vendor-snapshots/s1/rollback`,
+    granted('/v2/{project_id}/os-vendor-snapshots/{snapshot_id}/rollback', { ...pid, snapshot_id: 's1' })),
+  c('control', 'GET', `/v3/${P}/snapshots/s1/metadata/k`,
+    granted('/v3/{project_id}/snapshots/{snapshot_id}/metadata/{key}', { ...pid, snapshot_id: 's1', key: 'k' })),
+  c('control', 'GET', `/v2/${P}/snapshots/s1/metadata/a%20b`,
+    granted('/v2/{project_id}/snapshots/{snapshot_id}/metadata/{key}', { ...pid, snapshot_id: 's1', key: 'a b' }),
     { note: 'an escape of a reserved character is canonical and decoded into the parameter' }),
-  c('control', 'GET', `/v2/${P}/snapshots/s1/metadata/a%3Ab`, granted('/v2/{project_id}/snapshots/{snapshot_id}/metadata/{key}', { ...pid, snapshot_id: 's1', key: 'a:b' })),
+  c('control', 'GET', `/v2/${P}/snapshots/s1/metadata/a%3Ab`,
+    granted('/v2/{project_id}/snapshots/{snapshot_id}/metadata/{key}', { ...pid, snapshot_id: 's1', key: 'a:b' })),
   c('control', 'GET', `/v2/${P}/snapshots`, { kind: 'deny', reason: 'no-credentials', status: 401, detail: undefined }, { claims: null }),
-  c('control', 'GET', `/v2/${P}/snapshots`, forbid('project-mismatch', 'token project differs'), { claims: { project_id: OTHER_PROJECT, actions: ['*'] } }),
+  c('control', 'GET', `/v2/${P}/snapshots`, forbid('project-mismatch', 'token project differs'),
+    { claims: { project_id: OTHER_PROJECT, actions: ['*'] } }),
 
   // 1. Encoded slash.
   c('1 encoded slash', 'GET', `/v2/${P}/snapshots/a%2Fb`, bad('encoded-slash')),
@@ -95,7 +113,8 @@ const cases: readonly GateCase[] = [
   c('2 dot segment', 'GET', `/v2/${P}/snapshots/%2e./detail`, bad('encoded-unreserved')),
   c('2 dot segment', 'GET', `/x/%2e%2e/v2/${P}/snapshots`, bad('encoded-unreserved')),
   c('2 dot segment', 'GET', `/%2e/v2/${P}/snapshots`, bad('encoded-unreserved')),
-  c('2 dot segment', 'GET', `/v2/${P}/snapshots/%252e`, bad('encoded-percent'), { note: 'double-encoded: a decoding backend then sees %2e' }),
+  c('2 dot segment', 'GET', `/v2/${P}/snapshots/%252e`, bad('encoded-percent'),
+    { note: 'double-encoded: a decoding backend then sees %2e' }),
   c('2 dot segment', 'GET', `/v2/${P}/snapshots/%252e%252e`, bad('encoded-percent')),
   c('2 dot segment', 'GET', `/x/%252e%252e/v2/${P}/snapshots`, bad('encoded-percent')),
   c('2 dot segment', 'GET', `/v2/${P}/snapshots/%25`, bad('encoded-percent')),
@@ -139,7 +158,8 @@ const cases: readonly GateCase[] = [
   c('7 encoded letter', 'GET', `/v2/${P}/snapshots/deta%69l`, bad('encoded-unreserved')),
   c('7 encoded letter', 'GET', '/v2/x/sn%61pshots', bad('encoded-unreserved')),
   c('7 encoded letter', 'GET', `/v2/${P}/sn%61pshots`, bad('encoded-unreserved')),
-  c('7 encoded letter', 'GET', `/%762/${P}/snapshots`, bad('encoded-unreserved'), { note: '%76 is v: the version segment is recognized after decoding' }),
+  c('7 encoded letter', 'GET', `/%762/${P}/snapshots`, bad('encoded-unreserved'),
+    { note: '%76 is v: the version segment is recognized after decoding' }),
   c('7 encoded letter', 'GET', `/%56%32/${P}/snapshots`, bad('encoded-unreserved')),
   c('7 encoded letter', 'GET', `/v%32/${P}/snapshots`, bad('encoded-unreserved')),
   c('7 encoded letter', 'GET', `/v2/${P}/snapshots/s1/%6detadata`, bad('encoded-unreserved')),
@@ -223,19 +243,25 @@ const cases: readonly GateCase[] = [
   c('12 asterisk-form', 'OPTIONS', '*', outside),
 
   // 13. Method override headers are refused, whatever they say.
-  c('13 method override', 'POST', `/v2/${P}/snapshots`, overridden('x-http-method-override'), { headers: { 'x-http-method-override': 'DELETE' } }),
+  c('13 method override', 'POST', `/v2/${P}/snapshots`, overridden('x-http-method-override'),
+    { headers: { 'x-http-method-override': 'DELETE' } }),
   c('13 method override', 'POST', `/v2/${P}/snapshots`, overridden('x-http-method'), { headers: { 'x-http-method': 'DELETE' } }),
   c('13 method override', 'POST', `/v2/${P}/snapshots`, overridden('x-method-override'), { headers: { 'x-method-override': 'DELETE' } }),
-  c('13 method override', 'GET', `/v2/${P}/snapshots/s1`, overridden('x-http-method-override'), { headers: { 'x-http-method-override': 'GET' } }),
-  c('13 method override', 'GET', `/v2/${P}/snapshots/s1`, overridden('x-http-method-override'), { headers: { 'x-http-method-override': '' } }),
+  c('13 method override', 'GET', `/v2/${P}/snapshots/s1`, overridden('x-http-method-override'),
+    { headers: { 'x-http-method-override': 'GET' } }),
+  c('13 method override', 'GET', `/v2/${P}/snapshots/s1`, overridden('x-http-method-override'),
+    { headers: { 'x-http-method-override': '' } }),
   c('13 method override', 'POST', `/v2/${P}/snapshots`, overridden('x-http-method-override'), {
     headers: { 'X-HTTP-Method-Override': 'DELETE' },
     note: 'header names are case-insensitive (RFC 9110); RequestTarget.headers does not promise lower case'
   }),
 
   // 14. HEAD is authorized as GET with exactly the GET row's actions; other methods without a row are denied.
-  c('14 HEAD as GET', 'HEAD', `/v2/${P}/snapshots`, granted('/v2/{project_id}/snapshots', pid, { required: ['evs:snapshots:list'] }), { claims: LIST_ONLY }),
-  c('14 HEAD as GET', 'HEAD', `/v2/${P}/snapshots/s1`, granted('/v2/{project_id}/snapshots/{snapshot_id}', { ...pid, snapshot_id: 's1' }, { required: ['evs:snapshots:get'] }), { claims: GET_ONLY }),
+  c('14 HEAD as GET', 'HEAD', `/v2/${P}/snapshots`, granted('/v2/{project_id}/snapshots', pid, { required: ['evs:snapshots:list'] }),
+    { claims: LIST_ONLY }),
+  c('14 HEAD as GET', 'HEAD', `/v2/${P}/snapshots/s1`,
+    granted('/v2/{project_id}/snapshots/{snapshot_id}', { ...pid, snapshot_id: 's1' }, { required: ['evs:snapshots:get'] }),
+    { claims: GET_ONLY }),
   c('14 HEAD as GET', 'HEAD', `/v2/${P}/snapshots`, forbid('missing-action', undefined, ['evs:snapshots:list']), { claims: GET_ONLY }),
   c('14 HEAD as GET', 'HEAD', `/v2/${P}/snapshots/s1`, forbid('missing-action', undefined, ['evs:snapshots:get']), { claims: LIST_ONLY }),
   c('14 HEAD as GET', 'HEAD', `/v2/${P}/cloudsnapshots`, forbid('method-not-allowed', 'allowed: POST')),
@@ -249,8 +275,10 @@ const cases: readonly GateCase[] = [
   // 15. The query string is never part of the match.
   c('15 query', 'GET', `/v2/${P}/snapshots?x=/../detail`, granted('/v2/{project_id}/snapshots', pid, { path: `/v2/${P}/snapshots` })),
   c('15 query', 'GET', `/v2/${P}/snapshots?/s1/metadata`, granted('/v2/{project_id}/snapshots', pid, { path: `/v2/${P}/snapshots` })),
-  c('15 query', 'GET', `/v2/${P}/snapshots/s1?y=%zz%2F%00`, granted('/v2/{project_id}/snapshots/{snapshot_id}', { ...pid, snapshot_id: 's1' }, { path: `/v2/${P}/snapshots/s1` })),
-  c('15 query', 'GET', `/v2/${P}/snapshots/detail?`, granted('/v2/{project_id}/snapshots/detail', pid, { path: `/v2/${P}/snapshots/detail` })),
+  c('15 query', 'GET', `/v2/${P}/snapshots/s1?y=%zz%2F%00`,
+    granted('/v2/{project_id}/snapshots/{snapshot_id}', { ...pid, snapshot_id: 's1' }, { path: `/v2/${P}/snapshots/s1` })),
+  c('15 query', 'GET', `/v2/${P}/snapshots/detail?`,
+    granted('/v2/{project_id}/snapshots/detail', pid, { path: `/v2/${P}/snapshots/detail` })),
   c('15 query', 'GET', `/v2/${P}/snapshots/?x=1`, bad('empty-segment')),
 
   // 16. Matcher mistakes: format suffixes are never ids, unmatched guarded paths fail closed.
@@ -261,16 +289,19 @@ const cases: readonly GateCase[] = [
   c('16 unmatched', 'GET', `/v2/${P}/volumes`, forbid('route-not-found', undefined)),
   c('16 unmatched', 'GET', `/v2/${P}/snapshotsX`, forbid('route-not-found', undefined)),
   c('16 unmatched', 'GET', `/v2/${P}/snapshots/s1/metadata/k/extra`, forbid('route-not-found', undefined)),
-  c('16 unmatched', 'GET', '/v3/snapshots', forbid('route-not-found', '{project_id} rejected'), { note: 'project-less microversion 3.67 path' }),
+  c('16 unmatched', 'GET', '/v3/snapshots', forbid('route-not-found', '{project_id} rejected'),
+    { note: 'project-less microversion 3.67 path' }),
   c('16 unmatched', 'GET', '/v2', forbid('route-not-found', undefined)),
-  c('16 unmatched', 'GET', `/v3/${P}/cloudsnapshots/detail`, forbid('route-not-found', undefined), { note: 'Huawei has no v3 cloudsnapshots' }),
+  c('16 unmatched', 'GET', `/v3/${P}/cloudsnapshots/detail`, forbid('route-not-found', undefined),
+    { note: 'Huawei has no v3 cloudsnapshots' }),
   c('16 unmatched', 'GET', `/v2/${P}/snapshots/${'a'.repeat(256)}`, forbid('route-not-found', '{snapshot_id} rejected')),
 
   // unmatched: 'pass' lets other guarded paths through, never a snapshot-like one.
   c('16 unmatched pass', 'GET', `/v2/${P}/volumes`, passed, { options: PASS }),
   c('16 unmatched pass', 'POST', `/v2/${P}/volumes/v1/action`, passed, { options: PASS }),
   c('16 unmatched pass', 'GET', `/v2/${P}/snapshots`, granted('/v2/{project_id}/snapshots', pid), { options: PASS }),
-  c('16 unmatched pass', 'GET', `/v2/${P}/snapshots`, { kind: 'deny', reason: 'no-credentials', status: 401, detail: undefined }, { options: PASS, claims: null }),
+  c('16 unmatched pass', 'GET', `/v2/${P}/snapshots`, { kind: 'deny', reason: 'no-credentials', status: 401, detail: undefined },
+    { options: PASS, claims: null }),
   c('16 unmatched pass', 'GET', `/v2/${P}/snapshotsX`, forbid('route-not-found', undefined), { options: PASS }),
   c('16 unmatched pass', 'GET', `/v2/${P}/SNAPSHOTS`, forbid('route-not-found', undefined), { options: PASS }),
   c('16 unmatched pass', 'GET', `/v2/${P}/Snapshots/detail`, forbid('route-not-found', undefined), { options: PASS }),
@@ -288,12 +319,14 @@ const cases: readonly GateCase[] = [
   c('16 unmatched pass', 'GET', `/v2/${P}/volumes%2F..%2Fsnapshots`, bad('encoded-slash'), { options: PASS }),
   c('16 unmatched pass', 'GET', `/v2/${P}/%C5%BFnapshots`, forbid('route-not-found', undefined), {
     options: PASS,
-    note: 'U+017F LATIN SMALL LETTER LONG S case-folds to s (CaseFolding.txt 017F; C; 0073), so a case-insensitive Java/.NET router reads "snapshots"'
+    note: 'U+017F LATIN SMALL LETTER LONG S case-folds to s (CaseFolding.txt 017F; C; 0073), ' +
+      'so a case-insensitive Java/.NET router reads "snapshots"'
   }),
 
   // 17. Prefix: {prefix}/v2 is guarded and matched; other spellings of the prefix are refused.
   c('17 prefix', 'GET', `/evs/v2/${P}/snapshots`, granted('/v2/{project_id}/snapshots', pid), { options: PREFIX }),
-  c('17 prefix', 'GET', `/evs/v2/${P}/snapshots/detail?x=1`, granted('/v2/{project_id}/snapshots/detail', pid, { path: `/evs/v2/${P}/snapshots/detail` }), { options: PREFIX }),
+  c('17 prefix', 'GET', `/evs/v2/${P}/snapshots/detail?x=1`,
+    granted('/v2/{project_id}/snapshots/detail', pid, { path: `/evs/v2/${P}/snapshots/detail` }), { options: PREFIX }),
   c('17 prefix', 'GET', `/evs/v2/${P}/snapshots/%2e%2e`, bad('encoded-unreserved'), { options: PREFIX }),
   c('17 prefix', 'GET', `/EVS/v2/${P}/snapshots`, bad('prefix-spelling'), { options: PREFIX }),
   c('17 prefix', 'GET', `/Evs/v2/${P}/snapshots`, bad('prefix-spelling'), { options: PREFIX }),
@@ -311,13 +344,15 @@ const cases: readonly GateCase[] = [
   c('17 prefix', 'GET', `http://evil/evs/v2/${P}/snapshots`, bad('not-origin-form'), { options: PREFIX }),
   c('17 prefix', 'GET', `/v2/${P}/snapshots`, outside, {
     options: PREFIX,
-    note: 'without the prefix the path is not the mounted API (DESIGN: the guarded space is {prefix}/v2/); the plugin must not fail requests meant for other routes'
+    note: 'without the prefix the path is not the mounted API (DESIGN: the guarded space is {prefix}/v2/); ' +
+      'the plugin must not fail requests meant for other routes'
   }),
   c('17 prefix', 'GET', '/evs/health', outside, { options: PREFIX }),
   c('17 prefix', 'GET', `/evsx/v2/${P}/snapshots`, outside, { options: PREFIX }),
   c('17 prefix', 'GET', `/evs/../v2/${P}/snapshots`, bad('dot-segment'), {
     options: PREFIX,
-    note: 'under a prefix-stripping proxy the upstream receives /../v2/..., which resolves to its /v2/... (Traefik StripPrefix CVE-2026-48020; fastify-http-proxy #132)'
+    note: 'under a prefix-stripping proxy the upstream receives /../v2/..., which resolves to its /v2/... ' +
+      '(Traefik StripPrefix CVE-2026-48020; fastify-http-proxy #132)'
   }),
   c('17 prefix', 'GET', `/evs/%2e%2e/v2/${P}/snapshots`, bad('encoded-unreserved'), {
     options: PREFIX,
@@ -406,7 +441,8 @@ t.test('compilePathGate: the canonical path and template start it hands to the m
   t.same(compilePathGate('').inspect(`/v2/${P}/snapshots?x=1`), { kind: 'guarded', path: `/v2/${P}/snapshots`, start: 0 })
   t.same(compilePathGate('/evs').inspect(`/evs/v3/${P}/snapshots`), { kind: 'guarded', path: `/evs/v3/${P}/snapshots`, start: 4 })
   t.same(compilePathGate('/evs').inspect('/evs/other'), { kind: 'outside' })
-  t.same(compilePathGate('').inspect(`/v2/${P}/snapshots/a%2Fb`), { kind: 'malformed', problem: 'encoded-slash', path: `/v2/${P}/snapshots/a%2Fb` })
+  t.same(compilePathGate('').inspect(`/v2/${P}/snapshots/a%2Fb`),
+    { kind: 'malformed', problem: 'encoded-slash', path: `/v2/${P}/snapshots/a%2Fb` })
 })
 
 // Property: hostile strings after /v2/<P>/ never make authorize throw, and whatever it allows is
