@@ -26,14 +26,42 @@ function problemsOf (json: unknown, env: NodeJS.ProcessEnv = {}): string[] {
 }
 
 t.test('valid identities', async (t) => {
-  const appCredential = parseGatewayConfig({ ...base, identity: { keystone: { url: 'https://k.example/v3', applicationCredentialId: 'id', applicationCredentialSecretEnv: 'S' } } }, dir, { S: 'secret' })
-  t.match(appCredential.identity, { keystone: { options: { credentials: { applicationCredentialId: 'id', applicationCredentialSecret: 'secret' } }, defaultRoles: true, forwardIdentityHeaders: false } })
-  const file = parseGatewayConfig({ ...base, identity: { jwt: { publicKeyFile: 'key.pem', algorithms: ['ES256'], issuer: 'iss', audience: 'aud' } } }, dir, {})
+  const appCredential =
+    parseGatewayConfig({
+      ...base,
+      identity: { keystone: { url: 'https://k.example/v3', applicationCredentialId: 'id', applicationCredentialSecretEnv: 'S' } }
+    }, dir, { S: 'secret' })
+  t.match(appCredential.identity,
+    {
+      keystone: {
+        options: { credentials: { applicationCredentialId: 'id', applicationCredentialSecret: 'secret' } },
+        defaultRoles: true,
+        forwardIdentityHeaders: false
+      }
+    })
+  const file =
+    parseGatewayConfig({
+      ...base,
+      identity: { jwt: { publicKeyFile: 'key.pem', algorithms: ['ES256'], issuer: 'iss', audience: 'aud' } }
+    }, dir, {})
   t.match(file.identity, { jwt: { key: pem, kind: 'public', algorithms: ['ES256'], issuer: 'iss', audience: 'aud' } })
   const inline = parseGatewayConfig({ ...base, identity: { jwt: { publicKey: pem } } }, dir, {})
   t.match(inline.identity, { jwt: { kind: 'public', algorithms: ['RS256'] } })
-  const fromEnv = parseGatewayConfig({ ...base, identity: { jwt: { secretEnv: 'K' } }, authz: { projectIdPattern: '^[0-9a-f]{32}$', mode: 'audit', bodyLimit: 100 }, logLevel: 'debug', drainMs: 0 }, dir, { K: 'k' })
-  t.match(fromEnv, { identity: { jwt: { key: 'k', kind: 'secret', algorithms: ['HS256'] } }, authz: { mode: 'audit', bodyLimit: 100 }, logLevel: 'debug', drainMs: 0 })
+  const fromEnv =
+    parseGatewayConfig({
+      ...base,
+      identity: { jwt: { secretEnv: 'K' } },
+      authz: { projectIdPattern: '^[0-9a-f]{32}$', mode: 'audit', bodyLimit: 100 },
+      logLevel: 'debug',
+      drainMs: 0
+    }, dir, { K: 'k' })
+  t.match(fromEnv,
+    {
+      identity: { jwt: { key: 'k', kind: 'secret', algorithms: ['HS256'] } },
+      authz: { mode: 'audit', bodyLimit: 100 },
+      logLevel: 'debug',
+      drainMs: 0
+    })
   t.ok(fromEnv.authz.projectIdPattern instanceof RegExp)
 })
 
@@ -50,17 +78,24 @@ t.test('every invalid value gets a precise problem', async (t) => {
     ['jwt two keys', { ...base, identity: { jwt: { secret: 's', publicKey: pem } } }, /exactly one of/],
     ['jwt key file missing', { ...base, identity: { jwt: { publicKeyFile: 'absent.pem' } } }, /publicKeyFile: cannot read/],
     ['jwt public key not a string', { ...base, identity: { jwt: { publicKey: 1 } } }, /publicKey: should be a PEM string/],
-    ['jwt algorithm unknown', { ...base, identity: { jwt: { publicKey: pem, algorithms: ['none'] } } }, /algorithms: should be a non-empty list/],
-    ['jwt public key with HS256', { ...base, identity: { jwt: { publicKey: pem, algorithms: ['HS256'] } } }, /HS\* algorithms go with a secret/],
+    ['jwt algorithm unknown', { ...base, identity: { jwt: { publicKey: pem, algorithms: ['none'] } } },
+      /algorithms: should be a non-empty list/],
+    ['jwt public key with HS256', { ...base, identity: { jwt: { publicKey: pem, algorithms: ['HS256'] } } },
+      /HS\* algorithms go with a secret/],
     ['jwt issuer not a string', { ...base, identity: { jwt: { secret: 's', issuer: 1 } } }, /issuer: should be a string/],
     ['secretEnv not a name', { ...base, identity: { jwt: { secretEnv: '' } } }, /secretEnv: should name an environment variable/],
     ['secret empty', { ...base, identity: { jwt: { secret: '' } } }, /secret: should be a non-empty string/],
-    ['keystone without password', { ...base, identity: { keystone: { url: 'http://k', username: 'u', projectName: 'p' } } }, /password or passwordEnv is required/],
-    ['keystone flag not boolean', { ...base, identity: { keystone: { url: 'http://k', username: 'u', password: 'p', projectName: 'p', defaultRoles: 'yes' } } }, /defaultRoles: should be true or false/],
+    ['keystone without password', { ...base, identity: { keystone: { url: 'http://k', username: 'u', projectName: 'p' } } },
+      /password or passwordEnv is required/],
+    ['keystone flag not boolean',
+      { ...base, identity: { keystone: { url: 'http://k', username: 'u', password: 'p', projectName: 'p', defaultRoles: 'yes' } } },
+      /defaultRoles: should be true or false/],
     ['policies not an object', { ...base, identity: { jwt: { secret: 's' } }, policies: [] }, /^policies: should be an object/],
     ['authz not an object', { ...base, identity: { jwt: { secret: 's' } }, authz: 'deny' }, /^authz: should be an object/],
-    ['projectIdPattern not a string', { ...base, identity: { jwt: { secret: 's' } }, authz: { projectIdPattern: 1 } }, /projectIdPattern: should be a regular expression source/],
-    ['projectIdPattern invalid', { ...base, identity: { jwt: { secret: 's' } }, authz: { projectIdPattern: '(' } }, /^authz.projectIdPattern: Invalid regular expression/],
+    ['projectIdPattern not a string', { ...base, identity: { jwt: { secret: 's' } }, authz: { projectIdPattern: 1 } },
+      /projectIdPattern: should be a regular expression source/],
+    ['projectIdPattern invalid', { ...base, identity: { jwt: { secret: 's' } }, authz: { projectIdPattern: '(' } },
+      /^authz.projectIdPattern: Invalid regular expression/],
     ['bodyLimit zero', { ...base, identity: { jwt: { secret: 's' } }, authz: { bodyLimit: 0 } }, /authz.bodyLimit/]
   ]
   for (const [name, json, pattern, env] of cases) {
@@ -88,7 +123,8 @@ t.test('evs-authz gateway: usage and configuration errors exit 2 with the reason
   const bad = io()
   t.equal(await runGatewayCommand(['--config', join(dir, 'bad.json')], bad.io), 2)
   t.match(bad.err.join(''), /invalid gateway configuration .* \(3 problems\)/)
-  writeFileSync(join(dir, 'busy.json'), JSON.stringify({ ...base, listen: { host: '127.0.0.1', port: 18840 }, identity: { jwt: { secret: 's' } }, logLevel: 'silent' }))
+  writeFileSync(join(dir, 'busy.json'),
+    JSON.stringify({ ...base, listen: { host: '127.0.0.1', port: 18840 }, identity: { jwt: { secret: 's' } }, logLevel: 'silent' }))
   const { createServer } = await import('node:net')
   const holder = createServer().listen(18840, '127.0.0.1')
   await new Promise((resolve) => holder.once('listening', resolve))

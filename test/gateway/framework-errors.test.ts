@@ -28,7 +28,15 @@ t.test('router-refused URLs: the envelope, a decision line, nothing upstream', a
   const config = parseGatewayConfig({
     listen: { host: '127.0.0.1', port: 0 },
     upstream: `http://127.0.0.1:${(backend.address() as AddressInfo).port}`,
-    identity: { keystone: { url: fake.url, publicUrl: 'http://127.0.0.1:15000/v3', username: fake.user.username, passwordEnv: 'GW_PW', projectName: 'service' } },
+    identity: {
+      keystone: {
+        url: fake.url,
+        publicUrl: 'http://127.0.0.1:15000/v3',
+        username: fake.user.username,
+        passwordEnv: 'GW_PW',
+        projectName: 'service'
+      }
+    },
     authz: { prefix: '/evs' },
     logLevel: 'info'
   }, tmpdir(), { GW_PW: fake.user.password })
@@ -43,7 +51,8 @@ t.test('router-refused URLs: the envelope, a decision line, nothing upstream', a
     const response = await fetch(`${url}${path}`)
     t.same([response.status, await response.json()], [400, body], path)
     const requestId = response.headers.get('x-openstack-request-id')
-    t.ok(lines.some((l) => l['msg'] === 'evs-authz decision' && l['reason'] === 'malformed-path' && l['requestId'] === requestId), `${path}: decision line`)
+    t.ok(lines.some((l) => l['msg'] === 'evs-authz decision' && l['reason'] === 'malformed-path' && l['requestId'] === requestId),
+      `${path}: decision line`)
   }
   t.equal(reached, 0, 'nothing reached the backend')
 })

@@ -23,7 +23,8 @@ async function startBackend (): Promise<{ server: Server, url: string, received:
     req.resume()
     req.on('end', () => {
       const status = req.url === '/' ? 300 : 200
-      res.writeHead(status, { 'content-type': 'application/json', 'x-openstack-request-id': 'req-backend' }).end(JSON.stringify({ backend: true }))
+      res.writeHead(status,
+        { 'content-type': 'application/json', 'x-openstack-request-id': 'req-backend' }).end(JSON.stringify({ backend: true }))
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -46,8 +47,24 @@ function keystoneConfig (extra: Record<string, unknown> = {}, keystone: Record<s
   return {
     listen: { host: '127.0.0.1', port: 0 },
     upstream: backend.url,
-    identity: { keystone: { url: fake.url, publicUrl: 'http://127.0.0.1:15000/v3', username: fake.user.username, passwordEnv: 'GW_TEST_PASSWORD', projectName: 'service', timeoutMs: 800, ...keystone } },
-    policies: { 'snapshot-operator': { Version: '1.1', Statement: [{ Effect: 'Allow', Action: ['evs:snapshots:*', 'evs:volumes:get'] }, { Effect: 'Deny', Action: ['evs:snapshots:delete'] }] } },
+    identity: {
+      keystone: {
+        url: fake.url,
+        publicUrl: 'http://127.0.0.1:15000/v3',
+        username: fake.user.username,
+        passwordEnv: 'GW_TEST_PASSWORD',
+        projectName: 'service',
+        timeoutMs: 800,
+        ...keystone
+      }
+    },
+    policies: {
+      'snapshot-operator': {
+        Version: '1.1',
+        Statement: [{ Effect: 'Allow', Action: ['evs:snapshots:*', 'evs:volumes:get'] },
+          { Effect: 'Deny', Action: ['evs:snapshots:delete'] }]
+      }
+    },
     authz: { unmatched: 'pass' },
     metrics: { host: '127.0.0.1', port: 0 },
     logLevel: 'silent',
@@ -70,16 +87,30 @@ t.test('keystone identity: allowed requests are forwarded with the caller\'s tok
   const operator = fake.add({ project: { id: P }, roles: ['snapshot-operator'] })
   const before = backend.received.length
 
-  const allowed = await fetch(`${url}/v3/${P}/snapshots/${SNAP}`, { method: 'PUT', headers: { 'x-auth-token': member, 'x-roles': 'admin', 'x-service-token': 'forged', x_user_id: 'forged', 'content-type': 'application/json' }, body: '{"snapshot":{"name":"n"}}' })
+  const allowed = await fetch(`${url}/v3/${P}/snapshots/${SNAP}`,
+    {
+      method: 'PUT',
+      headers: {
+        'x-auth-token': member,
+        'x-roles': 'admin',
+        'x-service-token': 'forged',
+        x_user_id: 'forged',
+        'content-type': 'application/json'
+      },
+      body: '{"snapshot":{"name":"n"}}'
+    })
   t.equal(allowed.status, 200)
   t.same(await allowed.json(), { backend: true })
   const got = backend.received.at(-1) as Received
   t.equal(got.url, `/v3/${P}/snapshots/${SNAP}`)
   t.equal(got.headers['x-auth-token'], member, 'X-Auth-Token unchanged')
-  for (const name of ['x-roles', 'x-service-token', 'x_user_id', 'x-user-id', 'x-identity-status']) t.notOk(name in got.headers, `${name} stripped`)
+  for (const name of ['x-roles', 'x-service-token', 'x_user_id', 'x-user-id', 'x-identity-status']) {
+    t.notOk(name in got.headers, `${name} stripped`)
+  }
   t.match(got.headers['x-openstack-request-id'], /^req-[0-9a-f-]{36}$/)
 
-  const denied = await fetch(`${url}/v3/${P}/snapshots`, { method: 'POST', headers: { 'x-auth-token': reader, 'content-type': 'application/json' }, body: '{"snapshot":{"volume_id":"v"}}' })
+  const denied = await fetch(`${url}/v3/${P}/snapshots`,
+    { method: 'POST', headers: { 'x-auth-token': reader, 'content-type': 'application/json' }, body: '{"snapshot":{"volume_id":"v"}}' })
   t.equal(denied.status, 403)
   t.same(await denied.json(), { forbidden: { code: 403, message: 'Policy doesn\'t allow evs:snapshots:create to be performed.' } })
   t.match(denied.headers.get('x-openstack-request-id'), /^req-/)
@@ -100,7 +131,8 @@ t.test('keystone identity: allowed requests are forwarded with the caller\'s tok
   t.equal((await fetch(`${url}/`)).status, 300, 'the version document is forwarded without a token (it is public in Cinder)')
 
   const forwarded = backend.received.slice(before).map((r) => `${r.method} ${r.url}`)
-  t.same(forwarded, [`PUT /v3/${P}/snapshots/${SNAP}`, `GET /v3/${P}/snapshots/${SNAP}`, `GET /v3/${P}/volumes/detail`, 'GET /'], 'denied requests never reached the backend')
+  t.same(forwarded, [`PUT /v3/${P}/snapshots/${SNAP}`, `GET /v3/${P}/snapshots/${SNAP}`, `GET /v3/${P}/volumes/detail`, 'GET /'],
+    'denied requests never reached the backend')
 
   const text = await (await fetch(metricsUrl as string)).text()
   t.match(text, /evs_authz_decisions_total\{decision="deny",reason="missing-action",route="\/v3\/\{project_id\}\/snapshots"\} 1/)
@@ -112,7 +144,8 @@ t.test('keystone identity: allowed requests are forwarded with the caller\'s tok
   t.equal(outsideNoToken.status, 401, 'a path outside /v2 and /v3 needs a valid token too (only GET / is public)')
   await outsideNoToken.arrayBuffer()
   const outside = await fetch(`${url}/metrics`, { headers: { 'x-auth-token': reader } })
-  t.equal(backend.received.at(-1)?.url, '/metrics', 'with one, the proxied port forwards /metrics like any path: metrics live on their own listener')
+  t.equal(backend.received.at(-1)?.url, '/metrics',
+    'with one, the proxied port forwards /metrics like any path: metrics live on their own listener')
   await outside.arrayBuffer()
   const postRoot = await fetch(`${url}/`, { method: 'POST' })
   t.equal(postRoot.status, 401, 'only GET and HEAD / are public')
@@ -143,9 +176,11 @@ t.test('forwardIdentityHeaders sets keystonemiddleware\'s headers from the valid
   const { gateway, url } = await started(keystoneConfig({}, { forwardIdentityHeaders: true }))
   t.teardown(() => gateway.stop())
   const member = fake.add({ project: { id: P, name: 'evs-a' }, roles: ['member', 'reader'], userId: 'a-member' })
-  await (await fetch(`${url}/v3/${P}/snapshots`, { headers: { 'x-auth-token': member, 'x-roles': 'admin', 'x-is-admin-project': 'True' } })).arrayBuffer()
+  await (await fetch(`${url}/v3/${P}/snapshots`,
+    { headers: { 'x-auth-token': member, 'x-roles': 'admin', 'x-is-admin-project': 'True' } })).arrayBuffer()
   const got = backend.received.at(-1) as Received
-  t.match(got.headers, { 'x-identity-status': 'Confirmed', 'x-user-id': 'a-member', 'x-project-id': P, 'x-project-name': 'evs-a', 'x-roles': 'member,reader' })
+  t.match(got.headers,
+    { 'x-identity-status': 'Confirmed', 'x-user-id': 'a-member', 'x-project-id': P, 'x-project-name': 'evs-a', 'x-roles': 'member,reader' })
   t.notOk('x-is-admin-project' in got.headers)
 })
 
@@ -162,13 +197,17 @@ t.test('jwt identity: the demo scheme, algorithms pinned', async (t) => {
   const { createHmac } = await import('node:crypto')
   const secret = 'gateway-test-secret-0123456789abcdef'
   const sign = (claims: object): string => {
-    const head = `${Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`
+    const encode = (value: object): string => Buffer.from(JSON.stringify(value)).toString('base64url')
+    const head = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode(claims)}`
     return `${head}.${createHmac('sha256', secret).update(head).digest('base64url')}`
   }
   const { gateway, url } = await started({ listen: { port: 0 }, upstream: backend.url, identity: { jwt: { secret } }, logLevel: 'silent' })
   t.teardown(() => gateway.stop())
-  t.equal((await fetch(`${url}/v3/${P}/snapshots`, { headers: { 'x-auth-token': sign({ sub: 'u', project_id: P, roles: ['readonly'] }) } })).status, 200)
-  t.equal((await fetch(`${url}/v3/${P}/snapshots`, { headers: { 'x-auth-token': sign({ sub: 'u', project_id: P, roles: ['member'] }) } })).status, 403, 'no Keystone default roles with a JWT identity')
+  t.equal((await fetch(`${url}/v3/${P}/snapshots`,
+    { headers: { 'x-auth-token': sign({ sub: 'u', project_id: P, roles: ['readonly'] }) } })).status, 200)
+  t.equal((await fetch(`${url}/v3/${P}/snapshots`,
+    { headers: { 'x-auth-token': sign({ sub: 'u', project_id: P, roles: ['member'] }) } })).status, 403,
+  'no Keystone default roles with a JWT identity')
   t.equal((await fetch(`${url}/v3/${P}/snapshots`, { headers: { 'x-auth-token': 'not.a.jwt' } })).status, 401)
 })
 
@@ -177,16 +216,67 @@ t.test('configuration errors: every problem listed, no secret echoed', async (t)
     { name: 'not an object', json: [], expect: [/should be a JSON object/] },
     {
       name: 'many problems at once',
-      json: { listen: { port: 'x' }, upstream: 'ftp://b', identity: { keystone: { url: 'k', username: '', password: 'hunter2', projectName: 'p', cacheSeconds: -5, extra: 1 } }, authz: { mode: 'loud', unmatched: 'maybe', bogus: 1 }, metrics: 3, logLevel: 'chatty', spare: true },
-      expect: [/spare: unknown key/, /listen.port/, /upstream/, /metrics/, /logLevel/, /identity.keystone.extra: unknown key/, /identity.keystone.url/, /identity.keystone.username/, /identity.keystone.cacheSeconds/, /authz.bogus/, /authz.mode/]
+      json: {
+        listen: { port: 'x' },
+        upstream: 'ftp://b',
+        identity: { keystone: { url: 'k', username: '', password: 'hunter2', projectName: 'p', cacheSeconds: -5, extra: 1 } },
+        authz: { mode: 'loud', unmatched: 'maybe', bogus: 1 },
+        metrics: 3,
+        logLevel: 'chatty',
+        spare: true
+      },
+      expect: [/spare: unknown key/, /listen.port/, /upstream/, /metrics/, /logLevel/, /identity.keystone.extra: unknown key/,
+        /identity.keystone.url/, /identity.keystone.username/, /identity.keystone.cacheSeconds/, /authz.bogus/, /authz.mode/]
     },
-    { name: 'both password and passwordEnv', json: { listen: { port: 1 }, upstream: 'http://b', identity: { keystone: { url: 'http://k', username: 'u', password: 'x', passwordEnv: 'Y', projectName: 'p' } } }, expect: [/password or passwordEnv, not both/] },
-    { name: 'passwordEnv unset', json: { listen: { port: 1 }, upstream: 'http://b', identity: { keystone: { url: 'http://k', username: 'u', passwordEnv: 'NOPE_UNSET', projectName: 'p' } } }, expect: [/NOPE_UNSET is not set/] },
+    {
+      name: 'both password and passwordEnv',
+      json: {
+        listen: { port: 1 },
+        upstream: 'http://b',
+        identity: { keystone: { url: 'http://k', username: 'u', password: 'x', passwordEnv: 'Y', projectName: 'p' } }
+      },
+      expect: [/password or passwordEnv, not both/]
+    },
+    {
+      name: 'passwordEnv unset',
+      json: {
+        listen: { port: 1 },
+        upstream: 'http://b',
+        identity: { keystone: { url: 'http://k', username: 'u', passwordEnv: 'NOPE_UNSET', projectName: 'p' } }
+      },
+      expect: [/NOPE_UNSET is not set/]
+    },
     { name: 'no identity', json: { listen: { port: 1 }, upstream: 'http://b' }, expect: [/identity: should be/] },
-    { name: 'bad policy document', json: { listen: { port: 1 }, upstream: 'http://b', identity: { jwt: { secret: 's' } }, policies: { op: { Version: '9', Statement: 'x' } } }, expect: [/policies\["op"\]/] },
-    { name: 'bad plugin option', json: { listen: { port: 1 }, upstream: 'http://b', identity: { jwt: { secret: 's' } }, authz: { unmatched: 'maybe', prefix: 'evs/' } }, expect: [/authz.unmatched/, /authz.prefix/] },
-    { name: 'jwt algorithm mismatch', json: { listen: { port: 1 }, upstream: 'http://b', identity: { jwt: { secret: 's', algorithms: ['RS256'] } } }, expect: [/HS\* algorithms go with a secret/] },
-    { name: 'policy file missing', json: { listen: { port: 1 }, upstream: 'http://b', identity: { jwt: { secret: 's' } }, policies: { op: { file: 'missing.json' } } }, expect: [/policies\["op"\].file: cannot read/] }
+    {
+      name: 'bad policy document',
+      json: {
+        listen: { port: 1 },
+        upstream: 'http://b',
+        identity: { jwt: { secret: 's' } },
+        policies: { op: { Version: '9', Statement: 'x' } }
+      },
+      expect: [/policies\["op"\]/]
+    },
+    {
+      name: 'bad plugin option',
+      json: {
+        listen: { port: 1 },
+        upstream: 'http://b',
+        identity: { jwt: { secret: 's' } },
+        authz: { unmatched: 'maybe', prefix: 'evs/' }
+      },
+      expect: [/authz.unmatched/, /authz.prefix/]
+    },
+    {
+      name: 'jwt algorithm mismatch',
+      json: { listen: { port: 1 }, upstream: 'http://b', identity: { jwt: { secret: 's', algorithms: ['RS256'] } } },
+      expect: [/HS\* algorithms go with a secret/]
+    },
+    {
+      name: 'policy file missing',
+      json: { listen: { port: 1 }, upstream: 'http://b', identity: { jwt: { secret: 's' } }, policies: { op: { file: 'missing.json' } } },
+      expect: [/policies\["op"\].file: cannot read/]
+    }
   ]
   for (const { name, json, env, expect } of cases) {
     let error: unknown
@@ -202,9 +292,16 @@ t.test('configuration errors: every problem listed, no secret echoed', async (t)
   }
   const dir = mkdtempSync(join(tmpdir(), 'evs-gw-'))
   writeFileSync(join(dir, 'op.json'), JSON.stringify({ Version: '1.1', Statement: [{ Effect: 'Allow', Action: ['evs:snapshots:get'] }] }))
-  writeFileSync(join(dir, 'gw.json'), JSON.stringify({ listen: { port: 18801 }, upstream: 'http://127.0.0.1:18802/', identity: { jwt: { secret: 's' } }, policies: { op: { file: 'op.json' } } }))
+  writeFileSync(join(dir, 'gw.json'),
+    JSON.stringify({
+      listen: { port: 18801 },
+      upstream: 'http://127.0.0.1:18802/',
+      identity: { jwt: { secret: 's' } },
+      policies: { op: { file: 'op.json' } }
+    }))
   const loaded = loadGatewayConfig(join(dir, 'gw.json'))
-  t.same(loaded.policies, { op: { Version: '1.1', Statement: [{ Effect: 'Allow', Action: ['evs:snapshots:get'] }] } }, 'policy files are read relative to the configuration')
+  t.same(loaded.policies, { op: { Version: '1.1', Statement: [{ Effect: 'Allow', Action: ['evs:snapshots:get'] }] } },
+    'policy files are read relative to the configuration')
   t.equal(loaded.upstream, 'http://127.0.0.1:18802')
   writeFileSync(join(dir, 'broken.json'), '{ nope')
   t.throws(() => loadGatewayConfig(join(dir, 'broken.json')), /not JSON/)
@@ -216,7 +313,13 @@ t.test('request log lines carry the path, never the query (a query may carry a t
   const { request } = await import('node:http')
   const lines: string[] = []
   const logStream = new Writable({ write (chunk: Buffer, _encoding, done) { lines.push(chunk.toString()); done() } })
-  const config = parseGatewayConfig({ listen: { port: 0 }, upstream: backend.url, identity: { jwt: { secret: 'gateway-log-secret-0123456789' } }, logLevel: 'info' }, tmpdir(), {})
+  const config =
+    parseGatewayConfig({
+      listen: { port: 0 },
+      upstream: backend.url,
+      identity: { jwt: { secret: 'gateway-log-secret-0123456789' } },
+      logLevel: 'info'
+    }, tmpdir(), {})
   const gateway = await buildGateway(config, { logStream })
   const { url } = await gateway.start()
   t.teardown(() => gateway.stop())

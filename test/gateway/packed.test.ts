@@ -12,9 +12,11 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 function run (file: string, args: readonly string[], cwd: string, timeout = 240_000): Promise<{ code: number, out: string }> {
   return new Promise((resolve) => {
-    execFile(file, args, { cwd, timeout, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, out: `${stdout}${stderr}` })
-    })
+    execFile(file, args,
+      { cwd, timeout, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' } },
+      (error, stdout, stderr) => {
+        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, out: `${stdout}${stderr}` })
+      })
   })
 }
 
@@ -44,18 +46,23 @@ t.test('packed package in a fresh directory: the gateway runs from it', async (t
   writeFileSync(join(app, 'gw.json'), JSON.stringify({
     listen: { host: '127.0.0.1', port: 18830 },
     upstream: 'http://127.0.0.1:18831',
-    identity: { keystone: { url: 'http://127.0.0.1:15099', username: 'evs-gateway', passwordEnv: 'EVS_GATEWAY_PASSWORD', projectName: 'service' } },
+    identity: {
+      keystone: { url: 'http://127.0.0.1:15099', username: 'evs-gateway', passwordEnv: 'EVS_GATEWAY_PASSWORD', projectName: 'service' }
+    },
     metrics: { host: '127.0.0.1', port: 18832 }
   }))
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     // The bin npx resolves to, run directly so the signal goes to the gateway itself.
-    const child = spawn(join(app, 'node_modules', '.bin', 'evs-authz'), ['gateway', '--config', 'gw.json'], { cwd: app, env: { ...process.env, EVS_GATEWAY_PASSWORD: 'pw' }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(join(app, 'node_modules', '.bin', 'evs-authz'), ['gateway', '--config', 'gw.json'],
+      { cwd: app, env: { ...process.env, EVS_GATEWAY_PASSWORD: 'pw' }, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
     child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
     const deadline = Date.now() + 30_000
-    while (!output.includes('evs-authz gateway listening') && Date.now() < deadline && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 100))
+    while (!output.includes('evs-authz gateway listening') && Date.now() < deadline && child.exitCode === null) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
     t.match(output, /evs-authz gateway listening/, `${signal}: started`)
     t.same(await (await fetch('http://127.0.0.1:18830/healthz')).json(), { status: 'alive' })
     t.match(await (await fetch('http://127.0.0.1:18832/metrics')).text(), /evs_authz_decisions_total/)

@@ -52,7 +52,12 @@ t.teardown(async () => { await fake.close() })
 for (const [name, build] of [['fastify', fastifyApp], ['express', expressApp]] as const) {
   t.test(`${name}: Keystone identity through the grants option`, async (t) => {
     fake.failure = 'none'
-    const identity = keystoneIdentity({ url: fake.url, publicUrl: 'https://identity.example/v3', credentials: { ...fake.user, projectName: 'service' }, timeoutMs: 1000 })
+    const identity = keystoneIdentity({
+      url: fake.url,
+      publicUrl: 'https://identity.example/v3',
+      credentials: { ...fake.user, projectName: 'service' },
+      timeoutMs: 1000
+    })
     const reached: string[] = []
     const send = await build(identity, reached)
     const reader = fake.add({ project: { id: P }, roles: ['reader'] })
@@ -99,8 +104,10 @@ t.test('the decision line of a Keystone outage says 503 and why, at error level'
   const app = express()
   const at = (level: string) => (fields: object): void => { lines.push({ level, ...fields }) }
   app.use(evsAuthzExpress({ grants: identity.grants, logger: { debug: at('debug'), info: at('info'), error: at('error') } }))
-  const response = await inject(app, { method: 'GET', url: `/v3/${P}/snapshots`, headers: { 'x-auth-token': fake.add({ project: { id: P }, roles: ['reader'] }) } })
+  const response = await inject(app,
+    { method: 'GET', url: `/v3/${P}/snapshots`, headers: { 'x-auth-token': fake.add({ project: { id: P }, roles: ['reader'] }) } })
   fake.failure = 'none'
   t.equal(response.statusCode, 503)
-  t.match(lines, [{ level: 'error', status: 503, reason: 'grants-error', detail: /identity-unavailable: token validation failed: timed out/ }])
+  t.match(lines,
+    [{ level: 'error', status: 503, reason: 'grants-error', detail: /identity-unavailable: token validation failed: timed out/ }])
 })

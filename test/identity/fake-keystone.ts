@@ -14,7 +14,8 @@ export interface SubjectToken {
   readonly expiresAt?: string
 }
 
-export type Failure = 'none' | 'status-500' | 'status-403' | 'garbage' | 'hang' | 'reset-once' | 'service-401-once' | 'service-401-always' | 'no-roles'
+export type Failure = 'none' | 'status-500' | 'status-403' | 'garbage' | 'hang' | 'reset-once' | 'service-401-once' |
+  'service-401-always' | 'no-roles'
 
 export interface FakeKeystone {
   readonly url: string
@@ -29,7 +30,13 @@ export interface FakeKeystone {
   serviceLifetimeSeconds: number
   readonly counts: { issues: number, validations: number, versions: number }
   /** Every validation's query string and headers (to check what was sent). */
-  readonly seen: Array<{ url: string, authToken: string | undefined, subjectToken: string | undefined, headers: IncomingMessage['headers'] }>
+  readonly seen: Array<{
+    url: string,
+    authToken: string | undefined,
+    subjectToken: string |
+    undefined,
+    headers: IncomingMessage['headers']
+  }>
   readonly user: { username: string, password: string }
   close (): Promise<void>
 }
@@ -78,7 +85,9 @@ export async function startFakeKeystone (): Promise<FakeKeystone> {
     }
     if (req.method === 'POST' && path === '/v3/auth/tokens') {
       fake.counts.issues++
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { auth: { identity: { password: { user: { name: string, password: string } } } } }
+      const body =
+        JSON.parse(Buffer.concat(chunks)
+          .toString('utf8')) as { auth: { identity: { password: { user: { name: string, password: string } } } } }
       const given = body.auth.identity.password.user
       if (given.name !== user.username || given.password !== user.password) {
         send(res, 401, { error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } })
@@ -86,7 +95,9 @@ export async function startFakeKeystone (): Promise<FakeKeystone> {
       }
       const token = `svc-${randomBytes(16).toString('hex')}`
       serviceTokens.add(token)
-      send(res, 201, { token: { expires_at: future(fake.serviceLifetimeSeconds), roles: [{ name: 'service' }], project: { id: 'service' } } }, { 'x-subject-token': token })
+      send(res, 201,
+        { token: { expires_at: future(fake.serviceLifetimeSeconds), roles: [{ name: 'service' }], project: { id: 'service' } } },
+        { 'x-subject-token': token })
       return
     }
     if (req.method === 'GET' && path === '/v3/auth/tokens') {
@@ -98,7 +109,14 @@ export async function startFakeKeystone (): Promise<FakeKeystone> {
       switch (fake.failure) {
         case 'hang': return // never answers; the client's timeout must fire
         case 'status-500': send(res, 500, { error: { code: 500, message: 'boom', title: 'Internal Server Error' } }); return
-        case 'status-403': send(res, 403, { error: { code: 403, message: 'You are not authorized to perform the requested action: identity:validate_token.', title: 'Forbidden' } }); return
+        case 'status-403': send(res, 403,
+          {
+            error: {
+              code: 403,
+              message: 'You are not authorized to perform the requested action: identity:validate_token.',
+              title: 'Forbidden'
+            }
+          }); return
         case 'garbage':
           res.writeHead(200, { 'content-type': 'application/json' })
           res.end('{"token": [not json')
@@ -124,7 +142,8 @@ export async function startFakeKeystone (): Promise<FakeKeystone> {
           break
       }
       if (authToken === undefined || !serviceTokens.has(authToken)) {
-        send(res, 401, { error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } }, { 'www-authenticate': `Keystone uri="${fake.url}/v3"` })
+        send(res, 401, { error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } },
+          { 'www-authenticate': `Keystone uri="${fake.url}/v3"` })
         return
       }
       const subject = subjectToken === undefined ? undefined : subjects.get(subjectToken)
@@ -142,7 +161,9 @@ export async function startFakeKeystone (): Promise<FakeKeystone> {
       if (subject.project !== undefined) document['project'] = { domain: { id: 'default', name: 'Default' }, ...subject.project }
       if (subject.system !== undefined) document['system'] = subject.system
       if (subject.domain !== undefined) document['domain'] = subject.domain
-      if (subject.roles !== undefined && fake.failure !== 'no-roles') document['roles'] = subject.roles.map((name, i) => ({ id: `r${i}`, name }))
+      if (subject.roles !== undefined && fake.failure !== 'no-roles') {
+        document['roles'] = subject.roles.map((name, i) => ({ id: `r${i}`, name }))
+      }
       send(res, 200, { token: document }, { 'x-subject-token': subjectToken ?? '', vary: 'X-Auth-Token' })
       return
     }
