@@ -19,7 +19,8 @@ import { runProgram, until, type Ran } from '../fixtures/e2e.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const CINDER_DIR = process.env['CINDER_DIR'] ?? join(process.env['TMPDIR'] ?? '/tmp', 'evs-authz-cinder')
-const PORT = process.env['CINDER_PORT'] ?? (existsSync(join(CINDER_DIR, 'port')) ? readFileSync(join(CINDER_DIR, 'port'), 'utf8').trim() : '18776')
+const PORT = process.env['CINDER_PORT'] ??
+  (existsSync(join(CINDER_DIR, 'port')) ? readFileSync(join(CINDER_DIR, 'port'), 'utf8').trim() : '18776')
 const CINDER = `http://127.0.0.1:${PORT}`
 const CINDER_LOG = join(CINDER_DIR, 'cinder.log')
 const SECRET = randomBytes(32).toString('hex')
@@ -52,9 +53,18 @@ async function cinderAnswers (): Promise<boolean> {
 const authMode = existsSync(join(CINDER_DIR, 'auth-mode')) ? readFileSync(join(CINDER_DIR, 'auth-mode'), 'utf8').trim() : 'noauth'
 const isolated = authMode === 'isolated'
 
-interface Snapshot { id: string, name: string | null, description: string | null, status: string, volume_id: string, metadata: Record<string, string> }
+interface Snapshot {
+  id: string,
+  name: string | null,
+  description: string |
+  null,
+  status: string,
+  volume_id: string,
+  metadata: Record<string, string>
+}
 
-async function direct (method: string, project: string, path: string, body?: unknown): Promise<{ status: number, json: Record<string, unknown> }> {
+async function direct (method: string, project: string, path: string,
+  body?: unknown): Promise<{ status: number, json: Record<string, unknown> }> {
   const token = isolated ? `e2e-direct:${project}:admin,member,reader` : `e2e-direct:${project}`
   const response = await fetch(`${CINDER}/v3/${project}${path}`, {
     method,
@@ -79,7 +89,8 @@ async function available (project: string, id: string): Promise<Snapshot> {
 }
 
 async function gone (project: string, id: string): Promise<void> {
-  await until(`snapshot ${id} to be deleted`, async () => (await direct('GET', project, `/snapshots/${id}`)).status === 404 ? true : undefined)
+  await until(`snapshot ${id} to be deleted`,
+    async () => (await direct('GET', project, `/snapshots/${id}`)).status === 404 ? true : undefined)
 }
 
 async function createVolume (project: string, name: string): Promise<string> {
@@ -95,7 +106,8 @@ async function createVolume (project: string, name: string): Promise<string> {
 }
 
 async function createSnapshot (project: string, volume: string, name: string, metadata: Record<string, string> = {}): Promise<Snapshot> {
-  const { status, json } = await direct('POST', project, '/snapshots', { snapshot: { volume_id: volume, name, description: `${name} (fixture)`, metadata } })
+  const { status, json } = await direct('POST', project, '/snapshots',
+    { snapshot: { volume_id: volume, name, description: `${name} (fixture)`, metadata } })
   if (status !== 202) throw new Error(`snapshot create answered ${status}`)
   return await available(project, (json['snapshot'] as { id: string }).id)
 }
@@ -104,7 +116,9 @@ async function createSnapshot (project: string, volume: string, name: string, me
 async function stateOf (project: string): Promise<Record<string, Omit<Snapshot, 'id'>>> {
   const { json } = await direct('GET', project, '/snapshots/detail')
   const state: Record<string, Omit<Snapshot, 'id'>> = {}
-  for (const s of json['snapshots'] as Snapshot[]) state[s.id] = { name: s.name, description: s.description, status: s.status, volume_id: s.volume_id, metadata: s.metadata }
+  for (const s of json['snapshots'] as Snapshot[]) {
+    state[s.id] = { name: s.name, description: s.description, status: s.status, volume_id: s.volume_id, metadata: s.metadata }
+  }
   return state
 }
 
@@ -116,7 +130,12 @@ type PersonaName = 'admin' | 'readonly' | 'nodelete' | 'other' | 'none' | 'geton
 const CLAIMS: Readonly<Record<Exclude<PersonaName, 'none'>, Record<string, unknown>>> = {
   admin: { sub: 'alice', project_id: A, roles: ['te_admin'] },
   readonly: { sub: 'bob', project_id: A, roles: ['readonly'] },
-  nodelete: { sub: 'carol', project_id: A, actions: ['evs:snapshots:create', 'evs:snapshots:get', 'evs:snapshots:list', 'evs:snapshots:update', 'evs:snapshots:rollback', 'evs:volumes:get'] },
+  nodelete: {
+    sub: 'carol',
+    project_id: A,
+    actions: ['evs:snapshots:create', 'evs:snapshots:get', 'evs:snapshots:list', 'evs:snapshots:update', 'evs:snapshots:rollback',
+      'evs:volumes:get']
+  },
   other: { sub: 'dave', project_id: B, roles: ['te_admin'] },
   getonly: { sub: 'erin', project_id: A, actions: ['evs:snapshots:get'] },
   allprojects: { sub: 'frank', project_id: A, actions: ['evs:snapshots:list', 'evs:snapshots:get', 'evs:snapshots:listAllProjects'] }
@@ -176,7 +195,8 @@ async function suite (): Promise<void> {
   t.teardown(() => gateway.close())
   const GW = `http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}`
   const tokens: Record<PersonaName, string> = {
-    ...Object.fromEntries(Object.entries(CLAIMS).map(([name, claims]) => [name, gateway.jwt.sign(claims, { expiresIn: '1h' })])) as Record<Exclude<PersonaName, 'none'>, string>,
+    ...Object.fromEntries(Object.entries(CLAIMS).map(([name, claims]) =>
+      [name, gateway.jwt.sign(claims, { expiresIn: '1h' })])) as Record<Exclude<PersonaName, 'none'>, string>,
     none: forgedToken()
   }
   const projectOf = (who: PersonaName): string => who === 'other' ? B : A
@@ -186,14 +206,16 @@ async function suite (): Promise<void> {
     const auth = ['--os-auth-type', 'admin_token', '--os-endpoint', `${GW}/v3/${project}`, '--os-token', tokens[who]]
     const argv = tool === 'cinder' ? [...auth, '--os-project-id', project, ...args] : [...auth, ...args]
     const started = Date.now()
-    const result = await run(`/usr/bin/${tool}`, argv, { PATH: '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root', LANG: 'C.UTF-8', PYTHONWARNINGS: 'ignore' })
+    const result = await run(`/usr/bin/${tool}`, argv,
+      { PATH: '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/root', LANG: 'C.UTF-8', PYTHONWARNINGS: 'ignore' })
     cliCalls++
     cliMillis += Date.now() - started
     return result
   }
 
   /** curl through the gateway, the path sent exactly as written. */
-  async function curl (who: PersonaName | undefined, method: string, path: string, body?: unknown, extraHeaders: readonly string[] = []): Promise<{ status: number, requestId: string | undefined, body: string }> {
+  async function curl (who: PersonaName | undefined, method: string, path: string, body?: unknown,
+    extraHeaders: readonly string[] = []): Promise<{ status: number, requestId: string | undefined, body: string }> {
     const args = ['-s', '-i', '--path-as-is', '-X', method, '-H', 'OpenStack-API-Version: volume 3.70']
     if (who !== undefined) args.push('-H', `X-Auth-Token: ${tokens[who]}`)
     for (const header of extraHeaders) args.push('-H', header)
@@ -233,18 +255,23 @@ async function suite (): Promise<void> {
    * A refused CLI command: exit status 1, the client's rendering of our body, and the printed
    * Request-ID is the requestId of the gateway's decision (or refusal) line for the same denial.
    */
-  function refused (t: Asserts, result: Ran, expected: { text: string, status: number, reason?: string, action?: string }, what: string): void {
+  function refused (t: Asserts, result: Ran, expected: { text: string, status: number, reason?: string, action?: string },
+    what: string): void {
     t.equal(result.code, 1, `${what}: exit status 1`)
-    const printed = new RegExp(`${escape(expected.text)} \\(HTTP ${expected.status}\\) \\(Request-ID: (req-[0-9a-f-]{36})\\)`).exec(result.out)
+    const printed =
+      new RegExp(`${escape(expected.text)} \\(HTTP ${expected.status}\\) \\(Request-ID: (req-[0-9a-f-]{36})\\)`).exec(result.out)
     t.ok(printed, `${what}: prints "${expected.text} (HTTP ${expected.status}) (Request-ID: req-...)"`, { output: result.out })
     const id = printed?.[1]
     if (id === undefined) return
     refusedIds.push(id)
-    const line = logFor(id).find((l) => (l['msg'] === 'evs-authz decision' && l['decision'] === 'deny') || l['msg'] === 'cinder gateway: refused')
+    const line =
+      logFor(id).find((l) => (l['msg'] === 'evs-authz decision' && l['decision'] === 'deny') || l['msg'] === 'cinder gateway: refused')
     t.ok(line, `${what}: the printed Request-ID ${id} is in the gateway's log`)
     if (line === undefined) return
     if (expected.reason !== undefined) t.equal(line['reason'], expected.reason, `${what}: logged reason`)
-    if (expected.action !== undefined) t.equal((line['missingActions'] as string[] | undefined)?.[0], expected.action, `${what}: logged missing action`)
+    if (expected.action !== undefined) {
+      t.equal((line['missingActions'] as string[] | undefined)?.[0], expected.action, `${what}: logged missing action`)
+    }
   }
 
   const denyText = (action: string): string => `Policy doesn't allow ${action} to be performed.`
@@ -258,16 +285,19 @@ async function suite (): Promise<void> {
   const shared = await createSnapshot(B, volB, SHARED)
 
   await t.test('te_admin with the cinder CLI: every snapshot command works end to end', async (t) => {
-    const created = await cli('cinder', 'admin', ['snapshot-create', '--name', 'e2e-c', '--description', 'd1', '--metadata', 'k1=v1', '--', volA])
+    const created = await cli('cinder', 'admin',
+      ['snapshot-create', '--name', 'e2e-c', '--description', 'd1', '--metadata', 'k1=v1', '--', volA])
     t.equal(created.code, 0, 'snapshot-create', { output: created.out })
     const id = /\|\s*id\s*\|\s*([0-9a-f-]{36})\s*\|/.exec(created.stdout)?.[1] ?? ''
     const snapshot = await available(A, id)
     t.match(snapshot, { name: 'e2e-c', description: 'd1', volume_id: volA, metadata: { k1: 'v1' } }, 'Cinder has the snapshot')
 
     const list = await cli('cinder', 'admin', ['snapshot-list'])
-    t.ok(list.code === 0 && list.stdout.includes(id) && list.stdout.includes(fixture.id), 'snapshot-list shows both snapshots of the project')
+    t.ok(list.code === 0 && list.stdout.includes(id) && list.stdout.includes(fixture.id),
+      'snapshot-list shows both snapshots of the project')
     const filtered = await cli('cinder', 'admin', ['snapshot-list', '--name', 'e2e-c', '--volume-id', volA, '--status', 'available'])
-    t.ok(filtered.code === 0 && filtered.stdout.includes(id) && !filtered.stdout.includes(fixture.id), 'filtered snapshot-list shows only the match')
+    t.ok(filtered.code === 0 && filtered.stdout.includes(id) && !filtered.stdout.includes(fixture.id),
+      'filtered snapshot-list shows only the match')
     const byId = await cli('cinder', 'admin', ['snapshot-show', id])
     t.ok(byId.code === 0 && /\|\s*name\s*\|\s*e2e-c\s*\|/.test(byId.stdout), 'snapshot-show by id')
     const byName = await cli('cinder', 'admin', ['snapshot-show', 'e2e-c'])
@@ -303,7 +333,8 @@ async function suite (): Promise<void> {
   })
 
   await t.test('te_admin with the openstack CLI: every snapshot command works end to end', async (t) => {
-    const created = await cli('openstack', 'admin', ['volume', 'snapshot', 'create', '--volume', volA, '--description', 'od1', '--property', 'p1=v1', 'e2e-o', '-f', 'json'])
+    const created = await cli('openstack', 'admin',
+      ['volume', 'snapshot', 'create', '--volume', volA, '--description', 'od1', '--property', 'p1=v1', 'e2e-o', '-f', 'json'])
     t.equal(created.code, 0, 'volume snapshot create', { output: created.out })
     const id = (JSON.parse(created.stdout || '{}') as { id?: string }).id ?? ''
     t.match(await available(A, id), { name: 'e2e-o', description: 'od1', metadata: { p1: 'v1' } }, 'Cinder has the snapshot')
@@ -318,7 +349,8 @@ async function suite (): Promise<void> {
     const byName = await cli('openstack', 'admin', ['volume', 'snapshot', 'show', 'e2e-o', '-f', 'json'])
     t.match(JSON.parse(byName.stdout || '{}'), { id }, 'show by name (GET /snapshots/e2e-o answers 404, then the name lookup)')
 
-    const set = await cli('openstack', 'admin', ['volume', 'snapshot', 'set', '--name', 'e2e-o-2', '--description', 'od2', '--property', 'p2=v2', id])
+    const set = await cli('openstack', 'admin',
+      ['volume', 'snapshot', 'set', '--name', 'e2e-o-2', '--description', 'od2', '--property', 'p2=v2', id])
     t.equal(set.code, 0, 'volume snapshot set (rename + metadata)', { output: set.out })
     t.match(await snapshotOf(A, id), { name: 'e2e-o-2', description: 'od2', metadata: { p1: 'v1', p2: 'v2' } })
     const unset = await cli('openstack', 'admin', ['volume', 'snapshot', 'unset', '--property', 'p1', id])
@@ -341,7 +373,8 @@ async function suite (): Promise<void> {
       await cli('openstack', 'readonly', ['volume', 'snapshot', 'list', '--volume', volA]),
       await cli('openstack', 'readonly', ['volume', 'snapshot', 'show', 'e2e-fixture'])
     ]
-    t.same(reads.map((r) => r.code === 0 && r.stdout.includes(s)), reads.map(() => true), 'list, filtered list, show by id and by name (cinder); filtered list and show by name (openstack)')
+    t.same(reads.map((r) => r.code === 0 && r.stdout.includes(s)), reads.map(() => true),
+      'list, filtered list, show by id and by name (cinder); filtered list and show by name (openstack)')
     const got = await curl('readonly', 'GET', `/v3/${A}/snapshots/${s}/metadata/k1`)
     t.same([got.status, JSON.parse(got.body)], [200, { meta: { k1: 'v1' } }], 'per-key GET')
 
@@ -349,13 +382,16 @@ async function suite (): Promise<void> {
     const update = { text: denyText('evs:snapshots:update'), status: 403, reason: 'missing-action', action: 'evs:snapshots:update' }
     const remove = { text: denyText('evs:snapshots:delete'), status: 403, reason: 'missing-action', action: 'evs:snapshots:delete' }
     refused(t, await cli('cinder', 'readonly', ['snapshot-create', '--name', 'nope', volA]), create, 'cinder snapshot-create')
-    refused(t, await cli('openstack', 'readonly', ['volume', 'snapshot', 'create', '--volume', volA, 'nope']), create, 'openstack volume snapshot create')
+    refused(t, await cli('openstack', 'readonly', ['volume', 'snapshot', 'create', '--volume', volA, 'nope']), create,
+      'openstack volume snapshot create')
     refused(t, await cli('cinder', 'readonly', ['snapshot-rename', s, 'renamed']), update, 'cinder snapshot-rename')
-    refused(t, await cli('openstack', 'readonly', ['volume', 'snapshot', 'set', '--name', 'renamed', s]), update, 'openstack volume snapshot set --name')
+    refused(t, await cli('openstack', 'readonly', ['volume', 'snapshot', 'set', '--name', 'renamed', s]), update,
+      'openstack volume snapshot set --name')
     refused(t, await cli('cinder', 'readonly', ['snapshot-metadata', s, 'set', 'k9=v9']), update, 'cinder snapshot-metadata set')
     refused(t, await cli('cinder', 'readonly', ['snapshot-metadata-update-all', s, 'k9=v9']), update, 'cinder snapshot-metadata-update-all')
     refused(t, await cli('cinder', 'readonly', ['snapshot-metadata', s, 'unset', 'k1']), remove, 'cinder snapshot-metadata unset')
-    refused(t, await cli('openstack', 'readonly', ['volume', 'snapshot', 'unset', '--property', 'k1', s]), remove, 'openstack volume snapshot unset')
+    refused(t, await cli('openstack', 'readonly', ['volume', 'snapshot', 'unset', '--property', 'k1', s]), remove,
+      'openstack volume snapshot unset')
     const cinderDelete = await cli('cinder', 'readonly', ['snapshot-delete', s])
     refused(t, cinderDelete, remove, 'cinder snapshot-delete')
     t.match(cinderDelete.out, `Delete for snapshot ${s} failed: ${remove.text} (HTTP 403)`, 'cinder wraps the message per snapshot')
@@ -367,7 +403,8 @@ async function suite (): Promise<void> {
 
     const put = await curl('readonly', 'PUT', `/v3/${A}/snapshots/${s}/metadata/k1`, { meta: { k1: 'x' } })
     const del = await curl('readonly', 'DELETE', `/v3/${A}/snapshots/${s}/metadata/k1`)
-    t.same([put.status, JSON.parse(put.body)], [403, { forbidden: { code: 403, message: update.text } }], 'per-key PUT: 403 with the OpenStack fault body')
+    t.same([put.status, JSON.parse(put.body)], [403, { forbidden: { code: 403, message: update.text } }],
+      'per-key PUT: 403 with the OpenStack fault body')
     t.same([del.status, JSON.parse(del.body)], [403, { forbidden: { code: 403, message: remove.text } }], 'per-key DELETE: 403')
     refusedIds.push(...[put.requestId, del.requestId].filter((id) => id !== undefined))
 
@@ -375,34 +412,38 @@ async function suite (): Promise<void> {
     neverReachedCinder(t)
   })
 
-  await t.test('no delete (every snapshot action but delete, plus evs:volumes:get): creates and edits, cannot delete or unset', async (t) => {
-    const created = await cli('cinder', 'nodelete', ['snapshot-create', '--name', 'e2e-nd', '--metadata', 'a=1', '--', volA])
-    t.equal(created.code, 0, 'cinder snapshot-create', { output: created.out })
-    const id = /\|\s*id\s*\|\s*([0-9a-f-]{36})\s*\|/.exec(created.stdout)?.[1] ?? ''
-    await available(A, id)
-    const list = await cli('openstack', 'nodelete', ['volume', 'snapshot', 'list', '-f', 'json'])
-    t.ok((JSON.parse(list.stdout || '[]') as Array<{ ID: string }>).some((s) => s.ID === id), 'openstack volume snapshot list')
-    const show = await cli('cinder', 'nodelete', ['snapshot-show', 'e2e-nd'])
-    t.ok(show.code === 0 && show.stdout.includes(id), 'cinder snapshot-show by name')
-    t.equal((await cli('openstack', 'nodelete', ['volume', 'snapshot', 'set', '--name', 'e2e-nd-2', '--property', 'b=2', id])).code, 0, 'openstack volume snapshot set')
-    t.equal((await cli('cinder', 'nodelete', ['snapshot-metadata', id, 'set', 'c=3'])).code, 0, 'cinder snapshot-metadata set')
-    t.equal((await cli('cinder', 'nodelete', ['snapshot-metadata-update-all', id, 'a=10', 'b=20', 'd=4'])).code, 0, 'cinder snapshot-metadata-update-all')
-    t.equal((await curl('nodelete', 'PUT', `/v3/${A}/snapshots/${id}/metadata/a`, { meta: { a: '11' } })).status, 200, 'per-key PUT')
-    t.match(await snapshotOf(A, id), { name: 'e2e-nd-2', metadata: { a: '11', b: '20', d: '4' } }, 'Cinder has every edit')
-    const before = await stateOf(A)
+  await t.test('no delete (every snapshot action but delete, plus evs:volumes:get): creates and edits, cannot delete or unset',
+    async (t) => {
+      const created = await cli('cinder', 'nodelete', ['snapshot-create', '--name', 'e2e-nd', '--metadata', 'a=1', '--', volA])
+      t.equal(created.code, 0, 'cinder snapshot-create', { output: created.out })
+      const id = /\|\s*id\s*\|\s*([0-9a-f-]{36})\s*\|/.exec(created.stdout)?.[1] ?? ''
+      await available(A, id)
+      const list = await cli('openstack', 'nodelete', ['volume', 'snapshot', 'list', '-f', 'json'])
+      t.ok((JSON.parse(list.stdout || '[]') as Array<{ ID: string }>).some((s) => s.ID === id), 'openstack volume snapshot list')
+      const show = await cli('cinder', 'nodelete', ['snapshot-show', 'e2e-nd'])
+      t.ok(show.code === 0 && show.stdout.includes(id), 'cinder snapshot-show by name')
+      t.equal((await cli('openstack', 'nodelete', ['volume', 'snapshot', 'set', '--name', 'e2e-nd-2', '--property', 'b=2', id])).code, 0,
+        'openstack volume snapshot set')
+      t.equal((await cli('cinder', 'nodelete', ['snapshot-metadata', id, 'set', 'c=3'])).code, 0, 'cinder snapshot-metadata set')
+      t.equal((await cli('cinder', 'nodelete', ['snapshot-metadata-update-all', id, 'a=10', 'b=20', 'd=4'])).code, 0,
+        'cinder snapshot-metadata-update-all')
+      t.equal((await curl('nodelete', 'PUT', `/v3/${A}/snapshots/${id}/metadata/a`, { meta: { a: '11' } })).status, 200, 'per-key PUT')
+      t.match(await snapshotOf(A, id), { name: 'e2e-nd-2', metadata: { a: '11', b: '20', d: '4' } }, 'Cinder has every edit')
+      const before = await stateOf(A)
 
-    // Huawei's table: deleting a metadata item needs evs:snapshots:delete.
-    const remove = { text: denyText('evs:snapshots:delete'), status: 403, reason: 'missing-action', action: 'evs:snapshots:delete' }
-    refused(t, await cli('cinder', 'nodelete', ['snapshot-metadata', id, 'unset', 'a']), remove, 'cinder snapshot-metadata unset')
-    refused(t, await cli('openstack', 'nodelete', ['volume', 'snapshot', 'unset', '--property', 'a', id]), remove, 'openstack volume snapshot unset')
-    refused(t, await cli('cinder', 'nodelete', ['snapshot-delete', id]), remove, 'cinder snapshot-delete')
-    refused(t, await cli('openstack', 'nodelete', ['volume', 'snapshot', 'delete', id]), remove, 'openstack volume snapshot delete')
-    const del = await curl('nodelete', 'DELETE', `/v3/${A}/snapshots/${id}/metadata/a`)
-    t.equal(del.status, 403, 'per-key DELETE')
-    refusedIds.push(...[del.requestId].filter((x) => x !== undefined))
-    t.same(await stateOf(A), before, 'nothing was deleted')
-    neverReachedCinder(t)
-  })
+      // Huawei's table: deleting a metadata item needs evs:snapshots:delete.
+      const remove = { text: denyText('evs:snapshots:delete'), status: 403, reason: 'missing-action', action: 'evs:snapshots:delete' }
+      refused(t, await cli('cinder', 'nodelete', ['snapshot-metadata', id, 'unset', 'a']), remove, 'cinder snapshot-metadata unset')
+      refused(t, await cli('openstack', 'nodelete', ['volume', 'snapshot', 'unset', '--property', 'a', id]), remove,
+        'openstack volume snapshot unset')
+      refused(t, await cli('cinder', 'nodelete', ['snapshot-delete', id]), remove, 'cinder snapshot-delete')
+      refused(t, await cli('openstack', 'nodelete', ['volume', 'snapshot', 'delete', id]), remove, 'openstack volume snapshot delete')
+      const del = await curl('nodelete', 'DELETE', `/v3/${A}/snapshots/${id}/metadata/a`)
+      t.equal(del.status, 403, 'per-key DELETE')
+      refusedIds.push(...[del.requestId].filter((x) => x !== undefined))
+      t.same(await stateOf(A), before, 'nothing was deleted')
+      neverReachedCinder(t)
+    })
 
   await t.test('another project\'s administrator: works in its own project, refused in ours', async (t) => {
     const created = await cli('openstack', 'other', ['volume', 'snapshot', 'create', '--volume', volB, 'e2e-dave', '-f', 'json'])
@@ -410,13 +451,16 @@ async function suite (): Promise<void> {
     const id = (JSON.parse(created.stdout || '{}') as { id?: string }).id ?? ''
     await available(B, id)
     const own = await cli('cinder', 'other', ['snapshot-list'])
-    t.ok(own.code === 0 && own.stdout.includes(id) && own.stdout.includes(shared.id) && !own.stdout.includes(fixture.id), 'lists only its own project')
+    t.ok(own.code === 0 && own.stdout.includes(id) && own.stdout.includes(shared.id) && !own.stdout.includes(fixture.id),
+      'lists only its own project')
 
     const before = await stateOf(A)
     const mismatch = { text: MISMATCH, status: 403, reason: 'project-mismatch' }
     refused(t, await cli('cinder', 'other', ['snapshot-list'], A), mismatch, 'cinder snapshot-list with our project\'s endpoint')
-    refused(t, await cli('openstack', 'other', ['volume', 'snapshot', 'show', fixture.id], A), mismatch, 'openstack volume snapshot show in our project')
-    refused(t, await cli('cinder', 'other', ['snapshot-rename', fixture.id, 'stolen'], A), mismatch, 'cinder snapshot-rename in our project')
+    refused(t, await cli('openstack', 'other', ['volume', 'snapshot', 'show', fixture.id], A), mismatch,
+      'openstack volume snapshot show in our project')
+    refused(t, await cli('cinder', 'other', ['snapshot-rename', fixture.id, 'stolen'], A), mismatch,
+      'cinder snapshot-rename in our project')
     refused(t, await cli('cinder', 'other', ['snapshot-delete', fixture.id], A), mismatch, 'cinder snapshot-delete in our project')
     const key = await curl('other', 'DELETE', `/v3/${A}/snapshots/${fixture.id}/metadata/k1`)
     t.equal(key.status, 403, 'per-key DELETE in our project')
@@ -449,13 +493,19 @@ async function suite (): Promise<void> {
     const before = await stateOf(A)
     const unauthenticated = { text: NOT_AUTHENTICATED, status: 401 }
     refused(t, await cli('cinder', 'none', ['snapshot-list']), { ...unauthenticated, reason: 'no-credentials' }, 'cinder snapshot-list')
-    refused(t, await cli('openstack', 'none', ['volume', 'snapshot', 'list']), { ...unauthenticated, reason: 'no-credentials' }, 'openstack volume snapshot list')
+    refused(t, await cli('openstack', 'none', ['volume', 'snapshot', 'list']), { ...unauthenticated, reason: 'no-credentials' },
+      'openstack volume snapshot list')
     // cinder looks the volume up first: an unmatched path, refused by the gateway for want of a verified caller.
-    refused(t, await cli('cinder', 'none', ['snapshot-create', volA]), { ...unauthenticated, reason: 'no-credentials' }, 'cinder snapshot-create')
-    refused(t, await cli('cinder', 'none', ['snapshot-delete', fixture.id]), { ...unauthenticated, reason: 'no-credentials' }, 'cinder snapshot-delete')
-    for (const [method, path] of [['GET', `/v3/${A}/snapshots/detail`], ['DELETE', `/v3/${A}/snapshots/${fixture.id}`], ['GET', `/v3/${A}/volumes/detail`], ['GET', `/v3/${A}/volumes/${volA}`], ['POST', `/v3/${A}/volumes`]] as const) {
+    refused(t, await cli('cinder', 'none', ['snapshot-create', volA]), { ...unauthenticated, reason: 'no-credentials' },
+      'cinder snapshot-create')
+    refused(t, await cli('cinder', 'none', ['snapshot-delete', fixture.id]), { ...unauthenticated, reason: 'no-credentials' },
+      'cinder snapshot-delete')
+    for (const [method, path] of [['GET', `/v3/${A}/snapshots/detail`], ['DELETE', `/v3/${A}/snapshots/${fixture.id}`],
+      ['GET', `/v3/${A}/volumes/detail`], ['GET', `/v3/${A}/volumes/${volA}`], ['POST', `/v3/${A}/volumes`]] as const) {
       const answer = await curl(undefined, method, path, method === 'POST' ? { volume: { size: 1 } } : undefined)
-      t.same([answer.status, JSON.parse(answer.body)], [401, { error: { code: 401, title: 'Unauthorized', message: NOT_AUTHENTICATED } }], `curl ${method} ${path} without X-Auth-Token: 401`)
+      t.same([answer.status, JSON.parse(answer.body)],
+        [401, { error: { code: 401, title: 'Unauthorized', message: NOT_AUTHENTICATED } }],
+          `curl ${method} ${path} without X-Auth-Token: 401`)
       if (answer.requestId !== undefined) refusedIds.push(answer.requestId)
     }
     const versions = await curl(undefined, 'GET', '/')
@@ -479,14 +529,16 @@ async function suite (): Promise<void> {
     t.equal(openstackShow.code, 1, 'openstack volume snapshot show <B\'s name> fails')
     t.match(openstackShow.out, `No snapshot with a name or ID of '${SHARED}' exists.`)
     const cinderAll = await cli('cinder', 'admin', ['snapshot-list', '--all-tenants'])
-    t.ok(cinderAll.code === 0 && cinderAll.stdout.includes(fixture.id) && !cinderAll.stdout.includes(shared.id), 'cinder snapshot-list --all-tenants: only A\'s')
+    t.ok(cinderAll.code === 0 && cinderAll.stdout.includes(fixture.id) && !cinderAll.stdout.includes(shared.id),
+      'cinder snapshot-list --all-tenants: only A\'s')
     const openstackAll = await cli('openstack', 'admin', ['volume', 'snapshot', 'list', '--all-projects', '-f', 'json'])
     const ids = (JSON.parse(openstackAll.stdout || '[]') as Array<{ ID: string }>).map((s) => s.ID)
     t.ok(ids.includes(fixture.id) && !ids.includes(shared.id), 'openstack volume snapshot list --all-projects: only A\'s')
     const stripped = logLines.filter((l) => l['decision'] === 'allow' && l['detail'] === 'cross-project query parameters removed')
     t.ok(stripped.length >= 4, `the decision lines say the parameters were removed (${stripped.length})`)
 
-    for (const query of ['all_tenants=1', 'ALL_TENANTS=1', 'all%5Ftenants=1', 'all_tenants=1&all_tenants=true', 'all_projects=1', `name=${SHARED}&All_Tenants=True`]) {
+    for (const query of ['all_tenants=1', 'ALL_TENANTS=1', 'all%5Ftenants=1', 'all_tenants=1&all_tenants=true', 'all_projects=1',
+      `name=${SHARED}&All_Tenants=True`]) {
       const answer = await curl('admin', 'GET', `/v3/${A}/snapshots/detail?${query}`)
       const listed = (JSON.parse(answer.body) as { snapshots: Snapshot[] }).snapshots.map((s) => s.id)
       t.ok(answer.status === 200 && !listed.includes(shared.id), `GET snapshots/detail?${query}: 200 without B's snapshot`)
@@ -497,7 +549,10 @@ async function suite (): Promise<void> {
     // Only an exact grant of evs:snapshots:listAllProjects keeps the parameter.
     const keeper = await cli('cinder', 'allprojects', ['snapshot-show', SHARED])
     if (isolated) t.equal(keeper.code, 1, 'isolated Cinder ignores all_tenants for non-admins anyway')
-    else t.ok(keeper.code === 0 && keeper.stdout.includes(shared.id), 'with evs:snapshots:listAllProjects the cross-project lookup is kept (and noauth Cinder answers it)', { output: keeper.out })
+    else {
+      t.ok(keeper.code === 0 && keeper.stdout.includes(shared.id),
+        'with evs:snapshots:listAllProjects the cross-project lookup is kept (and noauth Cinder answers it)', { output: keeper.out })
+    }
   })
 
   await t.test('path-confusion spellings against the real Cinder: none reaches a route the caller was not granted', async (t) => {
@@ -506,8 +561,11 @@ async function suite (): Promise<void> {
     const before = await stateOf(A)
     // What real Cinder does with some of these when asked directly (so they are not harmless typos).
     const lenient = []
-    for (const path of [`${p}/snapshots/detail.json`, `${p}/snapshots/${s}.json`, `${p}/snapshots/${s}/metadata.json`, `/v3/snapshots/${s}`, `${p}/snapshots%2F${s}`, `/${p}/snapshots/${s}`]) {
-      const { stdout } = await run('/usr/bin/curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--path-as-is', '-H', `X-Auth-Token: e2e-direct:${A}${isolated ? ':member,reader' : ''}`, `${CINDER}${path}`])
+    for (const path of [`${p}/snapshots/detail.json`, `${p}/snapshots/${s}.json`, `${p}/snapshots/${s}/metadata.json`,
+      `/v3/snapshots/${s}`, `${p}/snapshots%2F${s}`, `/${p}/snapshots/${s}`]) {
+      const { stdout } = await run('/usr/bin/curl',
+        ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--path-as-is', '-H',
+          `X-Auth-Token: e2e-direct:${A}${isolated ? ':member,reader' : ''}`, `${CINDER}${path}`])
       if (stdout === '200') lenient.push(path)
     }
     t.comment(`real Cinder answers 200 to GET ${lenient.join(', ')}`)
@@ -515,16 +573,25 @@ async function suite (): Promise<void> {
 
     const writes: Array<readonly [string, string, unknown?]> = [
       ['DELETE', `${p}/snapshots/${s}.json`], ['DELETE', `${p}/snapshots/${s}.xml`], ['DELETE', `${p}/snapshots/${s}/`],
-      ['DELETE', `${p}/SNAPSHOTS/${s}`], ['DELETE', `${p}/Snapshots/${s}`], ['DELETE', `${p}/snapshots%2F${s}`], ['DELETE', `${p}/snapshots%2f${s}`],
-      ['DELETE', `${p}/volumes/../snapshots/${s}`], ['DELETE', `${p}/./snapshots/${s}`], ['DELETE', `${p}/snapshots/${s}/.`], ['DELETE', `${p}/snapshots/%2e%2e/snapshots/${s}`],
-      ['DELETE', `/${p}/snapshots/${s}`], ['DELETE', `${p}//snapshots/${s}`], ['DELETE', `/v3/snapshots/${s}`], ['DELETE', `/V3/${A}/snapshots/${s}`],
-      ['DELETE', `${p}/snapshots/${s};x=1`], ['DELETE', `${p}/snapshots/%${s.slice(0, 2)}${s.slice(2)}`], ['DELETE', `${p}/snapshots/${s}%00`],
-      ['DELETE', `${p}/snapshots/${s}/metadata/k1.json`], ['DELETE', `${p}/snapshots/${s}/metadata/k1/`], ['DELETE', `${p}/snapshots\\${s}`],
-      ['PUT', `${p}/snapshots/${s}.json`, { snapshot: { name: 'renamed' } }], ['PUT', `${p}/SNAPSHOTS/${s}`, { snapshot: { name: 'renamed' } }],
+      ['DELETE', `${p}/SNAPSHOTS/${s}`], ['DELETE', `${p}/Snapshots/${s}`], ['DELETE', `${p}/snapshots%2F${s}`],
+      ['DELETE', `${p}/snapshots%2f${s}`],
+      ['DELETE', `${p}/volumes/../snapshots/${s}`], ['DELETE', `${p}/./snapshots/${s}`], ['DELETE', `${p}/snapshots/${s}/.`],
+      ['DELETE', `${p}/snapshots/%2e%2e/snapshots/${s}`],
+      ['DELETE', `/${p}/snapshots/${s}`], ['DELETE', `${p}//snapshots/${s}`], ['DELETE', `/v3/snapshots/${s}`],
+      ['DELETE', `/V3/${A}/snapshots/${s}`],
+      ['DELETE', `${p}/snapshots/${s};x=1`], ['DELETE', `${p}/snapshots/%${s.slice(0, 2)}${s.slice(2)}`],
+      ['DELETE', `${p}/snapshots/${s}%00`],
+      ['DELETE', `${p}/snapshots/${s}/metadata/k1.json`], ['DELETE', `${p}/snapshots/${s}/metadata/k1/`],
+      ['DELETE', `${p}/snapshots\\${s}`],
+      ['PUT', `${p}/snapshots/${s}.json`, { snapshot: { name: 'renamed' } }],
+      ['PUT', `${p}/SNAPSHOTS/${s}`, { snapshot: { name: 'renamed' } }],
       ['PUT', `${p}/snapshots/${s}/metadata.json`, { metadata: {} }], ['PUT', `${p}/snapshots/${s}/metadata/`, { metadata: {} }],
-      ['POST', `${p}/snapshots/${s}/metadata.json`, { metadata: { x: 'y' } }], ['POST', `${p}/snapshots.json`, { snapshot: { volume_id: volA, name: 'sneaky' } }],
-      ['POST', `${p}/snapshots/`, { snapshot: { volume_id: volA, name: 'sneaky' } }], ['POST', '/v3/snapshots', { snapshot: { volume_id: volA, name: 'sneaky' } }],
-      ['POST', `${p}/snapshots/${s}/action`, { 'os-force_delete': null }], ['POST', `${p}/snapshots/${s}/action.json`, { 'os-reset_status': { status: 'error' } }],
+      ['POST', `${p}/snapshots/${s}/metadata.json`, { metadata: { x: 'y' } }],
+      ['POST', `${p}/snapshots.json`, { snapshot: { volume_id: volA, name: 'sneaky' } }],
+      ['POST', `${p}/snapshots/`, { snapshot: { volume_id: volA, name: 'sneaky' } }],
+      ['POST', '/v3/snapshots', { snapshot: { volume_id: volA, name: 'sneaky' } }],
+      ['POST', `${p}/snapshots/${s}/action`, { 'os-force_delete': null }],
+      ['POST', `${p}/snapshots/${s}/action.json`, { 'os-reset_status': { status: 'error' } }],
       ['POST', `${p}/os-vendor-snapshots/${s}/rollback`, { rollback: { volume_id: volA } }]
     ]
     const answers: string[] = []
@@ -539,7 +606,9 @@ async function suite (): Promise<void> {
     t.equal(override.status, 400, 'X-HTTP-Method-Override: DELETE on a GET is refused')
     if (override.requestId !== undefined) refusedIds.push(override.requestId)
     // A caller who may read one snapshot but not list: no spelling of the list gets through.
-    for (const path of [`${p}/snapshots/detail`, `${p}/snapshots`, `${p}/snapshots/detail.json`, `${p}/snapshots.json`, `${p}/snapshots/detail/`, `${p}/SNAPSHOTS/detail`, `${p}/snapshots/DETAIL`, '/v3/snapshots/detail', `${p}/snapshots/%64etail`, `${p}/snapshots?all_tenants=1`]) {
+    for (const path of [`${p}/snapshots/detail`, `${p}/snapshots`, `${p}/snapshots/detail.json`, `${p}/snapshots.json`,
+      `${p}/snapshots/detail/`, `${p}/SNAPSHOTS/detail`, `${p}/snapshots/DETAIL`, '/v3/snapshots/detail', `${p}/snapshots/%64etail`,
+        `${p}/snapshots?all_tenants=1`]) {
       const answer = await curl('getonly', 'GET', path)
       if (answer.requestId !== undefined) refusedIds.push(answer.requestId)
       t.ok(answer.status === 400 || answer.status === 403, `get-only GET ${path}: refused (${answer.status})`)
@@ -551,7 +620,8 @@ async function suite (): Promise<void> {
     neverReachedCinder(t)
     // Positive control for the log check: an allowed request's id IS in Cinder's log (as its global request id).
     if (single.requestId !== undefined && existsSync(CINDER_LOG)) {
-      await until('the allowed request in cinder.log', async () => cinderLog().includes(single.requestId as string) ? true : undefined, 5000)
+      await until('the allowed request in cinder.log', async () => cinderLog().includes(single.requestId as string) ? true : undefined,
+        5000)
       t.pass('the allowed request\'s id is in cinder.log: the check above would have seen a request that got through')
     }
   })
@@ -624,62 +694,73 @@ async function suite (): Promise<void> {
 
   await t.test('unmatched writes (volumes, actions) are refused even for te_admin; unmatched reads pass', async (t) => {
     const del = await curl('admin', 'DELETE', `/v3/${A}/volumes/${volA}`)
-    t.same([del.status, JSON.parse(del.body)], [403, { forbidden: { code: 403, message: 'Policy doesn\'t allow this request to be performed.' } }], 'DELETE a volume')
+    t.same([del.status, JSON.parse(del.body)],
+      [403, { forbidden: { code: 403, message: 'Policy doesn\'t allow this request to be performed.' } }], 'DELETE a volume')
     const action = await curl('readonly', 'POST', `/v3/${A}/volumes/${volA}/action`, { 'os-reset_status': { status: 'error' } })
     t.equal(action.status, 403, 'volume action')
     refusedIds.push(...[del.requestId, action.requestId].filter((x) => x !== undefined))
-    refused(t, await cli('cinder', 'admin', ['create', '--name', 'nope', '1']), { text: 'Policy doesn\'t allow this request to be performed.', status: 403, reason: 'unmatched-write' }, 'cinder create (a volume)')
+    refused(t, await cli('cinder', 'admin', ['create', '--name', 'nope', '1']),
+      { text: 'Policy doesn\'t allow this request to be performed.', status: 403, reason: 'unmatched-write' }, 'cinder create (a volume)')
     const volume = await cli('cinder', 'readonly', ['show', volA])
     t.ok(volume.code === 0 && volume.stdout.includes('e2e-vol-a'), 'cinder show <volume> (an unmatched read) passes')
     t.equal((await direct('GET', A, `/volumes/${volA}`)).json['volume'] === undefined ? 404 : 200, 200, 'the volume is untouched')
     neverReachedCinder(t)
   })
 
-  await t.test('request ids: req-<uuid>, the same in the answer, the gateway log and Cinder\'s log; identity headers never forwarded', async (t) => {
-    const answer = await curl('readonly', 'GET', `/v3/${A}/snapshots/${fixture.id}`)
-    t.match(answer.requestId, /^req-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'OpenStack-style id')
-    const line = logFor(answer.requestId ?? '').find((l) => l['msg'] === 'evs-authz decision')
-    t.match(line, { decision: 'allow', reason: 'granted', userId: 'bob' }, 'the decision line carries the id the client sees')
-    if (existsSync(CINDER_LOG)) {
-      await until('the request in cinder.log', async () => cinderLog().includes(answer.requestId ?? 'none') ? true : undefined, 5000)
-      t.pass('Cinder logged the request under the same (global) request id')
-    }
-
-    // What the gateway sends upstream, seen by a recording upstream instead of Cinder.
-    let seen: IncomingHttpHeaders = {}
-    const recorder = createServer((request, response) => {
-      seen = request.headers
-      response.setHeader('x-openstack-request-id', 'req-from-backend')
-      response.end('{}')
-    })
-    await new Promise<void>((resolve) => recorder.listen(0, '127.0.0.1', resolve))
-    t.teardown(() => { recorder.close() })
-    const probe = await buildCinderGateway({ upstream: `http://127.0.0.1:${(recorder.address() as AddressInfo).port}`, secret: SECRET })
-    t.teardown(() => probe.close())
-    const response = await probe.inject({
-      method: 'GET',
-      url: `/v3/${A}/snapshots/${fixture.id}`,
-      headers: {
-        'x-auth-token': tokens.readonly,
-        x_auth_token: `mallory:${B}`,
-        'x-auth-user': 'mallory',
-        'x-auth-project-id': B,
-        'x-roles': 'admin',
-        x_project_id: B,
-        'x-openstack-request-id': 'req-00000000-0000-4000-8000-000000000000'
+  await t.test('request ids: req-<uuid>, the same in the answer, the gateway log and Cinder\'s log; identity headers never forwarded',
+    async (t) => {
+      const answer = await curl('readonly', 'GET', `/v3/${A}/snapshots/${fixture.id}`)
+      t.match(answer.requestId, /^req-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'OpenStack-style id')
+      const line = logFor(answer.requestId ?? '').find((l) => l['msg'] === 'evs-authz decision')
+      t.match(line, { decision: 'allow', reason: 'granted', userId: 'bob' }, 'the decision line carries the id the client sees')
+      if (existsSync(CINDER_LOG)) {
+        await until('the request in cinder.log', async () => cinderLog().includes(answer.requestId ?? 'none') ? true : undefined, 5000)
+        t.pass('Cinder logged the request under the same (global) request id')
       }
+
+      // What the gateway sends upstream, seen by a recording upstream instead of Cinder.
+      let seen: IncomingHttpHeaders = {}
+      const recorder = createServer((request, response) => {
+        seen = request.headers
+        response.setHeader('x-openstack-request-id', 'req-from-backend')
+        response.end('{}')
+      })
+      await new Promise<void>((resolve) => recorder.listen(0, '127.0.0.1', resolve))
+      t.teardown(() => { recorder.close() })
+      const probe = await buildCinderGateway({ upstream: `http://127.0.0.1:${(recorder.address() as AddressInfo).port}`, secret: SECRET })
+      t.teardown(() => probe.close())
+      const response = await probe.inject({
+        method: 'GET',
+        url: `/v3/${A}/snapshots/${fixture.id}`,
+        headers: {
+          'x-auth-token': tokens.readonly,
+          x_auth_token: `mallory:${B}`,
+          'x-auth-user': 'mallory',
+          'x-auth-project-id': B,
+          'x-roles': 'admin',
+          x_project_id: B,
+          'x-openstack-request-id': 'req-00000000-0000-4000-8000-000000000000'
+        }
+      })
+      t.equal(response.statusCode, 200)
+      t.equal(seen['x-auth-token'], `bob:${A}`, 'X-Auth-Token is Cinder\'s user:project, from the verified claims')
+      t.same(Object.keys(seen).filter((name) => /^x[-_]/i.test(name)).sort(), ['x-auth-token', 'x-openstack-request-id'],
+        'no client-sent identity header survives, however spelled')
+      t.equal(seen['x-openstack-request-id'], response.headers['x-compute-request-id'],
+        'the gateway\'s id goes upstream as the global request id')
+      t.equal(response.headers['x-openstack-request-id'], response.headers['x-compute-request-id'],
+        'the answer carries the gateway\'s id in both headers')
+      t.not(response.headers['x-openstack-request-id'], 'req-00000000-0000-4000-8000-000000000000', 'a client-chosen id is not adopted')
+      // Claims that would not survive Cinder's `user:project` parsing are refused, not forwarded.
+      seen = {}
+      const colon =
+      await probe.inject({
+        method: 'GET',
+        url: `/v3/${A}/snapshots/${fixture.id}`,
+        headers: { 'x-auth-token': probe.jwt.sign({ sub: `mallory:${B}`, project_id: A, roles: ['te_admin'] }) }
+      })
+      t.same([colon.statusCode, Object.keys(seen).length], [403, 0], 'a user id with ":" is refused before the backend')
     })
-    t.equal(response.statusCode, 200)
-    t.equal(seen['x-auth-token'], `bob:${A}`, 'X-Auth-Token is Cinder\'s user:project, from the verified claims')
-    t.same(Object.keys(seen).filter((name) => /^x[-_]/i.test(name)).sort(), ['x-auth-token', 'x-openstack-request-id'], 'no client-sent identity header survives, however spelled')
-    t.equal(seen['x-openstack-request-id'], response.headers['x-compute-request-id'], 'the gateway\'s id goes upstream as the global request id')
-    t.equal(response.headers['x-openstack-request-id'], response.headers['x-compute-request-id'], 'the answer carries the gateway\'s id in both headers')
-    t.not(response.headers['x-openstack-request-id'], 'req-00000000-0000-4000-8000-000000000000', 'a client-chosen id is not adopted')
-    // Claims that would not survive Cinder's `user:project` parsing are refused, not forwarded.
-    seen = {}
-    const colon = await probe.inject({ method: 'GET', url: `/v3/${A}/snapshots/${fixture.id}`, headers: { 'x-auth-token': probe.jwt.sign({ sub: `mallory:${B}`, project_id: A, roles: ['te_admin'] }) } })
-    t.same([colon.statusCode, Object.keys(seen).length], [403, 0], 'a user id with ":" is refused before the backend')
-  })
 
   // Tidy up what this run created (the projects are unique per run; a reused Cinder keeps no leftovers).
   // A subtest, not a teardown: the root test's teardowns (stop.sh) run as soon as the last subtest ends.
@@ -693,7 +774,9 @@ async function suite (): Promise<void> {
       await until('the snapshots to go', async () => Object.keys(await stateOf(project)).length === 0 ? true : undefined)
       t.equal((await direct('DELETE', project, `/volumes/${volume}`)).status, 202, `volume of project ${project} deleted`)
     }
-    t.comment(`e2e-cinder: ${cliCalls} CLI runs took ${(cliMillis / 1000).toFixed(1)} s; suite ${((Date.now() - SUITE_STARTED) / 1000).toFixed(1)} s so far (Cinder auth mode: ${authMode}${startedHere ? ', started by this run' : ', reused'})`)
+    const suiteSeconds = ((Date.now() - SUITE_STARTED) / 1000).toFixed(1)
+    t.comment(`e2e-cinder: ${cliCalls} CLI runs took ${(cliMillis / 1000).toFixed(1)} s; suite ${suiteSeconds} s so far ` +
+      `(Cinder auth mode: ${authMode}${startedHere ? ', started by this run' : ', reused'})`)
   })
 }
 

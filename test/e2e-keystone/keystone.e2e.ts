@@ -28,8 +28,12 @@ const CACHE_SECONDS = 4
 const SUITE_STARTED = Date.now()
 const RUN = Date.now().toString(36)
 
-const passwords = Object.fromEntries(readFileSync(join(KEYSTONE_DIR, 'passwords.env'), 'utf8').trim().split('\n').map((line) => line.split('=', 2) as [string, string]))
-const projects = new Map(readFileSync(join(KEYSTONE_DIR, 'projects'), 'utf8').trim().split('\n').map((line) => line.split(' ').reverse() as [string, string]))
+const passwords =
+  Object.fromEntries(readFileSync(join(KEYSTONE_DIR, 'passwords.env'), 'utf8').trim().split('\n').map((line) =>
+    line.split('=', 2) as [string, string]))
+const projects =
+  new Map(readFileSync(join(KEYSTONE_DIR, 'projects'), 'utf8').trim().split('\n').map((line) =>
+    line.split(' ').reverse() as [string, string]))
 const A = projects.get('evs-a') as string
 const B = projects.get('evs-b') as string
 
@@ -38,7 +42,9 @@ const B = projects.get('evs-b') as string
 
 function openrc (user: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, PYTHONWARNINGS: 'ignore' }
-  for (const match of readFileSync(join(KEYSTONE_DIR, `openrc-${user}`), 'utf8').matchAll(/(OS_[A-Z_]+)=(\S+)/g)) env[match[1] as string] = match[2]
+  for (const match of readFileSync(join(KEYSTONE_DIR, `openrc-${user}`), 'utf8').matchAll(/(OS_[A-Z_]+)=(\S+)/g)) {
+    env[match[1] as string] = match[2]
+  }
   return env
 }
 
@@ -46,8 +52,10 @@ async function run (file: string, args: readonly string[], env: NodeJS.ProcessEn
   return await runProgram('/usr/bin/python3', [file, ...args], { env })
 }
 let cliRuns = 0
-const openstack = async (user: string, ...args: string[]): Promise<Ran> => { cliRuns++; return await run('/usr/bin/openstack', args, openrc(user)) }
-const cinder = async (user: string, ...args: string[]): Promise<Ran> => { cliRuns++; return await run('/usr/bin/cinder', args, openrc(user)) }
+const openstack = async (user: string,
+  ...args: string[]): Promise<Ran> => { cliRuns++; return await run('/usr/bin/openstack', args, openrc(user)) }
+const cinder = async (user: string,
+  ...args: string[]): Promise<Ran> => { cliRuns++; return await run('/usr/bin/cinder', args, openrc(user)) }
 
 async function script (name: string): Promise<Ran> {
   return await runProgram(join(ROOT, 'scripts/keystone', name), [], { env: { ...process.env, KEYSTONE_DIR } })
@@ -61,7 +69,12 @@ async function issueToken (user: string, project: string): Promise<string> {
   const response = await fetch(`${KEYSTONE}/v3/auth/tokens?nocatalog`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ auth: { identity: { methods: ['password'], password: { user: { name: user, domain: { name: 'Default' }, password: passwords[key] } } }, scope: { project: { name: project, domain: { name: 'Default' } } } } })
+    body: JSON.stringify({
+      auth: {
+        identity: { methods: ['password'], password: { user: { name: user, domain: { name: 'Default' }, password: passwords[key] } } },
+        scope: { project: { name: project, domain: { name: 'Default' } } }
+      }
+    })
   })
   await response.arrayBuffer()
   const token = response.headers.get('x-subject-token')
@@ -70,7 +83,8 @@ async function issueToken (user: string, project: string): Promise<string> {
 }
 
 let memberToken = ''
-async function direct (method: string, project: string, path: string, body?: unknown, token = memberToken): Promise<{ status: number, json: Record<string, unknown> }> {
+async function direct (method: string, project: string, path: string, body?: unknown,
+  token = memberToken): Promise<{ status: number, json: Record<string, unknown> }> {
   const response = await fetch(`${CINDER}/v3/${project}${path}`, {
     method,
     headers: { 'x-auth-token': token, 'openstack-api-version': 'volume 3.70', 'content-type': 'application/json' },
@@ -124,8 +138,23 @@ const configFile = join(work, 'gateway.json')
 writeFileSync(configFile, JSON.stringify({
   listen: { host: '127.0.0.1', port: GATEWAY_PORT },
   upstream: CINDER,
-  identity: { keystone: { url: KEYSTONE, publicUrl: `${KEYSTONE}/v3`, username: 'evs-gateway', passwordEnv: 'EVS_GATEWAY_PASSWORD', projectName: 'service', cacheSeconds: CACHE_SECONDS, timeoutMs: 2000 } },
-  policies: { 'snapshot-operator': { Version: '1.1', Statement: [{ Effect: 'Allow', Action: ['evs:snapshots:*', 'evs:volumes:get'] }, { Effect: 'Deny', Action: ['evs:snapshots:delete'] }] } },
+  identity: {
+    keystone: {
+      url: KEYSTONE,
+      publicUrl: `${KEYSTONE}/v3`,
+      username: 'evs-gateway',
+      passwordEnv: 'EVS_GATEWAY_PASSWORD',
+      projectName: 'service',
+      cacheSeconds: CACHE_SECONDS,
+      timeoutMs: 2000
+    }
+  },
+  policies: {
+    'snapshot-operator': {
+      Version: '1.1',
+      Statement: [{ Effect: 'Allow', Action: ['evs:snapshots:*', 'evs:volumes:get'] }, { Effect: 'Deny', Action: ['evs:snapshots:delete'] }]
+    }
+  },
   authz: { unmatched: 'pass' },
   metrics: { host: '127.0.0.1', port: METRICS_PORT },
   logLevel: 'info'
@@ -204,7 +233,8 @@ t.test('member of A: every snapshot command succeeds with the backend\'s real an
   volumeId = created.out.trim().split('\n').at(-1) as string
   await volumeAvailable(A, volumeId)
 
-  const snap = await openstack('a-member', 'volume', 'snapshot', 'create', '--volume', volumeName, '--property', 'keep=yes', shared, '-f', 'value', '-c', 'id')
+  const snap = await openstack('a-member', 'volume', 'snapshot', 'create', '--volume', volumeName, '--property', 'keep=yes', shared,
+    '-f', 'value', '-c', 'id')
   t.equal(snap.code, 0, snap.out)
   snapshotId = (await availableNamed(A, shared)).id
   t.equal(snap.out.trim().split('\n').at(-1), snapshotId, 'the id the CLI printed is Cinder\'s')
@@ -243,7 +273,8 @@ t.test('member of A: every snapshot command succeeds with the backend\'s real an
   await until('both deletes', async () => (await snapshotsOf(A)).some((s) => s.id === doomed.id || s.id === doomed2.id) ? undefined : true)
 })
 
-t.test('reader of A: reads succeed; writes are denied by the gate (readable 403, Request-ID in the decision line), nothing reaches Cinder', async (t) => {
+t.test('reader of A: reads succeed; writes are denied by the gate (readable 403, Request-ID in the decision line), ' +
+  'nothing reaches Cinder', async (t) => {
   const before = JSON.stringify(await snapshotsOf(A))
   const listed = await openstack('a-reader', 'volume', 'snapshot', 'list', '-f', 'value', '-c', 'ID')
   t.equal(listed.code, 0, listed.out)
@@ -252,10 +283,14 @@ t.test('reader of A: reads succeed; writes are denied by the gate (readable 403,
   t.equal((await cinder('a-reader', 'snapshot-list')).code, 0)
   t.equal((await cinder('a-reader', 'snapshot-show', snapshotId)).code, 0)
 
-  await deniedByGate(t, await openstack('a-reader', 'volume', 'snapshot', 'create', '--volume', volumeName, `e2e-reader-${RUN}`), /Policy doesn't allow evs:snapshots:create to be performed\. \(HTTP 403\)/, 'missing-action')
-  await deniedByGate(t, await openstack('a-reader', 'volume', 'snapshot', 'set', '--name', 'x', snapshotId), /Policy doesn't allow evs:snapshots:update to be performed/, 'missing-action')
-  await deniedByGate(t, await openstack('a-reader', 'volume', 'snapshot', 'delete', snapshotId), /Policy doesn't allow evs:snapshots:delete to be performed/, 'missing-action')
-  await deniedByGate(t, await cinder('a-reader', 'snapshot-metadata', snapshotId, 'set', 'k=v'), /Policy doesn't allow evs:snapshots:update to be performed/, 'missing-action')
+  await deniedByGate(t, await openstack('a-reader', 'volume', 'snapshot', 'create', '--volume', volumeName, `e2e-reader-${RUN}`),
+    /Policy doesn't allow evs:snapshots:create to be performed\. \(HTTP 403\)/, 'missing-action')
+  await deniedByGate(t, await openstack('a-reader', 'volume', 'snapshot', 'set', '--name', 'x', snapshotId),
+    /Policy doesn't allow evs:snapshots:update to be performed/, 'missing-action')
+  await deniedByGate(t, await openstack('a-reader', 'volume', 'snapshot', 'delete', snapshotId),
+    /Policy doesn't allow evs:snapshots:delete to be performed/, 'missing-action')
+  await deniedByGate(t, await cinder('a-reader', 'snapshot-metadata', snapshotId, 'set', 'k=v'),
+    /Policy doesn't allow evs:snapshots:update to be performed/, 'missing-action')
   t.equal(JSON.stringify(await snapshotsOf(A)), before, 'Cinder\'s state is unchanged')
 })
 
@@ -264,11 +299,13 @@ t.test('snapshot-operator (a role mapped by `policies`, Deny delete): delete den
   t.equal((await openstack('a-operator', 'volume', 'snapshot', 'create', '--volume', volumeName, name)).code, 0, 'the operator creates')
   const snapshot = await availableNamed(A, name)
   t.equal((await openstack('a-operator', 'volume', 'snapshot', 'set', '--name', `${name}-r`, snapshot.id)).code, 0, 'and updates')
-  await deniedByGate(t, await openstack('a-operator', 'volume', 'snapshot', 'delete', snapshot.id), /Policy doesn't allow evs:snapshots:delete to be performed/, 'explicit-deny')
+  await deniedByGate(t, await openstack('a-operator', 'volume', 'snapshot', 'delete', snapshot.id),
+    /Policy doesn't allow evs:snapshots:delete to be performed/, 'explicit-deny')
   t.ok(await snapshotNamed(A, `${name}-r`), 'still there')
   // Differential: the same caller straight to Cinder (member role) may delete it.
   const operatorToken = await issueToken('a-operator', 'evs-a')
-  t.equal((await direct('DELETE', A, `/snapshots/${snapshot.id}`, undefined, operatorToken)).status, 202, 'Cinder alone would have deleted it')
+  t.equal((await direct('DELETE', A, `/snapshots/${snapshot.id}`, undefined, operatorToken)).status, 202,
+    'Cinder alone would have deleted it')
 })
 
 t.test('member of B: A\'s snapshot is not found through B\'s URL; A\'s URL with B\'s token is refused by the gate', async (t) => {
@@ -295,14 +332,16 @@ t.test('admin of B: A\'s URL is denied by the gate; --all-projects shows only B 
   t.equal(listed.code, 0, listed.out)
   t.notMatch(listed.out, snapshotId, 'all_tenants was stripped at the gate')
   const alone = await direct('GET', B, '/snapshots/detail?all_tenants=1', undefined, adminToken)
-  t.ok((alone.json['snapshots'] as Snapshot[]).some((s) => s.id === snapshotId), 'differential: Cinder alone shows B\'s admin A\'s snapshot')
+  t.ok((alone.json['snapshots'] as Snapshot[]).some((s) => s.id === snapshotId),
+    'differential: Cinder alone shows B\'s admin A\'s snapshot')
 })
 
 t.test('no token: keystonemiddleware\'s 401 with WWW-Authenticate naming the public Keystone', async (t) => {
   const response = await fetch(`${GATEWAY}/v3/${A}/snapshots`)
   t.equal(response.status, 401)
   t.equal(response.headers.get('www-authenticate'), `Keystone uri="${KEYSTONE}/v3"`)
-  t.same(await response.json(), { error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } })
+  t.same(await response.json(),
+    { error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } })
   const garbage = await fetch(`${GATEWAY}/v3/${A}/snapshots`, { headers: { 'x-auth-token': 'gAAAAAgarbage' } })
   t.equal(garbage.status, 401)
   await garbage.arrayBuffer()
@@ -320,7 +359,8 @@ t.test('50 concurrent requests with one fresh token: exactly one validation reac
   await new Promise((resolve) => setTimeout(resolve, 300)) // uwsgi writes its access line after answering
   const after = keystoneValidations()
   t.equal(after.gateway - before.gateway, 1, 'one validation from the gateway (coalesced, then cached)')
-  t.comment(`for comparison, Cinder's keystonemiddleware validated the same token ${after.cinder - before.cinder} time(s) for the 50 forwarded requests`)
+  t.comment(`for comparison, Cinder's keystonemiddleware validated the same token ${after.cinder - before.cinder} time(s) ` +
+    'for the 50 forwarded requests')
 })
 
 t.test('a revoked token is refused once the cache time has passed', async (t) => {
@@ -333,7 +373,8 @@ t.test('a revoked token is refused once the cache time has passed', async (t) =>
   t.equal(await get(), 200)
   const revoked = await run('/usr/bin/openstack', ['token', 'revoke', token], openrc('a-member'))
   t.equal(revoked.code, 0, revoked.out)
-  t.equal(await get(), 200, `still accepted from the gateway cache right after the revocation (documented: up to cacheSeconds=${CACHE_SECONDS})`)
+  t.equal(await get(), 200,
+    `still accepted from the gateway cache right after the revocation (documented: up to cacheSeconds=${CACHE_SECONDS})`)
   await new Promise((resolve) => setTimeout(resolve, CACHE_SECONDS * 1000 + 500))
   t.equal(await get(), 401, 'refused once the cache time has passed')
 })
@@ -371,9 +412,11 @@ t.test('figures: validation latency, cache hit ratio, suite time', async (t) => 
   const ms = keystoneValidations().gatewayMs.slice(validationsBefore).sort((a, b) => a - b)
   t.ok(lookups > 0 && validations > 0)
   t.equal(misses, validations, 'every miss is one validation; hits and coalesced waits made none')
-  t.comment(`cache: ${lookups} lookups: ${hits} hits, ${coalesced} coalesced, ${misses} misses (${validations} validations reached Keystone); ` +
-    `served without a Keystone call of their own: ${((lookups - misses) / lookups).toFixed(2)}, from the cache alone: ${(hits / lookups).toFixed(2)}`)
-  t.comment(`validation latency at the gateway: mean ${(1000 * seconds / validations).toFixed(1)} ms; Keystone's own time p50 ${ms[Math.floor(ms.length / 2)] ?? NaN} ms over ${ms.length}`)
+  t.comment(`cache: ${lookups} lookups: ${hits} hits, ${coalesced} coalesced, ${misses} misses ` +
+    `(${validations} validations reached Keystone); served without a Keystone call of their own: ` +
+    `${((lookups - misses) / lookups).toFixed(2)}, from the cache alone: ${(hits / lookups).toFixed(2)}`)
+  t.comment(`validation latency at the gateway: mean ${(1000 * seconds / validations).toFixed(1)} ms; ` +
+    `Keystone's own time p50 ${ms[Math.floor(ms.length / 2)] ?? NaN} ms over ${ms.length}`)
   t.comment(`${cliRuns} CLI runs; suite time ${((Date.now() - SUITE_STARTED) / 1000).toFixed(1)} s`)
   // The gateway drains and exits 0 on SIGTERM.
   const exited = new Promise<number | null>((resolve) => gateway?.once('exit', (code) => resolve(code)))
