@@ -21,7 +21,13 @@ const S = '5a9d0b8c-1111-4c2e-9d52-2f1c0b7e6a11'
 
 interface Reached { readonly url: string, readonly query: Record<string, unknown> }
 interface Line { readonly [field: string]: unknown }
-interface Server3 { readonly name: string, readonly port: number, readonly reached: Reached[], readonly lines: Line[], close (): Promise<void> }
+interface Server3 {
+  readonly name: string
+  readonly port: number
+  readonly reached: Reached[]
+  readonly lines: Line[]
+  close (): Promise<void>
+}
 
 const personas = {
   reader: { project_id: P, sub: 'reader', actions: ['evs:snapshots:get', 'evs:snapshots:list'] },
@@ -49,7 +55,13 @@ async function fastifyServer (options: Options, scopePrefix = ''): Promise<Serve
   if (scopePrefix === '') await routes(app)
   else await app.register(routes, { prefix: scopePrefix })
   await app.listen({ host: '127.0.0.1', port: 0 })
-  return { name: `fastify${scopePrefix}`, port: (app.server.address() as AddressInfo).port, reached, lines, close: async () => { await app.close() } }
+  return {
+    name: `fastify${scopePrefix}`,
+    port: (app.server.address() as AddressInfo).port,
+    reached,
+    lines,
+    close: async () => { await app.close() }
+  }
 }
 
 async function expressServer (name: string, factory: () => express.Express, options: Options, mount = ''): Promise<Server3> {
@@ -69,17 +81,25 @@ async function expressServer (name: string, factory: () => express.Express, opti
   if (mount === '') application.use(...chain)
   else application.use(mount, ...chain)
   const server: Server = await new Promise((resolve) => { const s = application.listen(0, '127.0.0.1', () => resolve(s)) })
-  return { name: `${name}${mount}`, port: (server.address() as AddressInfo).port, reached, lines, close: async () => { await new Promise((resolve) => server.close(resolve)) } }
+  return {
+    name: `${name}${mount}`,
+    port: (server.address() as AddressInfo).port,
+    reached,
+    lines,
+    close: async () => { await new Promise((resolve) => server.close(resolve)) }
+  }
 }
 
 async function servers (options: Options = {}): Promise<Server3[]> {
-  return [await fastifyServer(options), await expressServer('express5', express, options), await expressServer('express4', express4 as unknown as () => express.Express, options)]
+  return [await fastifyServer(options), await expressServer('express5', express, options),
+    await expressServer('express4', express4 as unknown as () => express.Express, options)]
 }
 
 interface Answer { readonly status: number, readonly body: string }
 
 /** Sends raw bytes (the target exactly as written) and reads the status line and body. */
-async function send (port: number, method: string, target: string, persona: Persona, headers: readonly string[] = [], body = ''): Promise<Answer> {
+async function send (port: number, method: string, target: string, persona: Persona, headers: readonly string[] = [],
+  body = ''): Promise<Answer> {
   const lines = [`${method} ${target} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close', ...headers]
   if (persona !== 'none') lines.push(`X-Test-Claims: ${JSON.stringify(personas[persona])}`)
   if (body !== '' || method === 'POST' || method === 'PUT') lines.push(`Content-Length: ${Buffer.byteLength(body)}`)
@@ -120,43 +140,259 @@ const list = `/v3/${P}/snapshots`
 
 const cases: Case[] = [
   // 1. Routes' method override: `_method` in the raw query string becomes the method the route is matched with.
-  { name: '_method in the query', method: 'GET', target: `${snap}?_method=DELETE`, persona: 'reader', status: 400, reason: 'method-override', detail: '_method query parameter' },
-  { name: '_method after ;', method: 'GET', target: `${snap}?x=1;_method=delete`, persona: 'reader', status: 400, reason: 'method-override' },
-  { name: '_method percent-encoded', method: 'GET', target: `${snap}?%5Fmethod=DELETE`, persona: 'reader', status: 400, reason: 'method-override' },
-  { name: '_method in another case', method: 'GET', target: `${snap}?_METHOD=DELETE`, persona: 'reader', status: 400, reason: 'method-override' },
-  { name: '_method inside a value (raw query mentions it)', method: 'GET', target: `${list}?name=a_method_b`, persona: 'reader', status: 400, reason: 'method-override' },
+  {
+    name: '_method in the query',
+    method: 'GET',
+    target: `${snap}?_method=DELETE`,
+    persona: 'reader',
+    status: 400,
+    reason: 'method-override',
+    detail: '_method query parameter'
+  },
+  {
+    name: '_method after ;',
+    method: 'GET',
+    target: `${snap}?x=1;_method=delete`,
+    persona: 'reader',
+    status: 400,
+    reason: 'method-override'
+  },
+  {
+    name: '_method percent-encoded',
+    method: 'GET',
+    target: `${snap}?%5Fmethod=DELETE`,
+    persona: 'reader',
+    status: 400,
+    reason: 'method-override'
+  },
+  {
+    name: '_method in another case',
+    method: 'GET',
+    target: `${snap}?_METHOD=DELETE`,
+    persona: 'reader',
+    status: 400,
+    reason: 'method-override'
+  },
+  {
+    name: '_method inside a value (raw query mentions it)',
+    method: 'GET',
+    target: `${list}?name=a_method_b`,
+    persona: 'reader',
+    status: 400,
+    reason: 'method-override'
+  },
   { name: 'HEAD with _method', method: 'HEAD', target: `${snap}?_method=DELETE`, persona: 'full', status: 400, reason: 'method-override' },
-  { name: 'an override header names itself', method: 'POST', target: list, persona: 'full', headers: ['X-HTTP-Method-Override: DELETE', 'Content-Type: application/json'], body: '{}', status: 400, reason: 'method-override', detail: 'x-http-method-override header' },
+  {
+    name: 'an override header names itself',
+    method: 'POST',
+    target: list,
+    persona: 'full',
+    headers: ['X-HTTP-Method-Override: DELETE', 'Content-Type: application/json'],
+    body: '{}',
+    status: 400,
+    reason: 'method-override',
+    detail: 'x-http-method-override header'
+  },
   // Routes reads `_method` from form-encoded POST bodies too; Cinder takes JSON only.
-  { name: 'form-encoded body', method: 'POST', target: `${snap}/action`, persona: 'full', headers: ['Content-Type: application/x-www-form-urlencoded'], body: '_method=DELETE', status: 400, reason: 'malformed-body' },
-  { name: 'multipart body', method: 'POST', target: list, persona: 'full', headers: ['Content-Type: multipart/form-data; boundary=b'], body: '--b\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE\r\n--b--\r\n', status: 400, reason: 'malformed-body' },
-  { name: 'form type in another case', method: 'POST', target: list, persona: 'full', headers: ['Content-Type: Application/X-WWW-Form-Urlencoded'], body: '_method=DELETE', status: 400, reason: 'malformed-body' },
+  {
+    name: 'form-encoded body',
+    method: 'POST',
+    target: `${snap}/action`,
+    persona: 'full',
+    headers: ['Content-Type: application/x-www-form-urlencoded'],
+    body: '_method=DELETE',
+    status: 400,
+    reason: 'malformed-body'
+  },
+  {
+    name: 'multipart body',
+    method: 'POST',
+    target: list,
+    persona: 'full',
+    headers: ['Content-Type: multipart/form-data; boundary=b'],
+    body: '--b\r\nContent-Disposition: form-data; name="_method"\r\n\r\nDELETE\r\n--b--\r\n',
+    status: 400,
+    reason: 'malformed-body'
+  },
+  {
+    name: 'form type in another case',
+    method: 'POST',
+    target: list,
+    persona: 'full',
+    headers: ['Content-Type: Application/X-WWW-Form-Urlencoded'],
+    body: '_method=DELETE',
+    status: 400,
+    reason: 'malformed-body'
+  },
   // Node keeps the first Content-Type, a WSGI server the last: two readings of one body.
-  { name: 'two Content-Type headers', method: 'POST', target: list, persona: 'full', headers: ['Content-Type: application/json', 'Content-Type: application/x-www-form-urlencoded'], body: '{}', status: 400, reason: 'malformed-body', detail: 'several Content-Type headers' },
-  { name: 'a JSON body passes', method: 'POST', target: list, persona: 'full', headers: ['Content-Type: application/json'], body: '{"snapshot":{"volume_id":"v"}}', status: 200, forwarded: list },
+  {
+    name: 'two Content-Type headers',
+    method: 'POST',
+    target: list,
+    persona: 'full',
+    headers: ['Content-Type: application/json', 'Content-Type: application/x-www-form-urlencoded'],
+    body: '{}',
+    status: 400,
+    reason: 'malformed-body',
+    detail: 'several Content-Type headers'
+  },
+  {
+    name: 'a JSON body passes',
+    method: 'POST',
+    target: list,
+    persona: 'full',
+    headers: ['Content-Type: application/json'],
+    body: '{"snapshot":{"volume_id":"v"}}',
+    status: 200,
+    forwarded: list
+  },
   // 2. Cross-project parameters in every spelling webob (or a qs-style parser) reads: stripped, the rest kept.
-  { name: 'all_tenants after ;', method: 'GET', target: `${list}?limit=5;all_tenants=1`, persona: 'reader', status: 200, forwarded: `${list}?limit=5`, queryLacks: ['all_tenants'] },
-  { name: 'all_tenants after a leading ;', method: 'GET', target: `${list}?;all_tenants=1`, persona: 'reader', status: 200, forwarded: list, queryLacks: ['all_tenants'] },
-  { name: 'all_tenants percent-encoded', method: 'GET', target: `${list}?all%5Ftenants=1&limit=2`, persona: 'reader', status: 200, forwarded: `${list}?limit=2`, queryLacks: ['all_tenants', 'all%5Ftenants'] },
-  { name: 'ALL_TENANTS', method: 'GET', target: `${list}?ALL_TENANTS=1`, persona: 'reader', status: 200, forwarded: list, queryLacks: ['ALL_TENANTS'] },
-  { name: 'all_tenants[] (qs bracket form)', method: 'GET', target: `${list}/detail?all_tenants[]=1&name=x`, persona: 'reader', status: 200, forwarded: `${list}/detail?name=x`, queryLacks: ['all_tenants', 'all_tenants[]'] },
-  { name: 'all_projects with + in a value kept', method: 'GET', target: `${list}?name=a+b&all_projects=1`, persona: 'reader', status: 200, forwarded: `${list}?name=a+b`, queryLacks: ['all_projects'] },
-  { name: 'duplicates, all stripped', method: 'GET', target: `${list}?all_tenants=0&all_tenants=1;all_tenants=2`, persona: 'reader', status: 200, forwarded: list, queryLacks: ['all_tenants'] },
+  {
+    name: 'all_tenants after ;',
+    method: 'GET',
+    target: `${list}?limit=5;all_tenants=1`,
+    persona: 'reader',
+    status: 200,
+    forwarded: `${list}?limit=5`,
+    queryLacks: ['all_tenants']
+  },
+  {
+    name: 'all_tenants after a leading ;',
+    method: 'GET',
+    target: `${list}?;all_tenants=1`,
+    persona: 'reader',
+    status: 200,
+    forwarded: list,
+    queryLacks: ['all_tenants']
+  },
+  {
+    name: 'all_tenants percent-encoded',
+    method: 'GET',
+    target: `${list}?all%5Ftenants=1&limit=2`,
+    persona: 'reader',
+    status: 200,
+    forwarded: `${list}?limit=2`,
+    queryLacks: ['all_tenants', 'all%5Ftenants']
+  },
+  {
+    name: 'ALL_TENANTS',
+    method: 'GET',
+    target: `${list}?ALL_TENANTS=1`,
+    persona: 'reader',
+    status: 200,
+    forwarded: list,
+    queryLacks: ['ALL_TENANTS']
+  },
+  {
+    name: 'all_tenants[] (qs bracket form)',
+    method: 'GET',
+    target: `${list}/detail?all_tenants[]=1&name=x`,
+    persona: 'reader',
+    status: 200,
+    forwarded: `${list}/detail?name=x`,
+    queryLacks: ['all_tenants', 'all_tenants[]']
+  },
+  {
+    name: 'all_projects with + in a value kept',
+    method: 'GET',
+    target: `${list}?name=a+b&all_projects=1`,
+    persona: 'reader',
+    status: 200,
+    forwarded: `${list}?name=a+b`,
+    queryLacks: ['all_projects']
+  },
+  {
+    name: 'duplicates, all stripped',
+    method: 'GET',
+    target: `${list}?all_tenants=0&all_tenants=1;all_tenants=2`,
+    persona: 'reader',
+    status: 200,
+    forwarded: list,
+    queryLacks: ['all_tenants']
+  },
   { name: 'an undecodable query', method: 'GET', target: `${list}?name=%ff`, persona: 'reader', status: 400, reason: 'malformed-query' },
   // 4. Authority forms: a WHATWG-resolving forwarder reads the first segment as a host and sends `/v3/...` on.
-  { name: '//host:port/v3/...', method: 'GET', target: `//127.0.0.1:1${snap}`, persona: 'none', status: 400, reason: 'malformed-path', detail: 'authority-form' },
-  { name: '/\\host:port/v3/...', method: 'GET', target: `/\\127.0.0.1:1${snap}`, persona: 'none', status: 400, reason: 'malformed-path', detail: 'authority-form' },
+  {
+    name: '//host:port/v3/...',
+    method: 'GET',
+    target: `//127.0.0.1:1${snap}`,
+    persona: 'none',
+    status: 400,
+    reason: 'malformed-path',
+    detail: 'authority-form'
+  },
+  {
+    name: '/\\host:port/v3/...',
+    method: 'GET',
+    target: `/\\127.0.0.1:1${snap}`,
+    persona: 'none',
+    status: 400,
+    reason: 'malformed-path',
+    detail: 'authority-form'
+  },
   { name: '\\/ and more slashes', method: 'GET', target: `/\\//evil/x${snap}`, persona: 'none', status: 400, reason: 'malformed-path' },
-  { name: '//host/health stays outside', method: 'GET', target: '//127.0.0.1:1/health', persona: 'none', status: 200, forwarded: '//127.0.0.1:1/health' },
+  {
+    name: '//host/health stays outside',
+    method: 'GET',
+    target: '//127.0.0.1:1/health',
+    persona: 'none',
+    status: 200,
+    forwarded: '//127.0.0.1:1/health'
+  },
   // 8. Logged paths never carry a query (an absolute-form target may hold a token in it).
-  { name: 'absolute form with a token in the query', method: 'GET', target: `http://h${snap}?X-Auth-Token=SECRET-IN-QUERY`, persona: 'none', status: 400, reason: 'malformed-path', detail: 'not-origin-form' },
+  {
+    name: 'absolute form with a token in the query',
+    method: 'GET',
+    target: `http://h${snap}?X-Auth-Token=SECRET-IN-QUERY`,
+    persona: 'none',
+    status: 400,
+    reason: 'malformed-path',
+    detail: 'not-origin-form'
+  },
   // 9. Bounded cost: long guarded-looking targets are refused before the lenient reading runs.
-  { name: 'a very long guarded-looking target', method: 'GET', target: `/x/${'%2e%2e/'.repeat(1400)}v3/${P}/snapshots`, persona: 'none', status: 400, reason: 'malformed-path', detail: 'too-long' },
-  { name: 'just past the lenient limit, with an escape', method: 'GET', target: `/files/${'a'.repeat(250)}%20b`, persona: 'none', status: 400, reason: 'malformed-path', detail: 'too-long' },
-  { name: 'a long outside path without escapes stays outside', method: 'GET', target: `/files/${'a'.repeat(400)}`, persona: 'none', status: 200, forwarded: `/files/${'a'.repeat(400)}` },
-  { name: 'a long outside path at the limit is read, and stays outside', method: 'GET', target: `/files/${'a'.repeat(245)}%20b`, persona: 'none', status: 200, forwarded: `/files/${'a'.repeat(245)}%20b` },
+  {
+    name: 'a very long guarded-looking target',
+    method: 'GET',
+    target: `/x/${'%2e%2e/'.repeat(1400)}v3/${P}/snapshots`,
+    persona: 'none',
+    status: 400,
+    reason: 'malformed-path',
+    detail: 'too-long'
+  },
+  {
+    name: 'just past the lenient limit, with an escape',
+    method: 'GET',
+    target: `/files/${'a'.repeat(250)}%20b`,
+    persona: 'none',
+    status: 400,
+    reason: 'malformed-path',
+    detail: 'too-long'
+  },
+  {
+    name: 'a long outside path without escapes stays outside',
+    method: 'GET',
+    target: `/files/${'a'.repeat(400)}`,
+    persona: 'none',
+    status: 200,
+    forwarded: `/files/${'a'.repeat(400)}`
+  },
+  {
+    name: 'a long outside path at the limit is read, and stays outside',
+    method: 'GET',
+    target: `/files/${'a'.repeat(245)}%20b`,
+    persona: 'none',
+    status: 200,
+    forwarded: `/files/${'a'.repeat(245)}%20b`
+  },
   // Plainly guarded paths never need the lenient reading, so their length is not limited by it.
-  { name: 'a long plainly guarded path is judged as usual', method: 'GET', target: `${snap}/metadata/${'k'.repeat(250)}`, persona: 'reader', status: 200, forwarded: `${snap}/metadata/${'k'.repeat(250)}` }
+  {
+    name: 'a long plainly guarded path is judged as usual',
+    method: 'GET',
+    target: `${snap}/metadata/${'k'.repeat(250)}`,
+    persona: 'reader',
+    status: 200,
+    forwarded: `${snap}/metadata/${'k'.repeat(250)}`
+  }
 ]
 
 function decisionOf (server: Server3): Line | undefined {
@@ -182,7 +418,9 @@ t.test('every channel of the backend reading, through Fastify, Express 5 and Exp
       if (c.forwarded !== undefined) {
         t.equal(server.reached.length, before + 1, `${label}: reaches the handler once`)
         t.equal(server.reached.at(-1)?.url, c.forwarded, `${label}: forwarded URL`)
-        for (const name of c.queryLacks ?? []) t.notOk(Object.hasOwn(server.reached.at(-1)?.query ?? {}, name), `${label}: parsed query lacks ${name}`)
+        for (const name of c.queryLacks ?? []) {
+          t.notOk(Object.hasOwn(server.reached.at(-1)?.query ?? {}, name), `${label}: parsed query lacks ${name}`)
+        }
       }
       // Our decision lines only (Fastify's own request log line shows the URL as received).
       for (const line of server.lines.slice(linesBefore).filter((l) => l['msg'] === 'evs-authz decision')) {
@@ -222,7 +460,8 @@ t.test("unmatched: 'pass' requests are refused a method override too", async (t)
   for (const server of all) {
     const overridden = await send(server.port, 'GET', `/v3/${P}/volumes/v1?_method=DELETE`, 'reader')
     t.equal(overridden.status, 400, `${server.name}: _method on a non-snapshot route`)
-    const form = await send(server.port, 'POST', `/v3/${P}/volumes/v1/action`, 'reader', ['Content-Type: application/x-www-form-urlencoded'], '_method=DELETE')
+    const form = await send(server.port, 'POST', `/v3/${P}/volumes/v1/action`, 'reader',
+      ['Content-Type: application/x-www-form-urlencoded'], '_method=DELETE')
     t.equal(form.status, 400, `${server.name}: form body on a non-snapshot route`)
     const plain = await send(server.port, 'GET', `/v3/${P}/volumes/v1`, 'reader')
     t.equal(plain.status, 200, `${server.name}: the same read without override passes`)

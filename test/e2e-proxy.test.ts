@@ -37,7 +37,11 @@ interface Persona {
 const PERSONAS: Readonly<Record<Exclude<PersonaName, 'none'>, Persona>> = {
   full: { project: P, actions: ['evs:*:*'] },
   reader: { project: P, actions: ['evs:snapshots:get', 'evs:snapshots:list'] },
-  noDelete: { project: P, actions: ['evs:snapshots:create', 'evs:snapshots:list', 'evs:snapshots:get', 'evs:snapshots:update', 'evs:snapshots:rollback', 'evs:volumes:get'] },
+  noDelete: {
+    project: P,
+    actions: ['evs:snapshots:create', 'evs:snapshots:list', 'evs:snapshots:get', 'evs:snapshots:update', 'evs:snapshots:rollback',
+      'evs:volumes:get']
+  },
   other: { project: Q, actions: ['evs:*:*'] }
 }
 const PERSONA_ORDER: readonly PersonaName[] = ['full', 'reader', 'noDelete', 'other', 'none']
@@ -99,13 +103,15 @@ const MATRIX: readonly MatrixRow[] = [
   row('DELETE', `/v2/${P}/snapshots/${S}`, '/v2/{project_id}/snapshots/{snapshot_id}', [200, 403, 403, 403, 401]),
   row('DELETE', `/v2/${P}/cloudsnapshots/${S}`, '/v2/{project_id}/cloudsnapshots/{snapshot_id}', [200, 403, 403, 403, 401]),
   row('POST', `/v2/${P}/cloudsnapshots/${S}/rollback`, '/v2/{project_id}/cloudsnapshots/{snapshot_id}/rollback', [200, 403, 200, 403, 401]),
-  row('POST', `/v2/${P}/os-vendor-snapshots/${S}/rollback`, '/v2/{project_id}/os-vendor-snapshots/{snapshot_id}/rollback', [200, 403, 200, 403, 401]),
+  row('POST', `/v2/${P}/os-vendor-snapshots/${S}/rollback`, '/v2/{project_id}/os-vendor-snapshots/{snapshot_id}/rollback',
+    [200, 403, 200, 403, 401]),
   row('POST', `/v2/${P}/snapshots/${S}/metadata`, '/v2/{project_id}/snapshots/{snapshot_id}/metadata', [200, 403, 200, 403, 401]),
   row('GET', `/v2/${P}/snapshots/${S}/metadata`, '/v2/{project_id}/snapshots/{snapshot_id}/metadata', [200, 200, 200, 403, 401]),
   row('PUT', `/v2/${P}/snapshots/${S}/metadata/${K}`, '/v2/{project_id}/snapshots/{snapshot_id}/metadata/{key}', [200, 403, 200, 403, 401]),
   row('PUT', `/v2/${P}/snapshots/${S}/metadata`, '/v2/{project_id}/snapshots/{snapshot_id}/metadata', [200, 403, 200, 403, 401]),
   row('GET', `/v2/${P}/snapshots/${S}/metadata/${K}`, '/v2/{project_id}/snapshots/{snapshot_id}/metadata/{key}', [200, 200, 200, 403, 401]),
-  row('DELETE', `/v2/${P}/snapshots/${S}/metadata/${K}`, '/v2/{project_id}/snapshots/{snapshot_id}/metadata/{key}', [200, 403, 403, 403, 401]),
+  row('DELETE', `/v2/${P}/snapshots/${S}/metadata/${K}`, '/v2/{project_id}/snapshots/{snapshot_id}/metadata/{key}',
+    [200, 403, 403, 403, 401]),
 
   row('POST', `/v3/${P}/snapshots`, '/v3/{project_id}/snapshots', [200, 403, 200, 403, 401]),
   row('GET', `/v3/${P}/snapshots`, '/v3/{project_id}/snapshots', [200, 200, 200, 403, 401]),
@@ -113,13 +119,15 @@ const MATRIX: readonly MatrixRow[] = [
   row('PUT', `/v3/${P}/snapshots/${S}`, '/v3/{project_id}/snapshots/{snapshot_id}', [200, 403, 200, 403, 401]),
   row('GET', `/v3/${P}/snapshots/${S}`, '/v3/{project_id}/snapshots/{snapshot_id}', [200, 200, 200, 403, 401]),
   row('DELETE', `/v3/${P}/snapshots/${S}`, '/v3/{project_id}/snapshots/{snapshot_id}', [200, 403, 403, 403, 401]),
-  row('POST', `/v3/${P}/os-vendor-snapshots/${S}/rollback`, '/v3/{project_id}/os-vendor-snapshots/{snapshot_id}/rollback', [200, 403, 200, 403, 401]),
+  row('POST', `/v3/${P}/os-vendor-snapshots/${S}/rollback`, '/v3/{project_id}/os-vendor-snapshots/{snapshot_id}/rollback',
+    [200, 403, 200, 403, 401]),
   row('POST', `/v3/${P}/snapshots/${S}/metadata`, '/v3/{project_id}/snapshots/{snapshot_id}/metadata', [200, 403, 200, 403, 401]),
   row('GET', `/v3/${P}/snapshots/${S}/metadata`, '/v3/{project_id}/snapshots/{snapshot_id}/metadata', [200, 200, 200, 403, 401]),
   row('PUT', `/v3/${P}/snapshots/${S}/metadata/${K}`, '/v3/{project_id}/snapshots/{snapshot_id}/metadata/{key}', [200, 403, 200, 403, 401]),
   row('PUT', `/v3/${P}/snapshots/${S}/metadata`, '/v3/{project_id}/snapshots/{snapshot_id}/metadata', [200, 403, 200, 403, 401]),
   row('GET', `/v3/${P}/snapshots/${S}/metadata/${K}`, '/v3/{project_id}/snapshots/{snapshot_id}/metadata/{key}', [200, 200, 200, 403, 401]),
-  row('DELETE', `/v3/${P}/snapshots/${S}/metadata/${K}`, '/v3/{project_id}/snapshots/{snapshot_id}/metadata/{key}', [200, 403, 403, 403, 401])
+  row('DELETE', `/v3/${P}/snapshots/${S}/metadata/${K}`, '/v3/{project_id}/snapshots/{snapshot_id}/metadata/{key}',
+    [200, 403, 403, 403, 401])
 ]
 
 type Expect = Partial<Record<PersonaName, number>>
@@ -134,12 +142,14 @@ interface Probe {
   readonly reaches?: string
 }
 
-function p (klass: string, method: string, target: string, expect: Expect, extra: { headers?: readonly string[], reaches?: string } = {}): Probe {
+function p (klass: string, method: string, target: string, expect: Expect,
+  extra: { headers?: readonly string[], reaches?: string } = {}): Probe {
   return { klass, method, target, expect, ...extra }
 }
 
 const SPOOF = ['X-Roles: admin', `X-Project-Id: ${Q}`, 'X-Identity-Status: Confirmed']
-const SPOOF_MORE = ['X-Roles: admin', 'X-Is-Admin-Project: True', 'X-Service-Roles: admin', 'OpenStack-System-Scope: all', 'X-User-Id: admin', `X-Tenant-Id: ${Q}`]
+const SPOOF_MORE = ['X-Roles: admin', 'X-Is-Admin-Project: True', 'X-Service-Roles: admin', 'OpenStack-System-Scope: all',
+  'X-User-Id: admin', `X-Tenant-Id: ${Q}`]
 const SPOOF_UNDERSCORE = ['X_Roles: admin', `X_Project_Id: ${Q}`, 'X_Identity_Status: Confirmed']
 
 /** Path-confusion spellings on a selection of rows. The port-dependent ones need the listening ports. */
@@ -223,7 +233,8 @@ function probes (gatewayPort: number, backendPort: number): readonly Probe[] {
     p('absolute-form', 'GET', `http://evil.example/v2/${P}/snapshots/${S}`, { reader: 400 }),
 
     p('method override', 'POST', `/v2/${P}/snapshots`, { full: 400, noDelete: 400 }, { headers: ['X-HTTP-Method-Override: DELETE'] }),
-    p('method override', 'GET', `/v2/${P}/snapshots/${S}`, { reader: 400, noDelete: 400, none: 400 }, { headers: ['X-HTTP-Method-Override: DELETE'] }),
+    p('method override', 'GET', `/v2/${P}/snapshots/${S}`, { reader: 400, noDelete: 400, none: 400 },
+      { headers: ['X-HTTP-Method-Override: DELETE'] }),
     p('method override', 'GET', `/v2/${P}/snapshots/${S}/metadata/${K}`, { reader: 400 }, { headers: ['X-HTTP-Method: DELETE'] }),
     p('method override', 'POST', `/v2/${P}/snapshots/${S}/metadata`, { noDelete: 400 }, { headers: ['X-Method-Override: DELETE'] }),
     p('method override', 'GET', `/v2/${P}/snapshots`, { reader: 400 }, { headers: ['x-http-method-override: POST'] }),
@@ -260,30 +271,38 @@ function probes (gatewayPort: number, backendPort: number): readonly Probe[] {
     p('other escapes', 'GET', `/v2/${P}/snapshots/detail%23x`, { reader: 403 }),
     p('other escapes', 'GET', `/v2/${P}/snapshots/%252e%252e/detail`, { reader: 400 }),
     p('other escapes', 'GET', `/v2/${P}/snapshots/${S}%00`, { reader: 400 }),
-    p('other escapes', 'GET', `/v2/${P}/snapshots/${S}/metadata/k%201`, { reader: 200 }, { reaches: 'GET /v2/{project_id}/snapshots/{snapshot_id}/metadata/{key}' }),
+    p('other escapes', 'GET', `/v2/${P}/snapshots/${S}/metadata/k%201`, { reader: 200 },
+      { reaches: 'GET /v2/{project_id}/snapshots/{snapshot_id}/metadata/{key}' }),
 
     p('query string', 'GET', `/v2/${P}/snapshots?x=/../${S}`, { reader: 200 }, { reaches: 'GET /v2/{project_id}/snapshots' }),
-    p('query string', 'GET', `/v2/${P}/snapshots/detail?limit=1&marker=${S}`, { reader: 200 }, { reaches: 'GET /v2/{project_id}/snapshots/detail' }),
+    p('query string', 'GET', `/v2/${P}/snapshots/detail?limit=1&marker=${S}`, { reader: 200 },
+      { reaches: 'GET /v2/{project_id}/snapshots/detail' }),
     p('query string', 'DELETE', `/v2/${P}/snapshots/${S}?/metadata/${K}`, { noDelete: 403 }),
 
     // HEAD is authorized as GET; other methods, and methods a path has no row for, are denied.
-    p('HEAD and other methods', 'HEAD', `/v2/${P}/snapshots/${S}`, { reader: 200, other: 403, none: 401 }, { reaches: 'GET /v2/{project_id}/snapshots/{snapshot_id}' }),
+    p('HEAD and other methods', 'HEAD', `/v2/${P}/snapshots/${S}`, { reader: 200, other: 403, none: 401 },
+      { reaches: 'GET /v2/{project_id}/snapshots/{snapshot_id}' }),
     p('HEAD and other methods', 'HEAD', `/v2/${P}/cloudsnapshots`, { full: 403 }),
     p('HEAD and other methods', 'OPTIONS', `/v2/${P}/snapshots`, { full: 403 }),
     p('HEAD and other methods', 'PATCH', `/v2/${P}/snapshots/${S}`, { full: 403 }),
     p('HEAD and other methods', 'DELETE', `/v2/${P}/snapshots/detail`, { full: 403 }),
 
     // The other project's persona works in its own project, and nobody works in a project not theirs.
-    p('project scope', 'GET', `/v2/${Q}/snapshots/${S}`, { other: 200, full: 403, reader: 403 }, { reaches: 'GET /v2/{project_id}/snapshots/{snapshot_id}' }),
-    p('project scope', 'DELETE', `/v3/${Q}/snapshots/${S}`, { other: 200, full: 403, noDelete: 403 }, { reaches: 'DELETE /v3/{project_id}/snapshots/{snapshot_id}' }),
+    p('project scope', 'GET', `/v2/${Q}/snapshots/${S}`, { other: 200, full: 403, reader: 403 },
+      { reaches: 'GET /v2/{project_id}/snapshots/{snapshot_id}' }),
+    p('project scope', 'DELETE', `/v3/${Q}/snapshots/${S}`, { other: 200, full: 403, noDelete: 403 },
+      { reaches: 'DELETE /v3/{project_id}/snapshots/{snapshot_id}' }),
 
-    p('spoofed identity headers', 'GET', `/v2/${P}/snapshots/${S}`, { full: 200, reader: 200 }, { headers: SPOOF, reaches: 'GET /v2/{project_id}/snapshots/{snapshot_id}' }),
+    p('spoofed identity headers', 'GET', `/v2/${P}/snapshots/${S}`, { full: 200, reader: 200 },
+      { headers: SPOOF, reaches: 'GET /v2/{project_id}/snapshots/{snapshot_id}' }),
     p('spoofed identity headers', 'DELETE', `/v2/${P}/snapshots/${S}`, { reader: 403, noDelete: 403 }, { headers: SPOOF }),
     p('spoofed identity headers', 'GET', `/v2/${P}/snapshots`, { none: 401 }, { headers: SPOOF_MORE }),
     p('spoofed identity headers', 'GET', `/v2/${Q}/snapshots`, { reader: 403 }, { headers: [`X-Project-Id: ${Q}`, `X-Tenant-Id: ${Q}`] }),
-    p('spoofed identity headers', 'POST', `/v2/${P}/snapshots`, { noDelete: 200 }, { headers: SPOOF_MORE, reaches: 'POST /v2/{project_id}/snapshots' }),
+    p('spoofed identity headers', 'POST', `/v2/${P}/snapshots`, { noDelete: 200 },
+      { headers: SPOOF_MORE, reaches: 'POST /v2/{project_id}/snapshots' }),
     // WSGI names both X-Roles and X_Roles HTTP_X_ROLES: the underscore spelling is the same header to Cinder.
-    p('spoofed identity headers (underscore)', 'GET', `/v2/${P}/snapshots/${S}`, { reader: 200 }, { headers: SPOOF_UNDERSCORE, reaches: 'GET /v2/{project_id}/snapshots/{snapshot_id}' })
+    p('spoofed identity headers (underscore)', 'GET', `/v2/${P}/snapshots/${S}`, { reader: 200 },
+      { headers: SPOOF_UNDERSCORE, reaches: 'GET /v2/{project_id}/snapshots/{snapshot_id}' })
   ]
 }
 
@@ -326,7 +345,8 @@ function laxDecode (path: string): string {
   return out
 }
 
-const TABLE = seedRows.map((r) => ({ method: r.method as string, segments: r.template.split('/').slice(1), template: r.template, actions: r.actions }))
+const TABLE =
+  seedRows.map((r) => ({ method: r.method as string, segments: r.template.split('/').slice(1), template: r.template, actions: r.actions }))
 
 /** Which route a lenient Cinder runs for this request; undefined when it would answer 404/405. */
 function lenientResolve (method: string, url: string, headers: IncomingMessage['headers']): Resolved | undefined {
@@ -350,7 +370,8 @@ function lenientResolve (method: string, url: string, headers: IncomingMessage['
   }
   if (effective === 'HEAD') effective = 'GET'
 
-  let best: { readonly row: typeof TABLE[number], readonly statics: readonly boolean[], readonly params: Record<string, string> } | undefined
+  let best: { readonly row: typeof TABLE[number], readonly statics: readonly boolean[], readonly params: Record<string, string> } |
+    undefined
   for (const candidate of TABLE) {
     if (candidate.method !== effective || candidate.segments.length !== segments.length) continue
     const params: Record<string, string> = {}
@@ -450,8 +471,9 @@ function send (port: number, k: Case, token: string | undefined): Promise<Answer
       settled = true
       socket.destroy()
       const match = /^HTTP\/1\.1 (\d{3}) /.exec(response)
-      if (match === null) reject(new Error(`not an HTTP response to ${JSON.stringify(k.target)}: ${JSON.stringify(response.slice(0, 200))}`))
-      else resolve({ status: Number(match[1]), raw: response })
+      if (match === null) {
+        reject(new Error(`not an HTTP response to ${JSON.stringify(k.target)}: ${JSON.stringify(response.slice(0, 200))}`))
+      } else resolve({ status: Number(match[1]), raw: response })
     }
     socket.setEncoding('latin1')
     socket.setTimeout(5000, () => {
@@ -529,11 +551,24 @@ for (const name of PERSONA_ORDER) {
 
 // Expand the tables into one request each.
 const cases: Case[] = []
-function add (klass: string, persona: PersonaName, method: string, target: string, headers: readonly string[], status: number, reaches: string | undefined): void {
-  cases.push({ id: `e2e-${cases.length + 1}`, klass, persona, method, target, headers, status, reaches: status === 200 ? reaches : undefined })
+function add (klass: string, persona: PersonaName, method: string, target: string, headers: readonly string[], status: number,
+  reaches: string | undefined): void {
+  cases.push({
+    id: `e2e-${cases.length + 1}`,
+    klass,
+    persona,
+    method,
+    target,
+    headers,
+    status,
+    reaches: status === 200
+      ? reaches
+      : undefined
+  })
 }
 for (const r of MATRIX) {
-  PERSONA_ORDER.forEach((persona, i) => add(`table ${r.target.slice(0, 3)} rows`, persona, r.method, r.target, [], r.statuses[i] as number, r.route))
+  PERSONA_ORDER.forEach((persona, i) =>
+    add(`table ${r.target.slice(0, 3)} rows`, persona, r.method, r.target, [], r.statuses[i] as number, r.route))
 }
 for (const probe of probes(gatewayPort, backendPort)) {
   for (const persona of PERSONA_ORDER) {
@@ -574,8 +609,10 @@ t.test('the lenient resolver reads canonical rows as their own route (the model 
   t.equal(lenientResolve('GET', `/v2/${P}/snapshots/${S}%2Fmetadata`, {})?.route, 'GET /v2/{project_id}/snapshots/{snapshot_id}/metadata')
   t.equal(lenientResolve('GET', `/v2/${P}/SNAPSHOTS/detail.json/`, {})?.route, 'GET /v2/{project_id}/snapshots/detail')
   t.equal(lenientResolve('GET', `/v2/${P}/snapshots/${S}/%c0%ae%c0%ae/detail`, {})?.route, 'GET /v2/{project_id}/snapshots/detail')
-  t.equal(lenientResolve('GET', `/v2/${P}/snapshots/${S}`, { 'x-http-method-override': 'DELETE' })?.route, 'DELETE /v2/{project_id}/snapshots/{snapshot_id}')
-  t.equal(lenientResolve('DELETE', `/v2/${P}/snapshots/detail`, {})?.route, 'DELETE /v2/{project_id}/snapshots/{snapshot_id}', 'a mapper falls through to the member route')
+  t.equal(lenientResolve('GET', `/v2/${P}/snapshots/${S}`, { 'x-http-method-override': 'DELETE' })?.route,
+    'DELETE /v2/{project_id}/snapshots/{snapshot_id}')
+  t.equal(lenientResolve('DELETE', `/v2/${P}/snapshots/detail`, {})?.route, 'DELETE /v2/{project_id}/snapshots/{snapshot_id}',
+    'a mapper falls through to the member route')
   t.equal(lenientResolve('GET', `//v2//${P}/./snapshots\\${S}.json`, {})?.route, 'GET /v2/{project_id}/snapshots/{snapshot_id}')
   t.equal(lenientResolve('GET', `/v2/${P}/volumes`, {}), undefined)
   t.ok(grantCovers(['evs:*:*'], 'evs:volumes:get'))
@@ -595,7 +632,9 @@ for (const klass of classes) {
       t.equal(answer.status, k.status, `${name}: status`)
       t.ok(made.length <= 1, `${name}: at most one decision`)
       const decision = made[0]
-      if (decision !== undefined && decision.kind === 'deny') t.equal(decision.status, answer.status, `${name}: answered with the decision's status`)
+      if (decision !== undefined && decision.kind === 'deny') {
+        t.equal(decision.status, answer.status, `${name}: answered with the decision's status`)
+      }
       if (k.status !== 200) {
         t.same(reached.map((r) => `${r.method} ${r.url}`), [], `${name}: never reaches the backend`)
         continue
@@ -603,7 +642,9 @@ for (const klass of classes) {
       t.equal(decision?.kind, 'allow', `${name}: allowed by evs-authz`)
       t.same(reached.map((r) => `${r.method} ${r.url}`), [`${k.method} ${k.target}`], `${name}: reaches the backend once, unchanged`)
       const seen = reached[0]
-      if (seen !== undefined) t.equal(lenientResolve(seen.method, seen.url, seen.headers)?.route, k.reaches, `${name}: the backend runs ${k.reaches ?? '?'}`)
+      if (seen !== undefined) {
+        t.equal(lenientResolve(seen.method, seen.url, seen.headers)?.route, k.reaches, `${name}: the backend runs ${k.reaches ?? '?'}`)
+      }
     }
   })
 }

@@ -13,7 +13,8 @@ const VOL_B = 'vol-b-2222'
 const SNAP_A = 'snap-a-1111'
 const SNAP_B = 'snap-b-2222'
 // What the backend knows: each resource's enterprise project.
-const EP_OF: Record<string, string> = { [`volume:${VOL_A}`]: EP_A, [`volume:${VOL_B}`]: EP_B, [`snapshot:${SNAP_A}`]: EP_A, [`snapshot:${SNAP_B}`]: EP_B }
+const EP_OF: Record<string, string> =
+  { [`volume:${VOL_A}`]: EP_A, [`volume:${VOL_B}`]: EP_B, [`snapshot:${SNAP_A}`]: EP_A, [`snapshot:${SNAP_B}`]: EP_B }
 
 interface Harness { app: FastifyInstance, lines: Array<Record<string, unknown>>, reached: string[], calls: string[] }
 
@@ -21,7 +22,9 @@ async function harness (options: EvsAuthzOptions = {}, resolver?: EvsAuthzOption
   const lines: Array<Record<string, unknown>> = []
   const reached: string[] = []
   const calls: string[] = []
-  const app = Fastify({ logger: { level: 'debug', stream: { write: (line: string) => { lines.push(JSON.parse(line) as Record<string, unknown>) } } } })
+  const app = Fastify({
+    logger: { level: 'debug', stream: { write: (line: string) => { lines.push(JSON.parse(line) as Record<string, unknown>) } } }
+  })
   app.addHook('onRequest', async (request) => {
     const claims = request.headers['x-claims']
     Reflect.set(request, 'user', typeof claims === 'string' ? JSON.parse(claims) : undefined)
@@ -41,52 +44,109 @@ async function harness (options: EvsAuthzOptions = {}, resolver?: EvsAuthzOption
   return { app, lines, reached, calls }
 }
 
-const epOnly = (...grants: Array<{ id: string, actions?: string[], roles?: string[] }>): string => JSON.stringify({ project_id: P, sub: 'ep-user', enterprise_projects: grants })
+const epOnly = (...grants: Array<{ id: string, actions?: string[], roles?: string[] }>): string =>
+  JSON.stringify({ project_id: P, sub: 'ep-user', enterprise_projects: grants })
 
 // [row, method, url, body, persona, expected status, expected reason]
 type Case = [string, string, string, unknown, string, number, string]
 const epRows: Case[] = [
-  ['list, granted EP named', 'GET', `/v2/${P}/cloudsnapshots/detail?enterprise_project_id=${EP_A}`, undefined, epOnly({ id: EP_A, actions: ['evs:snapshots:list'] }), 200, 'granted'],
-  ['list, another EP named', 'GET', `/v2/${P}/cloudsnapshots/detail?enterprise_project_id=${EP_B}`, undefined, epOnly({ id: EP_A, actions: ['evs:snapshots:list'] }), 403, 'missing-action'],
-  ['list, no EP named', 'GET', `/v2/${P}/cloudsnapshots/detail?limit=10`, undefined, epOnly({ id: EP_A, actions: ['evs:snapshots:list'] }), 403, 'enterprise-project-required'],
+  ['list, granted EP named', 'GET', `/v2/${P}/cloudsnapshots/detail?enterprise_project_id=${EP_A}`, undefined,
+    epOnly({ id: EP_A, actions: ['evs:snapshots:list'] }), 200, 'granted'],
+  ['list, another EP named', 'GET', `/v2/${P}/cloudsnapshots/detail?enterprise_project_id=${EP_B}`, undefined,
+    epOnly({ id: EP_A, actions: ['evs:snapshots:list'] }), 403, 'missing-action'],
+  ['list, no EP named', 'GET', `/v2/${P}/cloudsnapshots/detail?limit=10`, undefined,
+    epOnly({ id: EP_A, actions: ['evs:snapshots:list'] }), 403, 'enterprise-project-required'],
   // all_granted_eps makes the backend list every EP the caller has any grant in: EP-scoped grants cannot vouch for that.
-  ['list, all_granted_eps, every EP grant allows', 'GET', `/v2/${P}/cloudsnapshots/detail?enterprise_project_id=all_granted_eps`, undefined, epOnly({ id: EP_A, actions: ['evs:snapshots:list'] }, { id: EP_B, roles: ['EVS ReadOnlyAccess'] }), 403, 'enterprise-project-required'],
-  ['list, all_granted_eps, one EP grant lacks list', 'GET', `/v2/${P}/cloudsnapshots/detail?enterprise_project_id=all_granted_eps`, undefined, epOnly({ id: EP_A, actions: ['evs:snapshots:list'] }, { id: EP_B, actions: ['evs:snapshots:get'] }), 403, 'enterprise-project-required'],
-  ['list, ALL_GRANTED_EPS in another case', 'GET', `/v2/${P}/cloudsnapshots/detail?enterprise_project_id=ALL_Granted_EPS`, undefined, epOnly({ id: EP_A, actions: ['evs:snapshots:list'] }), 403, 'enterprise-project-required'],
-  ['list, all_granted_eps with a project-wide list grant', 'GET', `/v2/${P}/cloudsnapshots/detail?enterprise_project_id=all_granted_eps`, undefined, JSON.stringify({ project_id: P, actions: ['evs:snapshots:list'] }), 200, 'granted'],
+  ['list, all_granted_eps, every EP grant allows', 'GET', `/v2/${P}/cloudsnapshots/detail?enterprise_project_id=all_granted_eps`,
+    undefined, epOnly({ id: EP_A, actions: ['evs:snapshots:list'] }, { id: EP_B, roles: ['EVS ReadOnlyAccess'] }), 403,
+    'enterprise-project-required'],
+  ['list, all_granted_eps, one EP grant lacks list', 'GET', `/v2/${P}/cloudsnapshots/detail?enterprise_project_id=all_granted_eps`,
+    undefined, epOnly({ id: EP_A, actions: ['evs:snapshots:list'] }, { id: EP_B, actions: ['evs:snapshots:get'] }), 403,
+    'enterprise-project-required'],
+  ['list, ALL_GRANTED_EPS in another case', 'GET', `/v2/${P}/cloudsnapshots/detail?enterprise_project_id=ALL_Granted_EPS`, undefined,
+    epOnly({ id: EP_A, actions: ['evs:snapshots:list'] }), 403, 'enterprise-project-required'],
+  ['list, all_granted_eps with a project-wide list grant', 'GET',
+    `/v2/${P}/cloudsnapshots/detail?enterprise_project_id=all_granted_eps`, undefined,
+    JSON.stringify({ project_id: P, actions: ['evs:snapshots:list'] }), 200, 'granted'],
   // The backend reads one value (webob: the last): duplicates, however separated or spelled, are refused.
-  ['list, two EPs named', 'GET', `/v2/${P}/cloudsnapshots/detail?enterprise_project_id=${EP_A}&enterprise_project_id=${EP_B}`, undefined, epOnly({ id: EP_A, actions: ['evs:snapshots:list'] }), 400, 'malformed-query'],
-  ['list, a second EP after ;', 'GET', `/v2/${P}/cloudsnapshots/detail?enterprise_project_id=${EP_A}&x=;enterprise_project_id=${EP_B}`, undefined, epOnly({ id: EP_A, actions: ['evs:snapshots:list'] }), 400, 'malformed-query'],
-  ['list, a second EP percent-encoded', 'GET', `/v2/${P}/cloudsnapshots/detail?enterprise_project_id=${EP_A}&enterprise%5Fproject%5Fid=${EP_B}`, undefined, epOnly({ id: EP_A, actions: ['evs:snapshots:list'] }), 400, 'malformed-query'],
-  ['list, the EP named after ;', 'GET', `/v2/${P}/cloudsnapshots/detail?limit=5;enterprise_project_id=${EP_B}`, undefined, epOnly({ id: EP_A, actions: ['evs:snapshots:list'] }), 403, 'missing-action'],
-  ['create, volume in the granted EP', 'POST', `/v2/${P}/cloudsnapshots`, { snapshot: { volume_id: VOL_A, name: 's' } }, epOnly({ id: EP_A, actions: ['evs:snapshots:create'] }), 200, 'granted'],
-  ['create, volume in another EP', 'POST', `/v2/${P}/cloudsnapshots`, { snapshot: { volume_id: VOL_B } }, epOnly({ id: EP_A, actions: ['evs:snapshots:create'] }), 403, 'missing-action'],
-  ['create, no body', 'POST', `/v2/${P}/cloudsnapshots`, undefined, epOnly({ id: EP_A, actions: ['evs:snapshots:create'] }), 400, 'malformed-body'],
-  ['create, body without volume_id', 'POST', `/v2/${P}/cloudsnapshots`, { snapshot: { name: 'x' } }, epOnly({ id: EP_A, actions: ['evs:snapshots:create'] }), 400, 'malformed-body'],
-  ['create, volume_id that is not an id', 'POST', `/v2/${P}/cloudsnapshots`, { snapshot: { volume_id: '../../v2/x' } }, epOnly({ id: EP_A, actions: ['evs:snapshots:create'] }), 400, 'malformed-body'],
-  ['create, unknown volume', 'POST', `/v2/${P}/cloudsnapshots`, { snapshot: { volume_id: 'vol-nope' } }, epOnly({ id: EP_A, actions: ['evs:snapshots:create'] }), 403, 'enterprise-project-unresolved'],
-  ['show, snapshot in the granted EP', 'GET', `/v2/${P}/cloudsnapshots/${SNAP_A}`, undefined, epOnly({ id: EP_A, actions: ['evs:snapshots:get'] }), 200, 'granted'],
-  ['show, snapshot in another EP', 'GET', `/v2/${P}/cloudsnapshots/${SNAP_B}`, undefined, epOnly({ id: EP_A, actions: ['evs:snapshots:get'] }), 403, 'missing-action'],
-  ['show, unknown snapshot', 'GET', `/v2/${P}/cloudsnapshots/snap-nope`, undefined, epOnly({ id: EP_A, actions: ['evs:snapshots:get'] }), 403, 'enterprise-project-unresolved'],
-  ['update, snapshot in the granted EP', 'PUT', `/v2/${P}/cloudsnapshots/${SNAP_A}`, { snapshot: { name: 'n' } }, epOnly({ id: EP_A, actions: ['evs:snapshots:update'] }), 200, 'granted'],
-  ['update, snapshot in another EP', 'PUT', `/v2/${P}/cloudsnapshots/${SNAP_B}`, { snapshot: { name: 'n' } }, epOnly({ id: EP_A, actions: ['evs:snapshots:update'] }), 403, 'missing-action'],
-  ['delete, snapshot in the granted EP', 'DELETE', `/v2/${P}/cloudsnapshots/${SNAP_A}`, undefined, epOnly({ id: EP_A, actions: ['evs:snapshots:delete'] }), 200, 'granted'],
-  ['delete, snapshot in another EP', 'DELETE', `/v2/${P}/cloudsnapshots/${SNAP_B}`, undefined, epOnly({ id: EP_A, actions: ['evs:snapshots:delete'] }), 403, 'missing-action'],
-  ['delete, EP grant of another action', 'DELETE', `/v2/${P}/cloudsnapshots/${SNAP_A}`, undefined, epOnly({ id: EP_A, actions: ['evs:snapshots:get'] }), 403, 'missing-action'],
-  ['rollback, snapshot and volume in the granted EP', 'POST', `/v2/${P}/cloudsnapshots/${SNAP_A}/rollback`, { rollback: { volume_id: VOL_A } }, epOnly({ id: EP_A, actions: ['evs:snapshots:rollback'] }), 200, 'granted'],
-  ['rollback, volume in another EP', 'POST', `/v2/${P}/cloudsnapshots/${SNAP_A}/rollback`, { rollback: { volume_id: VOL_B } }, epOnly({ id: EP_A, actions: ['evs:snapshots:rollback'] }), 403, 'missing-action'],
-  ['rollback, snapshot in another EP', 'POST', `/v2/${P}/cloudsnapshots/${SNAP_B}/rollback`, { rollback: { volume_id: VOL_A } }, epOnly({ id: EP_A, actions: ['evs:snapshots:rollback'] }), 403, 'missing-action'],
-  ['rollback, both EPs granted', 'POST', `/v2/${P}/cloudsnapshots/${SNAP_B}/rollback`, { rollback: { volume_id: VOL_A } }, epOnly({ id: EP_A, actions: ['evs:snapshots:rollback'] }, { id: EP_B, actions: ['evs:snapshots:rollback'] }), 200, 'granted'],
-  ['rollback, malformed JSON', 'POST', `/v2/${P}/cloudsnapshots/${SNAP_A}/rollback`, '{"rollback":', epOnly({ id: EP_A, actions: ['evs:snapshots:rollback'] }), 400, 'malformed-body'],
-  ['a project-wide Deny is not lifted by an EP grant', 'GET', `/v2/${P}/cloudsnapshots/${SNAP_A}`, undefined, JSON.stringify({ project_id: P, policies: [{ Version: '1.1', Statement: [{ Effect: 'Deny', Action: ['evs:snapshots:get'] }] }], enterprise_projects: [{ id: EP_A, actions: ['*'] }] }), 403, 'explicit-deny'],
-  ['an EP-scoped Deny beats the EP Allow', 'GET', `/v2/${P}/cloudsnapshots/${SNAP_A}`, undefined, JSON.stringify({ project_id: P, enterprise_projects: [{ id: EP_A, actions: ['*'], policies: [{ Version: '1.1', Statement: [{ Effect: 'Deny', Action: ['evs:snapshots:get'] }] }] }] }), 403, 'explicit-deny'],
-  ['EP grants in another project\'s token', 'GET', `/v2/${P}/cloudsnapshots/${SNAP_A}`, undefined, JSON.stringify({ project_id: 'fedcba9876543210fedcba9876543210', enterprise_projects: [{ id: EP_A, actions: ['*'] }] }), 403, 'project-mismatch']
+  ['list, two EPs named', 'GET', `/v2/${P}/cloudsnapshots/detail?enterprise_project_id=${EP_A}&enterprise_project_id=${EP_B}`,
+    undefined, epOnly({ id: EP_A, actions: ['evs:snapshots:list'] }), 400, 'malformed-query'],
+  ['list, a second EP after ;', 'GET', `/v2/${P}/cloudsnapshots/detail?enterprise_project_id=${EP_A}&x=;enterprise_project_id=${EP_B}`,
+    undefined, epOnly({ id: EP_A, actions: ['evs:snapshots:list'] }), 400, 'malformed-query'],
+  ['list, a second EP percent-encoded', 'GET',
+    `/v2/${P}/cloudsnapshots/detail?enterprise_project_id=${EP_A}&enterprise%5Fproject%5Fid=${EP_B}`, undefined,
+    epOnly({ id: EP_A, actions: ['evs:snapshots:list'] }), 400, 'malformed-query'],
+  ['list, the EP named after ;', 'GET', `/v2/${P}/cloudsnapshots/detail?limit=5;enterprise_project_id=${EP_B}`, undefined,
+    epOnly({ id: EP_A, actions: ['evs:snapshots:list'] }), 403, 'missing-action'],
+  ['create, volume in the granted EP', 'POST', `/v2/${P}/cloudsnapshots`, { snapshot: { volume_id: VOL_A, name: 's' } },
+    epOnly({ id: EP_A, actions: ['evs:snapshots:create'] }), 200, 'granted'],
+  ['create, volume in another EP', 'POST', `/v2/${P}/cloudsnapshots`, { snapshot: { volume_id: VOL_B } },
+    epOnly({ id: EP_A, actions: ['evs:snapshots:create'] }), 403, 'missing-action'],
+  ['create, no body', 'POST', `/v2/${P}/cloudsnapshots`, undefined, epOnly({ id: EP_A, actions: ['evs:snapshots:create'] }), 400,
+    'malformed-body'],
+  ['create, body without volume_id', 'POST', `/v2/${P}/cloudsnapshots`, { snapshot: { name: 'x' } },
+    epOnly({ id: EP_A, actions: ['evs:snapshots:create'] }), 400, 'malformed-body'],
+  ['create, volume_id that is not an id', 'POST', `/v2/${P}/cloudsnapshots`, { snapshot: { volume_id: '../../v2/x' } },
+    epOnly({ id: EP_A, actions: ['evs:snapshots:create'] }), 400, 'malformed-body'],
+  ['create, unknown volume', 'POST', `/v2/${P}/cloudsnapshots`, { snapshot: { volume_id: 'vol-nope' } },
+    epOnly({ id: EP_A, actions: ['evs:snapshots:create'] }), 403, 'enterprise-project-unresolved'],
+  ['show, snapshot in the granted EP', 'GET', `/v2/${P}/cloudsnapshots/${SNAP_A}`, undefined,
+    epOnly({ id: EP_A, actions: ['evs:snapshots:get'] }), 200, 'granted'],
+  ['show, snapshot in another EP', 'GET', `/v2/${P}/cloudsnapshots/${SNAP_B}`, undefined,
+    epOnly({ id: EP_A, actions: ['evs:snapshots:get'] }), 403, 'missing-action'],
+  ['show, unknown snapshot', 'GET', `/v2/${P}/cloudsnapshots/snap-nope`, undefined,
+    epOnly({ id: EP_A, actions: ['evs:snapshots:get'] }), 403, 'enterprise-project-unresolved'],
+  ['update, snapshot in the granted EP', 'PUT', `/v2/${P}/cloudsnapshots/${SNAP_A}`, { snapshot: { name: 'n' } },
+    epOnly({ id: EP_A, actions: ['evs:snapshots:update'] }), 200, 'granted'],
+  ['update, snapshot in another EP', 'PUT', `/v2/${P}/cloudsnapshots/${SNAP_B}`, { snapshot: { name: 'n' } },
+    epOnly({ id: EP_A, actions: ['evs:snapshots:update'] }), 403, 'missing-action'],
+  ['delete, snapshot in the granted EP', 'DELETE', `/v2/${P}/cloudsnapshots/${SNAP_A}`, undefined,
+    epOnly({ id: EP_A, actions: ['evs:snapshots:delete'] }), 200, 'granted'],
+  ['delete, snapshot in another EP', 'DELETE', `/v2/${P}/cloudsnapshots/${SNAP_B}`, undefined,
+    epOnly({ id: EP_A, actions: ['evs:snapshots:delete'] }), 403, 'missing-action'],
+  ['delete, EP grant of another action', 'DELETE', `/v2/${P}/cloudsnapshots/${SNAP_A}`, undefined,
+    epOnly({ id: EP_A, actions: ['evs:snapshots:get'] }), 403, 'missing-action'],
+  ['rollback, snapshot and volume in the granted EP', 'POST', `/v2/${P}/cloudsnapshots/${SNAP_A}/rollback`,
+    { rollback: { volume_id: VOL_A } }, epOnly({ id: EP_A, actions: ['evs:snapshots:rollback'] }), 200, 'granted'],
+  ['rollback, volume in another EP', 'POST', `/v2/${P}/cloudsnapshots/${SNAP_A}/rollback`, { rollback: { volume_id: VOL_B } },
+    epOnly({ id: EP_A, actions: ['evs:snapshots:rollback'] }), 403, 'missing-action'],
+  ['rollback, snapshot in another EP', 'POST', `/v2/${P}/cloudsnapshots/${SNAP_B}/rollback`, { rollback: { volume_id: VOL_A } },
+    epOnly({ id: EP_A, actions: ['evs:snapshots:rollback'] }), 403, 'missing-action'],
+  ['rollback, both EPs granted', 'POST', `/v2/${P}/cloudsnapshots/${SNAP_B}/rollback`, { rollback: { volume_id: VOL_A } },
+    epOnly({ id: EP_A, actions: ['evs:snapshots:rollback'] }, { id: EP_B, actions: ['evs:snapshots:rollback'] }), 200, 'granted'],
+  ['rollback, malformed JSON', 'POST', `/v2/${P}/cloudsnapshots/${SNAP_A}/rollback`, '{"rollback":',
+    epOnly({ id: EP_A, actions: ['evs:snapshots:rollback'] }), 400, 'malformed-body'],
+  ['a project-wide Deny is not lifted by an EP grant', 'GET', `/v2/${P}/cloudsnapshots/${SNAP_A}`, undefined,
+    JSON.stringify({
+      project_id: P,
+      policies: [{ Version: '1.1', Statement: [{ Effect: 'Deny', Action: ['evs:snapshots:get'] }] }],
+      enterprise_projects: [{ id: EP_A, actions: ['*'] }]
+    }), 403, 'explicit-deny'],
+  ['an EP-scoped Deny beats the EP Allow', 'GET', `/v2/${P}/cloudsnapshots/${SNAP_A}`, undefined,
+    JSON.stringify({
+      project_id: P,
+      enterprise_projects: [{
+        id: EP_A,
+        actions: ['*'],
+        policies: [{ Version: '1.1', Statement: [{ Effect: 'Deny', Action: ['evs:snapshots:get'] }] }]
+      }]
+    }), 403, 'explicit-deny'],
+  ['EP grants in another project\'s token', 'GET', `/v2/${P}/cloudsnapshots/${SNAP_A}`, undefined,
+    JSON.stringify({ project_id: 'fedcba9876543210fedcba9876543210', enterprise_projects: [{ id: EP_A, actions: ['*'] }] }), 403,
+    'project-mismatch']
 ]
 
-async function send (h: Harness, method: string, url: string, body: unknown, claims: string): Promise<{ status: number, json: Record<string, unknown>, line: Record<string, unknown> | undefined }> {
+async function send (h: Harness, method: string, url: string, body: unknown,
+  claims: string): Promise<{ status: number, json: Record<string, unknown>, line: Record<string, unknown> | undefined }> {
   const before = h.lines.length
   const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body)
-  const response = await h.app.inject({ method: method as 'GET', url, headers: { 'x-claims': claims, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) }, ...(payload === undefined ? {} : { payload }) })
+  const response =
+    await h.app.inject({
+      method: method as 'GET',
+      url,
+      headers: { 'x-claims': claims, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(payload === undefined ? {} : { payload })
+    })
   const line = h.lines.slice(before).find((l) => l['msg'] === 'evs-authz decision')
   return { status: response.statusCode, json: response.body === '' ? {} : response.json(), line }
 }
@@ -99,7 +159,8 @@ t.test('EP-capable rows: the EP the request touches decides', async (t) => {
     const sent = await send(h, method, url, body, claims)
     t.equal(sent.status, status, `${what}: status`)
     t.equal(sent.line?.['reason'], reason, `${what}: reason`)
-    t.equal(h.reached.length - reachedBefore, status === 200 ? 1 : 0, `${what}: ${status === 200 ? 'reached' : 'did not reach'} the handler`)
+    t.equal(h.reached.length - reachedBefore, status === 200 ? 1 : 0,
+      `${what}: ${status === 200 ? 'reached' : 'did not reach'} the handler`)
   }
 })
 
@@ -119,7 +180,9 @@ t.test('every Cinder row refuses EP-only grants, with a reason that says so', as
   t.equal(cinderRows.length, 26)
   for (const row of cinderRows) {
     const url = row.template.replace('{project_id}', P).replace('{snapshot_id}', SNAP_A).replace('{key}', 'k')
-    const body = row.method === 'GET' || row.method === 'DELETE' ? undefined : { snapshot: { volume_id: VOL_A }, metadata: { k: 'v' }, meta: { k: 'v' }, rollback: { volume_id: VOL_A } }
+    const body = row.method === 'GET' || row.method === 'DELETE'
+      ? undefined
+      : { snapshot: { volume_id: VOL_A }, metadata: { k: 'v' }, meta: { k: 'v' }, rollback: { volume_id: VOL_A } }
     const sent = await send(h, row.method, url, body, epOnly({ id: EP_A, actions: ['*'] }))
     t.equal(sent.status, 403, `${row.method} ${row.template}`)
     t.equal(sent.line?.['reason'], 'enterprise-project-unsupported', `${row.method} ${row.template}: reason`)
@@ -135,7 +198,8 @@ t.test('every Cinder row refuses EP-only grants, with a reason that says so', as
 t.test('project-wide grants never ask the resolver', async (t) => {
   const h = await harness()
   t.teardown(() => h.app.close())
-  const sent = await send(h, 'GET', `/v2/${P}/cloudsnapshots/${SNAP_B}`, undefined, JSON.stringify({ project_id: P, actions: ['evs:snapshots:get'], enterprise_projects: [{ id: EP_A, actions: ['*'] }] }))
+  const sent = await send(h, 'GET', `/v2/${P}/cloudsnapshots/${SNAP_B}`, undefined,
+    JSON.stringify({ project_id: P, actions: ['evs:snapshots:get'], enterprise_projects: [{ id: EP_A, actions: ['*'] }] }))
   t.equal(sent.status, 200)
   t.same(h.calls, [])
 })
@@ -180,9 +244,11 @@ t.test('resolved EPs are cached within the TTL, and the log says where the EP ca
   const third = await send(h, 'GET', url, undefined, claims)
   t.equal(h.calls.length, 2, 'looked up again after the TTL')
   t.same(third.line?.['enterpriseProjects'], [{ id: EP_A, source: 'resolver', from: 'path' }])
-  const listed = await send(h, 'GET', `/v2/${P}/cloudsnapshots/detail?enterprise_project_id=${EP_A}`, undefined, epOnly({ id: EP_A, actions: ['evs:snapshots:list'] }))
+  const listed = await send(h, 'GET', `/v2/${P}/cloudsnapshots/detail?enterprise_project_id=${EP_A}`, undefined,
+    epOnly({ id: EP_A, actions: ['evs:snapshots:list'] }))
   t.same(listed.line?.['enterpriseProjects'], [{ id: EP_A, source: 'query', from: 'query' }])
-  const created = await send(h, 'POST', `/v2/${P}/cloudsnapshots`, { snapshot: { volume_id: VOL_A } }, epOnly({ id: EP_A, actions: ['evs:snapshots:create'] }))
+  const created = await send(h, 'POST', `/v2/${P}/cloudsnapshots`, { snapshot: { volume_id: VOL_A } },
+    epOnly({ id: EP_A, actions: ['evs:snapshots:create'] }))
   t.same(created.line?.['enterpriseProjects'], [{ id: EP_A, source: 'resolver', from: 'body' }])
 })
 
@@ -199,7 +265,8 @@ t.test('unknown ids and failures are not cached', async (t) => {
 t.test('bodies over the limit are refused before any lookup', async (t) => {
   const h = await harness({ bodyLimit: 64 })
   t.teardown(() => h.app.close())
-  const sent = await send(h, 'POST', `/v2/${P}/cloudsnapshots`, { snapshot: { volume_id: VOL_A, description: 'x'.repeat(200) } }, epOnly({ id: EP_A, actions: ['evs:snapshots:create'] }))
+  const sent = await send(h, 'POST', `/v2/${P}/cloudsnapshots`, { snapshot: { volume_id: VOL_A, description: 'x'.repeat(200) } },
+    epOnly({ id: EP_A, actions: ['evs:snapshots:create'] }))
   t.equal(sent.status, 400)
   t.equal(sent.line?.['reason'], 'malformed-body')
   t.match(String(sent.line?.['detail']), /exceeds 64 bytes/)
@@ -208,8 +275,13 @@ t.test('bodies over the limit are refused before any lookup', async (t) => {
 
 t.test('EP options are validated with the others', async (t) => {
   const app = Fastify()
-  app.register(evsAuthz, { resolverTimeout: -1, bodyLimit: 1.5, enterpriseProjectCache: { ttl: 0 }, resolveEnterpriseProject: 'x' as never })
-  await t.rejects(async () => { await app.ready() }, { code: 'EVS_AUTHZ_ERR_OPTIONS', message: /resolveEnterpriseProject[\s\S]*bodyLimit[\s\S]*resolverTimeout[\s\S]*enterpriseProjectCache\.ttl/ })
+  app.register(evsAuthz,
+    { resolverTimeout: -1, bodyLimit: 1.5, enterpriseProjectCache: { ttl: 0 }, resolveEnterpriseProject: 'x' as never })
+  await t.rejects(async () => { await app.ready() },
+    {
+      code: 'EVS_AUTHZ_ERR_OPTIONS',
+      message: /resolveEnterpriseProject[\s\S]*bodyLimit[\s\S]*resolverTimeout[\s\S]*enterpriseProjectCache\.ttl/
+    })
 })
 
 t.test('audit mode hands on the whole body, even past the limit it read up to', async (t) => {

@@ -81,7 +81,8 @@ t.test('the built-in resolver reads enterprise projects from the EVS API', async
   t.teardown(() => backend.close())
   const upstream = `http://127.0.0.1:${(backend.server.address() as AddressInfo).port}`
   const resolve = upstreamEnterpriseProjectResolver({ upstream: `${upstream}/`, token: async () => 'service-token' })
-  const ask = async (kind: 'snapshot' | 'volume', id: string): Promise<string | undefined> => await resolve({ kind, id, projectId: DEMO.project, request: undefined })
+  const ask = async (kind: 'snapshot' | 'volume', id: string): Promise<string | undefined> =>
+    await resolve({ kind, id, projectId: DEMO.project, request: undefined })
   t.equal(await ask('volume', DEMO.volume), DEMO.productionEp)
   t.equal(await ask('snapshot', DEMO.devSnapshot), DEMO.devEp)
   t.equal(await ask('snapshot', 'nope'), undefined, 'unknown snapshot')
@@ -92,7 +93,8 @@ t.test('the built-in resolver reads enterprise projects from the EVS API', async
     `GET /v2/${DEMO.project}/cloudvolumes/${DEMO.devVolume}`
   ])
   const badToken = upstreamEnterpriseProjectResolver({ upstream, token: 'wrong' })
-  await t.rejects(async () => await badToken({ kind: 'volume', id: DEMO.volume, projectId: DEMO.project, request: undefined }), /upstream answered 401/)
+  await t.rejects(async () => await badToken({ kind: 'volume', id: DEMO.volume, projectId: DEMO.project, request: undefined }),
+    /upstream answered 401/)
   const unreachable = upstreamEnterpriseProjectResolver({ upstream: 'http://127.0.0.1:9', token: 't', timeout: 500 })
   await t.rejects(async () => await unreachable({ kind: 'volume', id: DEMO.volume, projectId: DEMO.project, request: undefined }))
 })
@@ -100,14 +102,20 @@ t.test('the built-in resolver reads enterprise projects from the EVS API', async
 t.test('all_granted_eps lists the EPs the forwarded token grants, as EVS does', async (t) => {
   const jwt = (claims: object): string => `h.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.s`
   const cases: Array<[string, Record<string, string>, string[]]> = [
-    ['EP-scoped grant for dev only', { 'x-auth-token': jwt({ enterprise_projects: [{ id: DEMO.devEp, actions: ['evs:snapshots:list'] }] }) }, [DEMO.devSnapshot]],
+    ['EP-scoped grant for dev only',
+      { 'x-auth-token': jwt({ enterprise_projects: [{ id: DEMO.devEp, actions: ['evs:snapshots:list'] }] }) }, [DEMO.devSnapshot]],
     ['project-wide grant', { 'x-auth-token': jwt({ actions: ['evs:snapshots:list'] }) }, [DEMO.snapshot, DEMO.devSnapshot]],
     ['no token', {}, []],
     ['an unreadable token', { 'x-auth-token': 'not-a-jwt.%%%.x' }, []]
   ]
   for (const [name, headers, expected] of cases) {
     const backend = buildEvsBackend()
-    const answer = await backend.inject({ method: 'GET', url: `/v2/${DEMO.project}/cloudsnapshots/detail?enterprise_project_id=all_granted_eps`, headers })
+    const answer =
+      await backend.inject({
+        method: 'GET',
+        url: `/v2/${DEMO.project}/cloudsnapshots/detail?enterprise_project_id=all_granted_eps`,
+        headers
+      })
     t.equal(answer.statusCode, 200, name)
     t.same((answer.json() as { snapshots: Array<{ id: string }> }).snapshots.map((s) => s.id).sort(), [...expected].sort(), name)
     await backend.close()

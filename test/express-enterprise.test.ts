@@ -6,7 +6,15 @@ import evsAuthzExpress from '../src/express.js'
 
 const P = '0123456789abcdef0123456789abcdef'
 
-function memoryLogger (): { logger: { debug: (f: object, m: string) => void, info: (f: object, m: string) => void, error: (f: object, m: string) => void }, lines: Array<Record<string, unknown>> } {
+function memoryLogger (): {
+  logger: {
+    debug: (f: object, m: string) => void,
+    info: (f: object, m: string) => void,
+    error: (f: object,
+    m: string) => void
+  },
+  lines: Array<Record<string, unknown>>
+} {
   const lines: Array<Record<string, unknown>> = []
   const at = (level: number) => (fields: object, msg: string): void => { lines.push({ level, ...fields, msg }) }
   return { logger: { debug: at(20), info: at(30), error: at(50) }, lines }
@@ -31,7 +39,8 @@ t.test('enterprise-project decisions read the JSON body themselves, or use what 
     const server = a.listen(0, '127.0.0.1')
     await new Promise((resolve) => server.once('listening', resolve))
     const base = `http://127.0.0.1:${(server.address() as { port: number }).port}/v2/${P}/cloudsnapshots`
-    const post = async (body: string, type = 'application/json'): Promise<number> => (await fetch(base, { method: 'POST', body, headers: { 'content-type': type } })).status
+    const post = async (body: string, type = 'application/json'): Promise<number> =>
+      (await fetch(base, { method: 'POST', body, headers: { 'content-type': type } })).status
     const label = withParser ? 'after express.json()' : 'without a body parser'
     t.equal(await post(JSON.stringify({ snapshot: { volume_id: 'vol-in-ep' } })), 200, `${label}: allowed`)
     t.same(seen, [{ snapshot: { volume_id: 'vol-in-ep' } }], `${label}: the handler sees the parsed body`)

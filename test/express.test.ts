@@ -10,7 +10,15 @@ const SNAP = '5a9d0b8c-1111-4c2e-9d52-2f1c0b7e6a11'
 
 interface Line { level: number, [field: string]: unknown }
 
-function memoryLogger (): { logger: { debug: (f: object, m: string) => void, info: (f: object, m: string) => void, error: (f: object, m: string) => void }, lines: Line[] } {
+function memoryLogger (): {
+  logger: {
+    debug: (f: object, m: string) => void,
+    info: (f: object, m: string) => void,
+    error: (f: object,
+    m: string) => void
+  },
+  lines: Line[]
+} {
   const lines: Line[] = []
   const at = (level: number) => (fields: object, msg: string): void => { lines.push({ level, ...fields, msg }) }
   return { logger: { debug: at(20), info: at(30), error: at(50) }, lines }
@@ -23,7 +31,8 @@ const fakeAuth = (property: 'user' | 'auth'): RequestHandler => (req, _res, next
   next()
 }
 
-function app (options: Parameters<typeof evsAuthzExpress>[0] = {}, mount = '', authProperty: 'user' | 'auth' = 'user', factory: () => express.Express = express): { app: express.Express, lines: Line[], reached: string[] } {
+function app (options: Parameters<typeof evsAuthzExpress>[0] = {}, mount = '', authProperty: 'user' | 'auth' = 'user',
+  factory: () => express.Express = express): { app: express.Express, lines: Line[], reached: string[] } {
   const { logger, lines } = memoryLogger()
   const reached: string[] = []
   const application = factory()
@@ -39,7 +48,8 @@ function app (options: Parameters<typeof evsAuthzExpress>[0] = {}, mount = '', a
   return { app: application, lines, reached }
 }
 
-const claims = (actions: string[], project = P): Record<string, string> => ({ 'x-test-claims': JSON.stringify({ project_id: project, sub: 'u1', actions }) })
+const claims = (actions: string[], project = P): Record<string, string> =>
+  ({ 'x-test-claims': JSON.stringify({ project_id: project, sub: 'u1', actions }) })
 
 t.test('default and named exports are the same middleware factory', async (t) => {
   t.equal(evsAuthzExpress, named)
@@ -59,8 +69,17 @@ t.test('allows exact grants and answers denials with the same bodies as the Fast
   t.equal(anonymous.headers['www-authenticate'], 'Keystone')
   t.same(reached, [`/v2/${P}/snapshots/${SNAP}`])
   t.equal(lines.length, 4, 'one decision line per decision')
-  t.same(lines.map((l) => [l.level, l['decision'], l['reason']]), [[20, 'allow', 'granted'], [30, 'deny', 'missing-action'], [30, 'deny', 'missing-action'], [30, 'deny', 'no-credentials']])
-  t.match(lines[1], { msg: 'evs-authz decision', method: 'DELETE', template: '/v2/{project_id}/snapshots/{snapshot_id}', projectId: P, userId: 'u1', missingActions: ['evs:snapshots:delete', 'evs:volumes:get'] })
+  t.same(lines.map((l) => [l.level, l['decision'], l['reason']]),
+    [[20, 'allow', 'granted'], [30, 'deny', 'missing-action'], [30, 'deny', 'missing-action'], [30, 'deny', 'no-credentials']])
+  t.match(lines[1],
+    {
+      msg: 'evs-authz decision',
+      method: 'DELETE',
+      template: '/v2/{project_id}/snapshots/{snapshot_id}',
+      projectId: P,
+      userId: 'u1',
+      missingActions: ['evs:snapshots:delete', 'evs:volumes:get']
+    })
   t.type(lines[1]?.['requestId'], 'string')
 })
 
@@ -100,7 +119,8 @@ t.test('grants errors fail closed with 500; onDecision sees every decision and c
   })
   const failed = await inject(a, { method: 'GET', url: `/v2/${P}/snapshots`, headers: { 'x-fail': '1' } })
   t.equal(failed.statusCode, 500)
-  t.same(failed.json(), { computeFault: { code: 500, message: 'The server has either erred or is incapable of performing the requested operation.' } })
+  t.same(failed.json(),
+    { computeFault: { code: 500, message: 'The server has either erred or is incapable of performing the requested operation.' } })
   const ok = await inject(a, { method: 'GET', url: `/v2/${P}/snapshots` })
   t.equal(ok.statusCode, 200)
   t.same(seen.map((d) => d.reason), ['grants-error', 'granted'])
@@ -141,7 +161,8 @@ t.test('works on Express 4 too', async (t) => {
 
 t.test('invalid options throw at creation, listing every problem', async (t) => {
   t.throws(() => evsAuthzExpress({ mode: 'block' as never, unmatched: 'maybe' as never }), { code: 'EVS_AUTHZ_ERR_OPTIONS' })
-  const error = t.throws(() => evsAuthzExpress({ mode: 'block' as never, grants: 5 as never })) as unknown as { problems: Array<{ at: string }> }
+  const error =
+    t.throws(() => evsAuthzExpress({ mode: 'block' as never, grants: 5 as never })) as unknown as { problems: Array<{ at: string }> }
   t.same(error.problems.map((p) => p.at), ['mode', 'grants'])
 })
 

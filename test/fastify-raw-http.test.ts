@@ -43,7 +43,8 @@ async function start (test: { teardown: (fn: () => unknown) => void }, options: 
 }
 
 /** Writes one request exactly as given (latin1, so every byte is ours) and reads until the server closes. */
-function send (port: number, method: string, target: string, persona: Persona, extraHeaders: readonly string[]): Promise<{ status: number, body: string }> {
+function send (port: number, method: string, target: string, persona: Persona,
+  extraHeaders: readonly string[]): Promise<{ status: number, body: string }> {
   const claims = PERSONAS[persona]
   const lines = [
     `${method} ${target} HTTP/1.1`,
@@ -87,10 +88,12 @@ interface RawCase {
 }
 
 const MALFORMED = /^\{"badRequest":\{"code":400,"message":"Malformed request url"\}\}$/
-const OVERRIDDEN = /^\{"badRequest":\{"code":400,"message":"Method override is not allowed: remove the x-[a-z-]+ header and send the real method\."\}\}$/
+const OVERRIDDEN =
+  /^\{"badRequest":\{"code":400,"message":"Method override is not allowed: remove the x-[a-z-]+ header and send the real method\."\}\}$/
 const FORBIDDEN = /^\{"forbidden":\{"code":403,/
 
-function r (klass: string, method: string, target: string, status: number, extra: Partial<Omit<RawCase, 'klass' | 'method' | 'target' | 'status'>> = {}): RawCase {
+function r (klass: string, method: string, target: string, status: number,
+  extra: Partial<Omit<RawCase, 'klass' | 'method' | 'target' | 'status'>> = {}): RawCase {
   return { klass, method, target, status, persona: 'full', ...extra }
 }
 
@@ -155,7 +158,8 @@ const fullCases: readonly RawCase[] = [
   r('11 fragment', 'GET', `/v2/${P}/snapshots#/../detail`, 400, { body: MALFORMED }),
   r('11 fragment', 'GET', `/x#/../v2/${P}/snapshots`, 400, {
     body: MALFORMED,
-    note: 'the router cuts at # and routes /x, but request.url keeps /../v2/...; a hop that re-encodes # (Traefik CVE-2023-47106) forwards /x%23/../v2/...'
+    note: 'the router cuts at # and routes /x, but request.url keeps /../v2/...; ' +
+      'a hop that re-encodes # (Traefik CVE-2023-47106) forwards /x%23/../v2/...'
   }),
 
   r('12 absolute-form', 'GET', `http://evil/v2/${P}/snapshots`, 400, { body: MALFORMED }),
@@ -188,7 +192,8 @@ const fullCases: readonly RawCase[] = [
 const listCases: readonly RawCase[] = [
   r('list-only control', 'GET', `/v2/${P}/snapshots`, 200, { persona: 'list', reaches: '/v2/{project_id}/snapshots' }),
   r('list-only control', 'GET', `/v2/${P}/snapshots/detail`, 200, { persona: 'list', reaches: '/v2/{project_id}/snapshots/detail' }),
-  r('list-only control', 'GET', `/v2/${P}/snapshots/s1`, 403, { persona: 'list', body: /Policy doesn't allow evs:snapshots:get to be performed/ }),
+  r('list-only control', 'GET', `/v2/${P}/snapshots/s1`, 403,
+    { persona: 'list', body: /Policy doesn't allow evs:snapshots:get to be performed/ }),
   r('list-only', 'GET', `/v2/${P}/snapshots/detail.json`, 403, { persona: 'list' }),
   r('list-only', 'GET', `/v2/${P}/snapshots/%64etail`, 400, { persona: 'list' }),
   r('list-only', 'GET', `/v2/${P}/snapshots/x%2Fmetadata`, 400, { persona: 'list' }),
@@ -219,7 +224,9 @@ const prefixCases: readonly RawCase[] = [
 function caseName (k: RawCase): string {
   const target = JSON.stringify(k.target).slice(1, -1).replaceAll(P, '{P}')
   const headers = k.headers === undefined ? '' : ` [${k.headers.join(', ')}]`
-  const reach = k.reaches === undefined ? 'never reaches the handler' : k.reaches === 'outside' ? 'passes untouched' : `reaches ${k.reaches}`
+  const reach = k.reaches === undefined
+    ? 'never reaches the handler'
+    : k.reaches === 'outside' ? 'passes untouched' : `reaches ${k.reaches}`
   return `[${k.klass}] ${k.persona} ${k.method} ${target}${headers} -> ${k.status}, ${reach}`
 }
 
@@ -243,7 +250,8 @@ function runCases (label: string, cases: readonly RawCase[], options: EvsAuthzOp
         }
         t.same(reached, [{ method: k.method, url: k.target }], 'reaches the handler once, with the target as sent')
         if (k.reaches === 'outside') {
-          t.equal(authorizer.authorize({ method: k.method, url: k.target, headers: {} }, FULL).reason, 'not-guarded', 'outside the guarded space')
+          t.equal(authorizer.authorize({ method: k.method, url: k.target, headers: {} }, FULL).reason, 'not-guarded',
+            'outside the guarded space')
           return
         }
         const decision = authorizer.authorize({ method: k.method, url: k.target, headers: {} }, FULL)

@@ -14,7 +14,8 @@ const OTHER = '11112222333344445555666677778888'
 const S = 'c0ffee00-1234-4abc-8def-0123456789ab'
 const USER = 'user-42'
 
-const ALL_SNAPSHOT_ACTIONS = ['evs:snapshots:create', 'evs:snapshots:list', 'evs:snapshots:get', 'evs:snapshots:update', 'evs:snapshots:delete', 'evs:snapshots:rollback', 'evs:volumes:get']
+const ALL_SNAPSHOT_ACTIONS = ['evs:snapshots:create', 'evs:snapshots:list', 'evs:snapshots:get', 'evs:snapshots:update',
+  'evs:snapshots:delete', 'evs:snapshots:rollback', 'evs:volumes:get']
 
 interface Sent {
   readonly status: number
@@ -26,7 +27,8 @@ interface Sent {
   readonly reqId: string
 }
 
-async function send (ta: TestApp, method: string, url: string, options: { claims?: unknown, headers?: Record<string, string> } = {}): Promise<Sent> {
+async function send (ta: TestApp, method: string, url: string,
+  options: { claims?: unknown, headers?: Record<string, string> } = {}): Promise<Sent> {
   const reqId = nextRequestId('fastify')
   const headers: Record<string, string> = { 'x-request-id': reqId, ...options.headers }
   if (options.claims !== undefined) headers['x-test-claims'] = JSON.stringify(options.claims)
@@ -37,7 +39,15 @@ async function send (ta: TestApp, method: string, url: string, options: { claims
   } catch {
     json = undefined
   }
-  return { status: response.statusCode, body: response.body, json, headers: response.headers, reached: ta.reached.includes(reqId), lines: ta.decisionLines(reqId), reqId }
+  return {
+    status: response.statusCode,
+    body: response.body,
+    json,
+    headers: response.headers,
+    reached: ta.reached.includes(reqId),
+    lines: ta.decisionLines(reqId),
+    reqId
+  }
 }
 
 function withApp (options: EvsAuthzOptions, build: Parameters<typeof buildApp>[1] = {}): TestApp {
@@ -120,7 +130,16 @@ t.test('audit mode lets a would-deny request through and logs it as an audited d
   t.ok(lacking.reached, 'handler reached')
   t.same(lacking.json, { reached: true })
   t.equal(lacking.lines.length, 1)
-  t.match(lacking.lines[0], { mode: 'audit', decision: 'deny', reason: 'missing-action', method: 'DELETE', template: '/v2/{project_id}/snapshots/{snapshot_id}', projectId: P, userId: USER })
+  t.match(lacking.lines[0],
+    {
+      mode: 'audit',
+      decision: 'deny',
+      reason: 'missing-action',
+      method: 'DELETE',
+      template: '/v2/{project_id}/snapshots/{snapshot_id}',
+      projectId: P,
+      userId: USER
+    })
   t.same(lacking.lines[0]?.['missingActions'], ['evs:snapshots:delete'])
   t.ok((lacking.lines[0]?.level ?? 0) >= 30, 'audited denial at info or above')
 
@@ -147,7 +166,8 @@ t.test('onDecision is called once per decision with the decision and the request
   const outside = await send(ta, 'GET', '/health')
   t.equal(outside.status, 200)
 
-  t.same(calls.map((c) => String(c.request.id)), [allowed.reqId, denied.reqId, anonymous.reqId], 'one call per guarded request, none outside')
+  t.same(calls.map((c) => String(c.request.id)), [allowed.reqId, denied.reqId, anonymous.reqId],
+    'one call per guarded request, none outside')
   for (const call of calls) t.equal(call.request.evsAuthz, call.decision, 'the decision given is the one the request carries')
   const [a, d, n] = calls.map((c) => c.decision)
   t.match(a, { kind: 'allow', reason: 'granted', method: 'GET', projectId: P, userId: USER })
@@ -226,7 +246,8 @@ t.test('grants returning null or undefined → 401', async (t) => {
 const failingGrants: Array<[string, EvsAuthzOptions['grants']]> = [
   ['throws', () => { throw new Error('SECRET-GRANTS-ERROR-1') }],
   ['rejects', async () => { throw new Error('SECRET-GRANTS-ERROR-1') }],
-  ['returns a rejected promise later', () => new Promise((_resolve, reject) => setImmediate(() => reject(new Error('SECRET-GRANTS-ERROR-1'))))]
+  ['returns a rejected promise later',
+    () => new Promise((_resolve, reject) => setImmediate(() => reject(new Error('SECRET-GRANTS-ERROR-1'))))]
 ]
 
 for (const [kind, grants] of failingGrants) {
@@ -240,7 +261,8 @@ for (const [kind, grants] of failingGrants) {
       t.equal(sent.lines.length, 1)
       t.match(sent.lines[0], { decision: 'deny', reason: 'grants-error', level: 50 })
       // The operator needs the error itself (pino's err serializer: type, message, stack); the client never sees it.
-      t.match(sent.lines[0], { err: { type: 'Error', message: 'SECRET-GRANTS-ERROR-1', stack: /SECRET-GRANTS-ERROR-1/ } }, 'the error is logged as err')
+      t.match(sent.lines[0], { err: { type: 'Error', message: 'SECRET-GRANTS-ERROR-1', stack: /SECRET-GRANTS-ERROR-1/ } },
+        'the error is logged as err')
       t.notMatch(sent.body, 'SECRET-GRANTS-ERROR-1', 'the error message is not sent to the client')
     }
   })
@@ -250,10 +272,13 @@ t.test('malformed claims deny (403 invalid-grants), never allow', async (t) => {
   const ta = withApp({})
   await ta.app.ready()
   const malformed: Array<[string, Record<string, unknown>]> = [
-    ['a Deny statement with a non-string Action', { project_id: P, sub: USER, policies: [{ Version: '1.1', Statement: [{ Effect: 'Deny', Action: 5 }] }] }],
-    ['the same next to Allow *', { project_id: P, sub: USER, actions: ['*'], policies: [{ Version: '1.1', Statement: [{ Effect: 'Deny', Action: 5 }] }] }],
+    ['a Deny statement with a non-string Action',
+      { project_id: P, sub: USER, policies: [{ Version: '1.1', Statement: [{ Effect: 'Deny', Action: 5 }] }] }],
+    ['the same next to Allow *',
+      { project_id: P, sub: USER, actions: ['*'], policies: [{ Version: '1.1', Statement: [{ Effect: 'Deny', Action: 5 }] }] }],
     ['actions as a string', { project_id: P, sub: USER, actions: 'evs:snapshots:get' }],
-    ['an unknown policy version', { project_id: P, sub: USER, policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['*'] }] }] }],
+    ['an unknown policy version',
+      { project_id: P, sub: USER, policies: [{ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['*'] }] }] }],
     ['an unknown Effect', { project_id: P, sub: USER, policies: [{ Version: '1.1', Statement: [{ Effect: 'allow', Action: ['*'] }] }] }],
     ['roles as a string', { project_id: P, sub: USER, roles: 'te_admin' }]
   ]
@@ -290,11 +315,18 @@ t.test('request.evsAuthz carries the decision into later hooks and handlers; nul
   const outside = await send(ta, 'GET', '/health')
   t.equal(allowed.status, 200)
   t.match(seen.get(allowed.reqId), {
-    hook: { kind: 'allow', reason: 'granted', method: 'GET', projectId: P, route: { template: '/v3/{project_id}/snapshots/{snapshot_id}/metadata/{key}' } },
+    hook: {
+      kind: 'allow',
+      reason: 'granted',
+      method: 'GET',
+      projectId: P,
+      route: { template: '/v3/{project_id}/snapshots/{snapshot_id}/metadata/{key}' }
+    },
     handler: { kind: 'allow', reason: 'granted' }
   })
   t.match(seen.get(allowed.reqId)?.hook?.params, { project_id: P, snapshot_id: S, key: 'color' })
-  t.match(seen.get(denied.reqId), { hook: { kind: 'deny', reason: 'missing-action' }, handler: { kind: 'deny' } }, 'audit: a denial reaches the handler with its decision')
+  t.match(seen.get(denied.reqId), { hook: { kind: 'deny', reason: 'missing-action' }, handler: { kind: 'deny' } },
+    'audit: a denial reaches the handler with its decision')
   t.same(seen.get(outside.reqId), { hook: null, handler: null })
 })
 
@@ -318,13 +350,20 @@ t.test('the token, auth headers and claim contents never appear in logs or respo
   const headers = { authorization: 'Bearer SECRET-TOKEN-123', 'x-auth-token': 'SECRET-TOKEN-456' }
   const withSecret = (claims: Record<string, unknown>): Record<string, unknown> => ({ ...claims, secret: 'SECRET-CLAIM-789' })
   const cases: Array<[string, string, string, Record<string, unknown> | undefined, number]> = [
-    ['allow (cinder)', 'DELETE', `/v2/${P}/snapshots/${S}`, withSecret(claimsFor(['evs:snapshots:delete', 'evs:snapshots:get', 'evs:volumes:get'])), 200],
+    ['allow (cinder)', 'DELETE', `/v2/${P}/snapshots/${S}`,
+      withSecret(claimsFor(['evs:snapshots:delete', 'evs:snapshots:get', 'evs:volumes:get'])), 200],
     ['allow (evs)', 'POST', `/v2/${P}/cloudsnapshots`, withSecret(claimsFor(['evs:snapshots:create'])), 200],
     ['missing action', 'DELETE', `/v2/${P}/snapshots/${S}`, withSecret(claimsFor(['evs:snapshots:get'])), 403],
-    ['explicit deny', 'GET', `/v2/${P}/cloudsnapshots/detail`, withSecret({ project_id: P, sub: USER, policies: [{ Version: '1.1', Statement: [{ Effect: 'Allow', Action: ['*'] }, { Effect: 'Deny', Action: ['evs:snapshots:list'] }] }] }), 403],
+    ['explicit deny', 'GET', `/v2/${P}/cloudsnapshots/detail`,
+      withSecret({
+        project_id: P,
+        sub: USER,
+        policies: [{ Version: '1.1', Statement: [{ Effect: 'Allow', Action: ['*'] }, { Effect: 'Deny', Action: ['evs:snapshots:list'] }] }]
+      }), 403],
     ['project mismatch', 'GET', `/v2/${P}/snapshots`, withSecret(claimsFor(['evs:snapshots:list'], OTHER)), 403],
     ['no route', 'GET', `/v2/${P}/snapshots/${S}/nope`, withSecret(claimsFor(['*'])), 403],
-    ['malformed grants', 'GET', `/v2/${P}/snapshots`, withSecret({ project_id: P, policies: [{ Version: '1.1', Statement: [{ Effect: 'Deny', Action: 5 }] }] }), 403],
+    ['malformed grants', 'GET', `/v2/${P}/snapshots`,
+      withSecret({ project_id: P, policies: [{ Version: '1.1', Statement: [{ Effect: 'Deny', Action: 5 }] }] }), 403],
     ['no claims', 'GET', `/v2/${P}/snapshots`, undefined, 401]
   ]
   for (const [what, method, url, claims, status] of cases) {
@@ -362,7 +401,8 @@ t.test('a malformed grant does not echo claim contents into the decision line', 
 t.test('a Keystone token body allows a Cinder delete', async (t) => {
   const ta = withApp({})
   await ta.app.ready()
-  const keystone = (project: string): Record<string, unknown> => ({ token: { project: { id: project }, user: { id: 'u1', name: 'alice' }, roles: [{ id: '0', name: 'te_admin' }] } })
+  const keystone = (project: string): Record<string, unknown> =>
+    ({ token: { project: { id: project }, user: { id: 'u1', name: 'alice' }, roles: [{ id: '0', name: 'te_admin' }] } })
   const allowed = await send(ta, 'DELETE', `/v2/${P}/snapshots/${S}`, { claims: keystone(P) })
   t.equal(allowed.status, 200)
   t.ok(allowed.reached)
@@ -371,7 +411,8 @@ t.test('a Keystone token body allows a Cinder delete', async (t) => {
   t.equal(elsewhere.status, 403, 'a Keystone token for another project')
   t.notOk(elsewhere.reached)
   t.match(elsewhere.lines[0], { reason: 'project-mismatch', userId: 'u1' })
-  const guest = await send(ta, 'DELETE', `/v2/${P}/snapshots/${S}`, { claims: { token: { project: { id: P }, user: { id: 'u2' }, roles: [{ id: '1', name: 'readonly' }] } } })
+  const guest = await send(ta, 'DELETE', `/v2/${P}/snapshots/${S}`,
+    { claims: { token: { project: { id: P }, user: { id: 'u2' }, roles: [{ id: '1', name: 'readonly' }] } } })
   t.equal(guest.status, 403, 'a Keystone token with only the readonly role')
   t.same(guest.json, { forbidden: { code: 403, message: 'Policy doesn\'t allow evs:snapshots:delete to be performed.' } })
 })
@@ -485,7 +526,13 @@ function checkStartupError (t: TapTest, error: unknown, mentions: string[]): voi
 }
 
 const row = (overrides: Record<string, unknown>): Record<string, unknown> => ({
-  method: 'GET', template: '/v2/{project_id}/widgets', actions: ['evs:widgets:get'], enterpriseProject: false, family: 'cinder', name: 'Widgets', ...overrides
+  method: 'GET',
+  template: '/v2/{project_id}/widgets',
+  actions: ['evs:widgets:get'],
+  enterpriseProject: false,
+  family: 'cinder',
+  name: 'Widgets',
+  ...overrides
 })
 
 const badOptions: Array<[string, unknown, string[]]> = [
@@ -502,8 +549,10 @@ const badOptions: Array<[string, unknown, string[]]> = [
     ]
   }, ['routes[0]', 'FETCH', 'routes[1]', 'evs:*:get', 'routes[3]', 'routes[4]']],
   ['an empty route table', { routes: [] }, ['routes']],
-  ['a bad policy catalogue', { policies: { Broken: { Version: '1.1', Statement: [{ Effect: 'Permit', Action: ['*'] }] } } }, ['Broken', 'Permit']],
-  ['mode, unmatched and prefix all wrong at once', { mode: 'block', unmatched: 'maybe', prefix: 'evs/' }, ['mode', 'block', 'unmatched', 'maybe', 'prefix', 'evs/']]
+  ['a bad policy catalogue', { policies: { Broken: { Version: '1.1', Statement: [{ Effect: 'Permit', Action: ['*'] }] } } },
+    ['Broken', 'Permit']],
+  ['mode, unmatched and prefix all wrong at once', { mode: 'block', unmatched: 'maybe', prefix: 'evs/' },
+    ['mode', 'block', 'unmatched', 'maybe', 'prefix', 'evs/']]
 ]
 
 for (const [what, options, mentions] of badOptions) {
@@ -538,7 +587,8 @@ t.test('method override headers → 400 before any grant is consulted', async (t
   const ta = withApp({})
   await ta.app.ready()
   for (const header of ['x-http-method-override', 'X-HTTP-Method', 'x-method-override']) {
-    const sent = await send(ta, 'GET', `/v2/${P}/snapshots/${S}`, { claims: claimsFor(ALL_SNAPSHOT_ACTIONS), headers: { [header]: 'DELETE' } })
+    const sent = await send(ta, 'GET', `/v2/${P}/snapshots/${S}`,
+      { claims: claimsFor(ALL_SNAPSHOT_ACTIONS), headers: { [header]: 'DELETE' } })
     t.equal(sent.status, 400, header)
     t.notOk(sent.reached, `${header}: handler not reached`)
     t.match(sent.json, { badRequest: { code: 400, message: String } })

@@ -12,7 +12,8 @@ const S = '5a9d0b8c-1111-4c2e-9d52-2f1c0b7e6a11'
 const PROTOTYPE_NAMES = [...Object.getOwnPropertyNames(Object.prototype), '__proto__']
 const authorizer = createAuthorizer()
 const get = { method: 'GET', url: `/v2/${P}/snapshots/${S}` }
-const epList = (ep: string): { method: string, url: string } => ({ method: 'GET', url: `/v2/${P}/cloudsnapshots/detail?enterprise_project_id=${encodeURIComponent(ep)}` })
+const epList = (ep: string): { method: string, url: string } =>
+  ({ method: 'GET', url: `/v2/${P}/cloudsnapshots/detail?enterprise_project_id=${encodeURIComponent(ep)}` })
 
 /** Claims as a JSON token body would arrive: JSON.parse makes `__proto__` an own key, never the prototype. */
 const claims = (json: string): unknown => JSON.parse(json)
@@ -25,7 +26,8 @@ t.test('prototype names as roles grant nothing', async (t) => {
 })
 
 t.test('prototype names as claim keys are data', async (t) => {
-  const decision = authorizer.authorize(get, claims(`{"project_id":"${P}","__proto__":{"actions":["evs:*:*"]},"constructor":{"actions":["evs:*:*"]}}`))
+  const decision = authorizer.authorize(get,
+    claims(`{"project_id":"${P}","__proto__":{"actions":["evs:*:*"]},"constructor":{"actions":["evs:*:*"]}}`))
   t.match(decision, { kind: 'deny', reason: 'missing-action' })
   const inherited = Object.assign(Object.create({ actions: ['evs:*:*'], project_id: P }) as object, { sub: 'u' })
   t.match(authorizer.authorize(get, inherited), { kind: 'deny' }, 'inherited properties are not grants')
@@ -63,7 +65,8 @@ t.test('prototype names as condition operators and keys: an Allow never applies,
 t.test('property: authorize() never throws and never allows a request the claims cannot grant', async (t) => {
   const names = fc.oneof(fc.constantFrom(...PROTOTYPE_NAMES), fc.string({ maxLength: 12 }))
   const hostile = fc.letrec((tie) => ({
-    value: fc.oneof({ depthSize: 'small' }, fc.anything({ maxDepth: 2 }), fc.dictionary(names, tie('value'), { maxKeys: 4 }), fc.array(tie('value'), { maxLength: 3 }))
+    value: fc.oneof({ depthSize: 'small' }, fc.anything({ maxDepth: 2 }), fc.dictionary(names, tie('value'), { maxKeys: 4 }),
+      fc.array(tie('value'), { maxLength: 3 }))
   })).value
   fc.assert(fc.property(hostile, (raw) => {
     // Through JSON, as a token body arrives; a value JSON cannot carry is used as it is.
@@ -82,7 +85,8 @@ t.test('property: authorize() never throws and never allows a request the claims
 })
 
 t.test('invalid-grants details name positions, never claim keys', async (t) => {
-  const decision = authorizer.authorize(get, { project_id: P, policies: [{ Version: '1.1', Statement: [{ Effect: 'Allow', Action: ['evs:*:*'], 'SECRET-KEY': 1 }] }] })
+  const decision = authorizer.authorize(get,
+    { project_id: P, policies: [{ Version: '1.1', Statement: [{ Effect: 'Allow', Action: ['evs:*:*'], 'SECRET-KEY': 1 }] }] })
   t.match(decision, { kind: 'deny', reason: 'invalid-grants' })
   t.notMatch(String(decision.detail), 'SECRET-KEY')
   t.match(String(decision.detail), 'policies[0].Statement[0].<element 2>')
@@ -106,10 +110,22 @@ t.test('globs over the limits make the statement unevaluable: an Allow never app
   const policy = (effect: string, pattern: string): unknown => ({
     project_id: P,
     sub: 'aaaa',
-    policies: [{ Version: '1.1', Statement: [{ Effect: 'Allow', Action: ['evs:*:*'] }, { Effect: effect, Action: ['evs:snapshots:get'], Condition: { StringMatch: { 'g:UserId': [pattern] } } }] }]
+    policies: [{
+      Version: '1.1',
+      Statement: [{ Effect: 'Allow', Action: ['evs:*:*'] },
+        { Effect: effect, Action: ['evs:snapshots:get'], Condition: { StringMatch: { 'g:UserId': [pattern] } } }]
+    }]
   })
   t.match(authorizer.authorize(get, policy('Deny', manyStars)), { kind: 'deny', reason: 'explicit-deny' }, 'a Deny over the limits applies')
-  const allowOnly = { project_id: P, sub: 'aaaa', policies: [{ Version: '1.1', Statement: [{ Effect: 'Allow', Action: ['evs:*:*'], Condition: { StringMatch: { 'g:UserId': [manyStars] } } }] }] }
+  const allowOnly =
+    {
+      project_id: P,
+      sub: 'aaaa',
+      policies: [{
+        Version: '1.1',
+        Statement: [{ Effect: 'Allow', Action: ['evs:*:*'], Condition: { StringMatch: { 'g:UserId': [manyStars] } } }]
+      }]
+    }
   t.match(authorizer.authorize(get, allowOnly), { kind: 'deny', reason: 'missing-action' }, 'an Allow over the limits does not')
   const actionOverLimit = { project_id: P, actions: [`evs:${'*s'.repeat(GLOB_LIMITS.wildcards + 1)}:get`] }
   t.match(authorizer.authorize(get, actionOverLimit), { kind: 'deny' }, 'an action glob over the limits grants nothing')
