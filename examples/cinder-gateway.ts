@@ -76,8 +76,12 @@ export async function buildCinderGateway (options: CinderGatewayOptions): Promis
         const user = (request as FastifyRequest & { user?: unknown }).user
         const token = backendToken(user)
         // No verified caller (an unmatched path), or claims the backend credential cannot be made from.
-        if (token === undefined) return await refuse(request, reply, user == null ? 401 : 403, user == null ? 'no-credentials' : 'unforwardable-identity')
-        if (decision.reason === 'unmatched-pass' && !passWrites && !SAFE_METHODS.has(request.method)) return await refuse(request, reply, 403, 'unmatched-write')
+        if (token === undefined) {
+          return await refuse(request, reply, user == null ? 401 : 403, user == null ? 'no-credentials' : 'unforwardable-identity')
+        }
+        if (decision.reason === 'unmatched-pass' && !passWrites && !SAFE_METHODS.has(request.method)) {
+          return await refuse(request, reply, 403, 'unmatched-write')
+        }
         tokens.set(request, token)
       })
     },
@@ -108,7 +112,15 @@ export const CINDER_DEMO = {
 export const cinderPersonas: ReadonlyArray<{ readonly name: string, readonly claims: Record<string, unknown> }> = [
   { name: 'admin', claims: { sub: 'alice', project_id: CINDER_DEMO.project, roles: ['te_admin'] } },
   { name: 'readonly', claims: { sub: 'bob', project_id: CINDER_DEMO.project, roles: ['readonly'] } },
-  { name: 'nodelete', claims: { sub: 'carol', project_id: CINDER_DEMO.project, actions: ['evs:snapshots:create', 'evs:snapshots:get', 'evs:snapshots:list', 'evs:snapshots:update', 'evs:snapshots:rollback', 'evs:volumes:get'] } },
+  {
+    name: 'nodelete',
+    claims: {
+      sub: 'carol',
+      project_id: CINDER_DEMO.project,
+      actions: ['evs:snapshots:create', 'evs:snapshots:get', 'evs:snapshots:list', 'evs:snapshots:update', 'evs:snapshots:rollback',
+        'evs:volumes:get']
+    }
+  },
   { name: 'other', claims: { sub: 'dave', project_id: CINDER_DEMO.otherProject, roles: ['te_admin'] } }
 ]
 
@@ -117,7 +129,8 @@ export const cinderPersonas: ReadonlyArray<{ readonly name: string, readonly cla
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const env = process.env
   const upstream = env['CINDER_URL'] ?? 'http://127.0.0.1:18776'
-  const app = await buildCinderGateway({ upstream, secret: env['EVS_AUTHZ_DEMO_SECRET'] ?? randomBytes(32).toString('hex'), logger: { level: 'info' } })
+  const secret = env['EVS_AUTHZ_DEMO_SECRET'] ?? randomBytes(32).toString('hex')
+  const app = await buildCinderGateway({ upstream, secret, logger: { level: 'info' } })
   await app.listen({ host: '127.0.0.1', port: Number(env['PORT'] ?? 18780) })
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
   const p = CINDER_DEMO.project

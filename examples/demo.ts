@@ -16,17 +16,35 @@ export interface Persona {
 export const personas: readonly Persona[] = [
   { name: 'admin', claims: { sub: 'alice', project_id: DEMO.project, roles: ['te_admin'] } },
   { name: 'readonly', claims: { sub: 'bob', project_id: DEMO.project, roles: ['readonly'] } },
-  { name: 'operator', claims: { sub: 'carol', project_id: DEMO.project, actions: ['evs:snapshots:create', 'evs:snapshots:get', 'evs:snapshots:list', 'evs:snapshots:update', 'evs:snapshots:rollback', 'evs:volumes:get'] } },
+  {
+    name: 'operator',
+    claims: {
+      sub: 'carol',
+      project_id: DEMO.project,
+      actions: ['evs:snapshots:create', 'evs:snapshots:get', 'evs:snapshots:list', 'evs:snapshots:update', 'evs:snapshots:rollback',
+        'evs:volumes:get']
+    }
+  },
   { name: 'other', claims: { sub: 'dave', project_id: DEMO.otherProject, roles: ['te_admin'] } },
   // EVS FullAccess, but only in the dev enterprise project: cloudsnapshots of dev volumes, nothing else.
-  { name: 'ep_dev', claims: { sub: 'erin', project_id: DEMO.project, enterprise_projects: [{ id: DEMO.devEp, roles: ['EVS FullAccess'] }] } }
+  {
+    name: 'ep_dev',
+    claims: { sub: 'erin', project_id: DEMO.project, enterprise_projects: [{ id: DEMO.devEp, roles: ['EVS FullAccess'] }] }
+  }
 ]
 
 export interface Demo {
   readonly gatewayUrl: string
   readonly upstreamUrl: string
   readonly tokens: Readonly<Record<string, string>>
-  readonly curls: ReadonlyArray<{ readonly expect: number, readonly what: string, readonly persona: string | undefined, readonly method: string, readonly path: string, readonly body?: unknown }>
+  readonly curls: ReadonlyArray<{
+    readonly expect: number
+    readonly what: string
+    readonly persona: string | undefined
+    readonly method: string
+    readonly path: string
+    readonly body?: unknown
+  }>
   close (): Promise<void>
 }
 
@@ -63,17 +81,73 @@ export async function startDemo (options: DemoOptions = {}): Promise<Demo> {
     // The commands below rename and delete: with the embedded backend, this first one restores its data.
     ...(backend === undefined
       ? []
-      : [{ expect: 204, what: 'restore the demo data (run the whole list again from here)', persona: undefined, method: 'POST', path: RESET }]),
+      : [{
+          expect: 204,
+          what: 'restore the demo data (run the whole list again from here)',
+          persona: undefined,
+          method: 'POST',
+          path: RESET
+        }]),
     { expect: 200, what: 'read-only lists snapshots', persona: 'readonly', method: 'GET', path: `${p}/snapshots/detail` },
-    { expect: 403, what: 'read-only may not create a snapshot', persona: 'readonly', method: 'POST', path: `${p}/cloudsnapshots`, body: { snapshot: { volume_id: DEMO.volume, name: 'manual' } } },
-    { expect: 200, what: 'operator renames a snapshot', persona: 'operator', method: 'PUT', path: `${p}/cloudsnapshots/${DEMO.snapshot}`, body: { snapshot: { name: 'db-nightly-renamed' } } },
-    { expect: 403, what: 'operator may not delete (no evs:snapshots:delete)', persona: 'operator', method: 'DELETE', path: `${p}/snapshots/${DEMO.devSnapshot}` },
-    { expect: 403, what: 'another project\'s admin is refused here', persona: 'other', method: 'GET', path: `${p}/snapshots/${DEMO.snapshot}` },
+    {
+      expect: 403,
+      what: 'read-only may not create a snapshot',
+      persona: 'readonly',
+      method: 'POST',
+      path: `${p}/cloudsnapshots`,
+      body: { snapshot: { volume_id: DEMO.volume, name: 'manual' } }
+    },
+    {
+      expect: 200,
+      what: 'operator renames a snapshot',
+      persona: 'operator',
+      method: 'PUT',
+      path: `${p}/cloudsnapshots/${DEMO.snapshot}`,
+      body: { snapshot: { name: 'db-nightly-renamed' } }
+    },
+    {
+      expect: 403,
+      what: 'operator may not delete (no evs:snapshots:delete)',
+      persona: 'operator',
+      method: 'DELETE',
+      path: `${p}/snapshots/${DEMO.devSnapshot}`
+    },
+    {
+      expect: 403,
+      what: 'another project\'s admin is refused here',
+      persona: 'other',
+      method: 'GET',
+      path: `${p}/snapshots/${DEMO.snapshot}`
+    },
     { expect: 401, what: 'no token', persona: undefined, method: 'GET', path: `${p}/snapshots` },
-    { expect: 200, what: 'EP-scoped user reads a snapshot of a dev-EP volume', persona: 'ep_dev', method: 'GET', path: `${p}/cloudsnapshots/${DEMO.devSnapshot}` },
-    { expect: 403, what: 'EP-scoped user may not read a production-EP snapshot', persona: 'ep_dev', method: 'GET', path: `${p}/cloudsnapshots/${DEMO.snapshot}` },
-    { expect: 200, what: 'EP-scoped user lists the dev EP', persona: 'ep_dev', method: 'GET', path: `${p}/cloudsnapshots/detail?enterprise_project_id=${DEMO.devEp}` },
-    { expect: 403, what: 'EP-scoped grants do not count on Cinder routes', persona: 'ep_dev', method: 'GET', path: `${p}/snapshots/${DEMO.devSnapshot}` },
+    {
+      expect: 200,
+      what: 'EP-scoped user reads a snapshot of a dev-EP volume',
+      persona: 'ep_dev',
+      method: 'GET',
+      path: `${p}/cloudsnapshots/${DEMO.devSnapshot}`
+    },
+    {
+      expect: 403,
+      what: 'EP-scoped user may not read a production-EP snapshot',
+      persona: 'ep_dev',
+      method: 'GET',
+      path: `${p}/cloudsnapshots/${DEMO.snapshot}`
+    },
+    {
+      expect: 200,
+      what: 'EP-scoped user lists the dev EP',
+      persona: 'ep_dev',
+      method: 'GET',
+      path: `${p}/cloudsnapshots/detail?enterprise_project_id=${DEMO.devEp}`
+    },
+    {
+      expect: 403,
+      what: 'EP-scoped grants do not count on Cinder routes',
+      persona: 'ep_dev',
+      method: 'GET',
+      path: `${p}/snapshots/${DEMO.devSnapshot}`
+    },
     { expect: 400, what: 'a path-confusion spelling', persona: 'admin', method: 'GET', path: `${p}/snapshots/%64etail` },
     { expect: 202, what: 'admin deletes a snapshot', persona: 'admin', method: 'DELETE', path: `${p}/snapshots/${DEMO.devSnapshot}` }
   ]

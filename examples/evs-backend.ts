@@ -46,10 +46,22 @@ export function seedProjects (): Map<string, ProjectData> {
   const created = '2026-11-01T08:00:00.000000'
   const volume = (id: string, name: string, ep: string): Volume => ({ id, name, size: 40, status: 'available', enterprise_project_id: ep })
   const snapshot = (id: string, name: string, volumeId: string): Snapshot =>
-    ({ id, name, description: 'seeded', status: 'available', size: 40, volume_id: volumeId, created_at: created, updated_at: null, metadata: { env: name } })
+    ({
+      id,
+      name,
+      description: 'seeded',
+      status: 'available',
+      size: 40,
+      volume_id: volumeId,
+      created_at: created,
+      updated_at: null,
+      metadata: { env: name }
+    })
   const main: ProjectData = {
-    volumes: new Map([[DEMO.volume, volume(DEMO.volume, 'db-data', DEMO.productionEp)], [DEMO.devVolume, volume(DEMO.devVolume, 'dev-data', DEMO.devEp)]]),
-    snapshots: new Map([[DEMO.snapshot, snapshot(DEMO.snapshot, 'db-nightly', DEMO.volume)], [DEMO.devSnapshot, snapshot(DEMO.devSnapshot, 'dev-nightly', DEMO.devVolume)]])
+    volumes: new Map([[DEMO.volume, volume(DEMO.volume, 'db-data', DEMO.productionEp)],
+      [DEMO.devVolume, volume(DEMO.devVolume, 'dev-data', DEMO.devEp)]]),
+    snapshots: new Map([[DEMO.snapshot, snapshot(DEMO.snapshot, 'db-nightly', DEMO.volume)],
+      [DEMO.devSnapshot, snapshot(DEMO.devSnapshot, 'dev-nightly', DEMO.devVolume)]])
   }
   const other: ProjectData = { volumes: new Map(), snapshots: new Map() }
   return new Map([[DEMO.project, main], [DEMO.otherProject, other]])
@@ -76,7 +88,12 @@ export function grantedEnterpriseProjects (token: string | string[] | undefined)
 type Req = FastifyRequest<{ Params: Record<string, string>, Body: Record<string, Record<string, unknown> | undefined> | undefined }>
 
 /** Builds the backend (not listening). `onRequest` sees every request as the backend receives it. */
-export function buildEvsBackend (options: { projects?: Map<string, ProjectData>, onRequest?: (method: string, url: string) => void } = {}): FastifyInstance {
+export interface EvsBackendOptions {
+  projects?: Map<string, ProjectData>
+  onRequest?: (method: string, url: string) => void
+}
+
+export function buildEvsBackend (options: EvsBackendOptions = {}): FastifyInstance {
   const projects = options.projects ?? seedProjects()
   const app = Fastify({ logger: false })
   if (options.projects === undefined) {
@@ -145,7 +162,10 @@ export function buildEvsBackend (options: { projects?: Map<string, ProjectData>,
       return granted === 'all' || (of !== undefined && granted.has(of))
     }
     const all = [...project.snapshots.values()].filter(inScope)
-    const snapshots = detail ? all.map((s) => view(s, request.params['project_id'] ?? '')) : all.map(({ id, name, description, status, size, volume_id: volumeId, created_at: createdAt, metadata }) => ({ id, name, description, status, size, volume_id: volumeId, created_at: createdAt, metadata }))
+    const snapshots = detail
+      ? all.map((s) => view(s, request.params['project_id'] ?? ''))
+      : all.map(({ id, name, description, status, size, volume_id: volumeId, created_at: createdAt, metadata }) =>
+        ({ id, name, description, status, size, volume_id: volumeId, created_at: createdAt, metadata }))
     return { snapshots, count: snapshots.length }
   }
   const showSnapshot = async (request: Req, reply: FastifyReply) => {
@@ -172,7 +192,9 @@ export function buildEvsBackend (options: { projects?: Map<string, ProjectData>,
     if (snapshot === undefined) return reply
     const volumeId = String(request.body?.['rollback']?.['volume_id'] ?? '')
     const volume = projects.get(request.params['project_id'] ?? '')?.volumes.get(volumeId)
-    if (volume === undefined || volumeId !== snapshot.volume_id) return reply.code(400).send(badRequest('Invalid input received: rollback.volume_id must be the snapshot\'s source volume.'))
+    if (volume === undefined || volumeId !== snapshot.volume_id) {
+      return reply.code(400).send(badRequest('Invalid input received: rollback.volume_id must be the snapshot\'s source volume.'))
+    }
     return reply.code(202).send({ rollback: { volume_id: volume.id, volume_name: volume.name } })
   }
   const metadataOf = (replace: boolean) => async (request: Req, reply: FastifyReply) => {

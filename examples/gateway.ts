@@ -59,7 +59,9 @@ export async function buildGateway (options: GatewayOptions): Promise<FastifyIns
   const app = Fastify({ frameworkErrors: evsAuthzFrameworkErrors(guarded), ...options.server, logger: options.logger ?? false })
   await authenticateFromAuthToken(app, options.secret)
   await app.register(evsAuthz, {
-    ...(options.serviceToken === undefined ? {} : { resolveEnterpriseProject: upstreamEnterpriseProjectResolver({ upstream: options.upstream, token: options.serviceToken }) }),
+    ...(options.serviceToken === undefined
+      ? {}
+      : { resolveEnterpriseProject: upstreamEnterpriseProjectResolver({ upstream: options.upstream, token: options.serviceToken }) }),
     ...options.authz
   })
   await options.beforeProxy?.(app)

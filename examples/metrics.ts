@@ -17,7 +17,8 @@ export function countDecisions (): DecisionCounter {
       counts.set(labels, (counts.get(labels) ?? 0) + 1)
     },
     render () {
-      const lines = ['# HELP evs_authz_decisions_total evs-authz decisions by outcome and reason.', '# TYPE evs_authz_decisions_total counter']
+      const lines = ['# HELP evs_authz_decisions_total evs-authz decisions by outcome and reason.',
+        '# TYPE evs_authz_decisions_total counter']
       for (const [labels, count] of [...counts].sort()) lines.push(`evs_authz_decisions_total{${labels}} ${count}`)
       return `${lines.join('\n')}\n`
     }
