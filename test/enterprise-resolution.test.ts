@@ -222,7 +222,7 @@ const volume = (id: string): EnterpriseProjectLookup => ({ kind: 'volume', id, f
 const snapshot = (id: string): EnterpriseProjectLookup => ({ kind: 'snapshot', id, from: 'path' })
 
 /** The discriminant of a resolution (`found`, `unknown`, `failed`). */
-const verdictOf = (resolution: EnterpriseProjectResolution | undefined): string | undefined => resolution?.outcome
+const verdictOf = (resolution: EnterpriseProjectResolution | undefined): string | undefined => resolution?.kind
 const foundId = (resolution: EnterpriseProjectResolution | undefined): string | undefined =>
   resolution !== undefined && 'id' in resolution ? resolution.id : undefined
 
