@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url'
 const root = fileURLToPath(new URL('..', import.meta.url))
 const tracked = execFileSync('git', ['ls-files'], { cwd: root, encoding: 'utf8' }).split('\n').filter((f) => f !== '')
 // CHANGELOG.md records history: it may name documents that were later renamed.
-const sources = tracked.filter((f) => /\.(ts|mjs|js|sh|py|md|json)$|^\.ci\/run$/.test(f) && f !== 'CHANGELOG.md' && !f.endsWith('package-lock.json'))
+const sources =
+  tracked.filter((f) => /\.(ts|mjs|js|sh|py|md|json)$|^\.ci\/run$/.test(f) && f !== 'CHANGELOG.md' && !f.endsWith('package-lock.json'))
 /** A path-like token ending in `.md`, not part of a URL (`https://…/evs_04_0027.md` is the vendor's page). */
 const MARKDOWN_REFERENCE = /(?<![\w/.:-])((?:\.{1,2}\/)?[\w-]+(?:\/[\w.-]+)*\.md)\b/g
 
