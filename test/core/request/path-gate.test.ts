@@ -344,7 +344,7 @@ const cases: readonly GateCase[] = [
   c('17 prefix', 'GET', `http://evil/evs/v2/${P}/snapshots`, bad('not-origin-form'), { options: PREFIX }),
   c('17 prefix', 'GET', `/v2/${P}/snapshots`, outside, {
     options: PREFIX,
-    note: 'without the prefix the path is not the mounted API (DESIGN: the guarded space is {prefix}/v2/); ' +
+    note: 'without the prefix the path is not the mounted API (the guarded space is {prefix}/v2/, README "Options"); ' +
       'the plugin must not fail requests meant for other routes'
   }),
   c('17 prefix', 'GET', '/evs/health', outside, { options: PREFIX }),
