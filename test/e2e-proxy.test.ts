@@ -370,8 +370,11 @@ function lenientResolve (method: string, url: string, headers: IncomingMessage['
   }
   if (effective === 'HEAD') effective = 'GET'
 
-  let best: { readonly row: typeof TABLE[number], readonly statics: readonly boolean[], readonly params: Record<string, string> } |
-    undefined
+  let best: {
+    readonly row: typeof TABLE[number]
+    readonly statics: readonly boolean[]
+    readonly params: Record<string, string>
+  } | undefined
   for (const candidate of TABLE) {
     if (candidate.method !== effective || candidate.segments.length !== segments.length) continue
     const params: Record<string, string> = {}

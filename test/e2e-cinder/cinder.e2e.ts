@@ -54,12 +54,11 @@ const authMode = existsSync(join(CINDER_DIR, 'auth-mode')) ? readFileSync(join(C
 const isolated = authMode === 'isolated'
 
 interface Snapshot {
-  id: string,
-  name: string | null,
-  description: string |
-  null,
-  status: string,
-  volume_id: string,
+  id: string
+  name: string | null
+  description: string | null
+  status: string
+  volume_id: string
   metadata: Record<string, string>
 }
 
@@ -412,38 +411,38 @@ async function suite (): Promise<void> {
     neverReachedCinder(t)
   })
 
-  await t.test('no delete (every snapshot action but delete, plus evs:volumes:get): creates and edits, cannot delete or unset',
-    async (t) => {
-      const created = await cli('cinder', 'nodelete', ['snapshot-create', '--name', 'e2e-nd', '--metadata', 'a=1', '--', volA])
-      t.equal(created.code, 0, 'cinder snapshot-create', { output: created.out })
-      const id = /\|\s*id\s*\|\s*([0-9a-f-]{36})\s*\|/.exec(created.stdout)?.[1] ?? ''
-      await available(A, id)
-      const list = await cli('openstack', 'nodelete', ['volume', 'snapshot', 'list', '-f', 'json'])
-      t.ok((JSON.parse(list.stdout || '[]') as Array<{ ID: string }>).some((s) => s.ID === id), 'openstack volume snapshot list')
-      const show = await cli('cinder', 'nodelete', ['snapshot-show', 'e2e-nd'])
-      t.ok(show.code === 0 && show.stdout.includes(id), 'cinder snapshot-show by name')
-      t.equal((await cli('openstack', 'nodelete', ['volume', 'snapshot', 'set', '--name', 'e2e-nd-2', '--property', 'b=2', id])).code, 0,
-        'openstack volume snapshot set')
-      t.equal((await cli('cinder', 'nodelete', ['snapshot-metadata', id, 'set', 'c=3'])).code, 0, 'cinder snapshot-metadata set')
-      t.equal((await cli('cinder', 'nodelete', ['snapshot-metadata-update-all', id, 'a=10', 'b=20', 'd=4'])).code, 0,
-        'cinder snapshot-metadata-update-all')
-      t.equal((await curl('nodelete', 'PUT', `/v3/${A}/snapshots/${id}/metadata/a`, { meta: { a: '11' } })).status, 200, 'per-key PUT')
-      t.match(await snapshotOf(A, id), { name: 'e2e-nd-2', metadata: { a: '11', b: '20', d: '4' } }, 'Cinder has every edit')
-      const before = await stateOf(A)
+  await t.test('no delete (every snapshot action but delete, plus evs:volumes:get): ' +
+    'creates and edits, cannot delete or unset', async (t) => {
+    const created = await cli('cinder', 'nodelete', ['snapshot-create', '--name', 'e2e-nd', '--metadata', 'a=1', '--', volA])
+    t.equal(created.code, 0, 'cinder snapshot-create', { output: created.out })
+    const id = /\|\s*id\s*\|\s*([0-9a-f-]{36})\s*\|/.exec(created.stdout)?.[1] ?? ''
+    await available(A, id)
+    const list = await cli('openstack', 'nodelete', ['volume', 'snapshot', 'list', '-f', 'json'])
+    t.ok((JSON.parse(list.stdout || '[]') as Array<{ ID: string }>).some((s) => s.ID === id), 'openstack volume snapshot list')
+    const show = await cli('cinder', 'nodelete', ['snapshot-show', 'e2e-nd'])
+    t.ok(show.code === 0 && show.stdout.includes(id), 'cinder snapshot-show by name')
+    t.equal((await cli('openstack', 'nodelete', ['volume', 'snapshot', 'set', '--name', 'e2e-nd-2', '--property', 'b=2', id])).code, 0,
+      'openstack volume snapshot set')
+    t.equal((await cli('cinder', 'nodelete', ['snapshot-metadata', id, 'set', 'c=3'])).code, 0, 'cinder snapshot-metadata set')
+    t.equal((await cli('cinder', 'nodelete', ['snapshot-metadata-update-all', id, 'a=10', 'b=20', 'd=4'])).code, 0,
+      'cinder snapshot-metadata-update-all')
+    t.equal((await curl('nodelete', 'PUT', `/v3/${A}/snapshots/${id}/metadata/a`, { meta: { a: '11' } })).status, 200, 'per-key PUT')
+    t.match(await snapshotOf(A, id), { name: 'e2e-nd-2', metadata: { a: '11', b: '20', d: '4' } }, 'Cinder has every edit')
+    const before = await stateOf(A)
 
-      // Huawei's table: deleting a metadata item needs evs:snapshots:delete.
-      const remove = { text: denyText('evs:snapshots:delete'), status: 403, reason: 'missing-action', action: 'evs:snapshots:delete' }
-      refused(t, await cli('cinder', 'nodelete', ['snapshot-metadata', id, 'unset', 'a']), remove, 'cinder snapshot-metadata unset')
-      refused(t, await cli('openstack', 'nodelete', ['volume', 'snapshot', 'unset', '--property', 'a', id]), remove,
-        'openstack volume snapshot unset')
-      refused(t, await cli('cinder', 'nodelete', ['snapshot-delete', id]), remove, 'cinder snapshot-delete')
-      refused(t, await cli('openstack', 'nodelete', ['volume', 'snapshot', 'delete', id]), remove, 'openstack volume snapshot delete')
-      const del = await curl('nodelete', 'DELETE', `/v3/${A}/snapshots/${id}/metadata/a`)
-      t.equal(del.status, 403, 'per-key DELETE')
-      refusedIds.push(...[del.requestId].filter((x) => x !== undefined))
-      t.same(await stateOf(A), before, 'nothing was deleted')
-      neverReachedCinder(t)
-    })
+    // Huawei's table: deleting a metadata item needs evs:snapshots:delete.
+    const remove = { text: denyText('evs:snapshots:delete'), status: 403, reason: 'missing-action', action: 'evs:snapshots:delete' }
+    refused(t, await cli('cinder', 'nodelete', ['snapshot-metadata', id, 'unset', 'a']), remove, 'cinder snapshot-metadata unset')
+    refused(t, await cli('openstack', 'nodelete', ['volume', 'snapshot', 'unset', '--property', 'a', id]), remove,
+      'openstack volume snapshot unset')
+    refused(t, await cli('cinder', 'nodelete', ['snapshot-delete', id]), remove, 'cinder snapshot-delete')
+    refused(t, await cli('openstack', 'nodelete', ['volume', 'snapshot', 'delete', id]), remove, 'openstack volume snapshot delete')
+    const del = await curl('nodelete', 'DELETE', `/v3/${A}/snapshots/${id}/metadata/a`)
+    t.equal(del.status, 403, 'per-key DELETE')
+    refusedIds.push(...[del.requestId].filter((x) => x !== undefined))
+    t.same(await stateOf(A), before, 'nothing was deleted')
+    neverReachedCinder(t)
+  })
 
   await t.test('another project\'s administrator: works in its own project, refused in ours', async (t) => {
     const created = await cli('openstack', 'other', ['volume', 'snapshot', 'create', '--volume', volB, 'e2e-dave', '-f', 'json'])
@@ -707,60 +706,60 @@ async function suite (): Promise<void> {
     neverReachedCinder(t)
   })
 
-  await t.test('request ids: req-<uuid>, the same in the answer, the gateway log and Cinder\'s log; identity headers never forwarded',
-    async (t) => {
-      const answer = await curl('readonly', 'GET', `/v3/${A}/snapshots/${fixture.id}`)
-      t.match(answer.requestId, /^req-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'OpenStack-style id')
-      const line = logFor(answer.requestId ?? '').find((l) => l['msg'] === 'evs-authz decision')
-      t.match(line, { decision: 'allow', reason: 'granted', userId: 'bob' }, 'the decision line carries the id the client sees')
-      if (existsSync(CINDER_LOG)) {
-        await until('the request in cinder.log', async () => cinderLog().includes(answer.requestId ?? 'none') ? true : undefined, 5000)
-        t.pass('Cinder logged the request under the same (global) request id')
-      }
+  await t.test('request ids: req-<uuid>, the same in the answer, the gateway log and Cinder\'s log; ' +
+    'identity headers never forwarded', async (t) => {
+    const answer = await curl('readonly', 'GET', `/v3/${A}/snapshots/${fixture.id}`)
+    t.match(answer.requestId, /^req-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'OpenStack-style id')
+    const line = logFor(answer.requestId ?? '').find((l) => l['msg'] === 'evs-authz decision')
+    t.match(line, { decision: 'allow', reason: 'granted', userId: 'bob' }, 'the decision line carries the id the client sees')
+    if (existsSync(CINDER_LOG)) {
+      await until('the request in cinder.log', async () => cinderLog().includes(answer.requestId ?? 'none') ? true : undefined, 5000)
+      t.pass('Cinder logged the request under the same (global) request id')
+    }
 
-      // What the gateway sends upstream, seen by a recording upstream instead of Cinder.
-      let seen: IncomingHttpHeaders = {}
-      const recorder = createServer((request, response) => {
-        seen = request.headers
-        response.setHeader('x-openstack-request-id', 'req-from-backend')
-        response.end('{}')
-      })
-      await new Promise<void>((resolve) => recorder.listen(0, '127.0.0.1', resolve))
-      t.teardown(() => { recorder.close() })
-      const probe = await buildCinderGateway({ upstream: `http://127.0.0.1:${(recorder.address() as AddressInfo).port}`, secret: SECRET })
-      t.teardown(() => probe.close())
-      const response = await probe.inject({
-        method: 'GET',
-        url: `/v3/${A}/snapshots/${fixture.id}`,
-        headers: {
-          'x-auth-token': tokens.readonly,
-          x_auth_token: `mallory:${B}`,
-          'x-auth-user': 'mallory',
-          'x-auth-project-id': B,
-          'x-roles': 'admin',
-          x_project_id: B,
-          'x-openstack-request-id': 'req-00000000-0000-4000-8000-000000000000'
-        }
-      })
-      t.equal(response.statusCode, 200)
-      t.equal(seen['x-auth-token'], `bob:${A}`, 'X-Auth-Token is Cinder\'s user:project, from the verified claims')
-      t.same(Object.keys(seen).filter((name) => /^x[-_]/i.test(name)).sort(), ['x-auth-token', 'x-openstack-request-id'],
-        'no client-sent identity header survives, however spelled')
-      t.equal(seen['x-openstack-request-id'], response.headers['x-compute-request-id'],
-        'the gateway\'s id goes upstream as the global request id')
-      t.equal(response.headers['x-openstack-request-id'], response.headers['x-compute-request-id'],
-        'the answer carries the gateway\'s id in both headers')
-      t.not(response.headers['x-openstack-request-id'], 'req-00000000-0000-4000-8000-000000000000', 'a client-chosen id is not adopted')
-      // Claims that would not survive Cinder's `user:project` parsing are refused, not forwarded.
-      seen = {}
-      const colon =
+    // What the gateway sends upstream, seen by a recording upstream instead of Cinder.
+    let seen: IncomingHttpHeaders = {}
+    const recorder = createServer((request, response) => {
+      seen = request.headers
+      response.setHeader('x-openstack-request-id', 'req-from-backend')
+      response.end('{}')
+    })
+    await new Promise<void>((resolve) => recorder.listen(0, '127.0.0.1', resolve))
+    t.teardown(() => { recorder.close() })
+    const probe = await buildCinderGateway({ upstream: `http://127.0.0.1:${(recorder.address() as AddressInfo).port}`, secret: SECRET })
+    t.teardown(() => probe.close())
+    const response = await probe.inject({
+      method: 'GET',
+      url: `/v3/${A}/snapshots/${fixture.id}`,
+      headers: {
+        'x-auth-token': tokens.readonly,
+        x_auth_token: `mallory:${B}`,
+        'x-auth-user': 'mallory',
+        'x-auth-project-id': B,
+        'x-roles': 'admin',
+        x_project_id: B,
+        'x-openstack-request-id': 'req-00000000-0000-4000-8000-000000000000'
+      }
+    })
+    t.equal(response.statusCode, 200)
+    t.equal(seen['x-auth-token'], `bob:${A}`, 'X-Auth-Token is Cinder\'s user:project, from the verified claims')
+    t.same(Object.keys(seen).filter((name) => /^x[-_]/i.test(name)).sort(), ['x-auth-token', 'x-openstack-request-id'],
+      'no client-sent identity header survives, however spelled')
+    t.equal(seen['x-openstack-request-id'], response.headers['x-compute-request-id'],
+      'the gateway\'s id goes upstream as the global request id')
+    t.equal(response.headers['x-openstack-request-id'], response.headers['x-compute-request-id'],
+      'the answer carries the gateway\'s id in both headers')
+    t.not(response.headers['x-openstack-request-id'], 'req-00000000-0000-4000-8000-000000000000', 'a client-chosen id is not adopted')
+    // Claims that would not survive Cinder's `user:project` parsing are refused, not forwarded.
+    seen = {}
+    const colon =
       await probe.inject({
         method: 'GET',
         url: `/v3/${A}/snapshots/${fixture.id}`,
         headers: { 'x-auth-token': probe.jwt.sign({ sub: `mallory:${B}`, project_id: A, roles: ['te_admin'] }) }
       })
-      t.same([colon.statusCode, Object.keys(seen).length], [403, 0], 'a user id with ":" is refused before the backend')
-    })
+    t.same([colon.statusCode, Object.keys(seen).length], [403, 0], 'a user id with ":" is refused before the backend')
+  })
 
   // Tidy up what this run created (the projects are unique per run; a reused Cinder keeps no leftovers).
   // A subtest, not a teardown: the root test's teardowns (stop.sh) run as soon as the last subtest ends.

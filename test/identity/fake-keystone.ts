@@ -31,10 +31,9 @@ export interface FakeKeystone {
   readonly counts: { issues: number, validations: number, versions: number }
   /** Every validation's query string and headers (to check what was sent). */
   readonly seen: Array<{
-    url: string,
-    authToken: string | undefined,
-    subjectToken: string |
-    undefined,
+    url: string
+    authToken: string | undefined
+    subjectToken: string | undefined
     headers: IncomingMessage['headers']
   }>
   readonly user: { username: string, password: string }

@@ -24,11 +24,10 @@ type Expectation =
     readonly path?: string
   }
   | {
-    readonly kind: 'deny',
-    readonly reason: DenyReason,
-    readonly status: 400 | 401 | 403,
-    readonly detail: string |
-    undefined,
+    readonly kind: 'deny'
+    readonly reason: DenyReason
+    readonly status: 400 | 401 | 403
+    readonly detail: string | undefined
     readonly missing?: readonly string[]
   }
 
