@@ -22,8 +22,14 @@ export default [
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [
-          { group: ['node:*', 'fastify', 'fastify-plugin', 'express', 'pino', '@fastify/*'], message: 'src/core is pure: no framework, logger or I/O imports.' },
-          { group: ['**/fastify*', '**/express*', '**/cli*', '**/gateway/*', '**/identity/*', '**/adapter-flow*'], message: 'src/core must not import adapters.' }
+          {
+            group: ['node:*', 'fastify', 'fastify-plugin', 'express', 'pino', '@fastify/*'],
+            message: 'src/core is pure: no framework, logger or I/O imports.'
+          },
+          {
+            group: ['**/fastify*', '**/express*', '**/cli*', '**/gateway/*', '**/identity/*', '**/adapter-flow*'],
+            message: 'src/core must not import adapters.'
+          }
         ]
       }]
     }
