@@ -29,7 +29,8 @@ t.test('X-Service-* (service tokens) and Expect are dropped; ordinary headers ar
   for (const name of ['x-auth-token', 'content-type', 'openstack-api-version', 'x-openstack-request-id', 'host', 'x-services']) {
     t.notOk(isClientIdentityHeader(name), name)
   }
-  const forwarded = stripIdentityHeaders({ 'x-auth-token': 'tok', X_Roles: 'admin', 'x-project-id': 'p', expect: '100-continue', accept: '*/*' })
+  const forwarded =
+    stripIdentityHeaders({ 'x-auth-token': 'tok', X_Roles: 'admin', 'x-project-id': 'p', expect: '100-continue', accept: '*/*' })
   t.same(forwarded, { 'x-auth-token': 'tok', accept: '*/*' })
 })
 
@@ -73,7 +74,8 @@ t.test('the demo gateway forwards without client identity headers, and curl\'s E
   const body = '{"snapshot":{"volume_id":"v1"}}'
   const raw = [`POST /v2/${P}/snapshots HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close', `X-Auth-Token: ${token}`,
     'Content-Type: application/json', `Content-Length: ${body.length}`, 'Expect: 100-continue',
-    'X-Roles: admin', 'X_Project_Id: other', 'X-Service-Roles: service', 'OpenStack-System-Scope: all', 'X-Is-Admin-Project: True', '', ''].join('\r\n')
+    'X-Roles: admin', 'X_Project_Id: other', 'X-Service-Roles: service', 'OpenStack-System-Scope: all', 'X-Is-Admin-Project: True', '',
+    ''].join('\r\n')
   const gatewayPort = (gateway.server.address() as { port: number }).port
   const answer: string = await new Promise((resolve, reject) => {
     const socket = connect(gatewayPort, '127.0.0.1')

@@ -21,7 +21,13 @@ async function rejectionOf (value: unknown): Promise<IdentityRejection> {
 }
 
 function options (fake: FakeKeystone, extra: Partial<KeystoneIdentityOptions> = {}): KeystoneIdentityOptions {
-  return { url: fake.url, publicUrl: 'https://identity.example/v3', credentials: { ...fake.user, projectName: 'service' }, timeoutMs: 1000, ...extra }
+  return {
+    url: fake.url,
+    publicUrl: 'https://identity.example/v3',
+    credentials: { ...fake.user, projectName: 'service' },
+    timeoutMs: 1000,
+    ...extra
+  }
 }
 
 let fake: FakeKeystone
@@ -154,7 +160,8 @@ t.test('Keystone failures are 503 (identity-unavailable), never cached, never an
     t.ok(fake.counts.validations > before, `${failure}: Keystone was asked`)
   }
   fake.failure = 'none'
-  t.equal((await identity.claims(token)).token.project.id, PROJECT, 'once Keystone answers again the token is accepted (no failure was cached)')
+  t.equal((await identity.claims(token)).token.project.id, PROJECT,
+    'once Keystone answers again the token is accepted (no failure was cached)')
 })
 
 t.test('Keystone unreachable (nothing listens) is 503; reachable() says false', async (t) => {
@@ -164,7 +171,11 @@ t.test('Keystone unreachable (nothing listens) is 503; reachable() says false', 
       probe.close(() => resolve(port))
     })
   })
-  const identity = keystoneIdentity({ url: `http://127.0.0.1:${port}`, credentials: { username: 'u', password: 'p', projectName: 'service' }, timeoutMs: 500 })
+  const identity = keystoneIdentity({
+    url: `http://127.0.0.1:${port}`,
+    credentials: { username: 'u', password: 'p', projectName: 'service' },
+    timeoutMs: 500
+  })
   const rejection = await rejectionOf(identity.claims('gAAAAAsomething'))
   t.equal(rejection.status, 503)
   t.match(rejection.detail, /service token/)
@@ -243,7 +254,10 @@ t.test('the cache is bounded (LRU): the oldest entries go first', async (t) => {
 
 t.test('logs never contain the token or the password', async (t) => {
   const lines: string[] = []
-  const log = { warn: (f: object, m: string) => lines.push(JSON.stringify(f) + m), error: (f: object, m: string) => lines.push(JSON.stringify(f) + m) }
+  const log = {
+    warn: (f: object, m: string) => lines.push(JSON.stringify(f) + m),
+    error: (f: object, m: string) => lines.push(JSON.stringify(f) + m)
+  }
   const identity = keystoneIdentity(options(fake, { log, timeoutMs: 1000 }))
   const token = fake.add({ project: { id: PROJECT }, roles: ['member'] })
   for (const failure of ['status-500', 'garbage', 'hang'] as const) {
@@ -258,18 +272,29 @@ t.test('logs never contain the token or the password', async (t) => {
 })
 
 t.test('option problems are all listed, credentials never echoed', async (t) => {
-  const problems = keystoneOptionProblems({ url: 'ftp://x', publicUrl: 'nope', credentials: { username: '', password: 'hunter2', projectName: 7 as unknown as string }, cacheSeconds: -1, timeoutMs: 0 })
+  const problems = keystoneOptionProblems({
+    url: 'ftp://x',
+    publicUrl: 'nope',
+    credentials: { username: '', password: 'hunter2', projectName: 7 as unknown as string },
+    cacheSeconds: -1,
+    timeoutMs: 0
+  })
   t.equal(problems.length, 6, problems.join('\n'))
   t.notOk(problems.join('\n').includes('hunter2'))
   t.throws(() => keystoneIdentity({ url: 'x' } as unknown as KeystoneIdentityOptions), /Invalid Keystone identity options/)
-  t.same(keystoneOptionProblems({ url: 'http://k:5000/v3', credentials: { applicationCredentialId: 'id', applicationCredentialSecret: 's' } }), [])
+  t.same(keystoneOptionProblems({
+    url: 'http://k:5000/v3',
+    credentials: { applicationCredentialId: 'id', applicationCredentialSecret: 's' }
+  }), [])
 })
 
 t.test('readTokenDocument: hostile bodies are unreadable, never claims', async (t) => {
   const now = Date.now()
   const expires = future(60)
-  for (const body of [null, 'x', [], { token: [] }, { token: { expires_at: 'soon' } }, { token: { expires_at: expires, project: { id: PROJECT }, roles: [{}] } },
-    { token: { expires_at: expires, project: { id: PROJECT }, roles: 'admin' } }, JSON.parse(`{"token":{"expires_at":"${expires}","project":{"id":"${PROJECT}"},"__proto__":{"roles":[{"name":"admin"}]}}}`)]) {
+  for (const body of [null, 'x', [], { token: [] }, { token: { expires_at: 'soon' } },
+    { token: { expires_at: expires, project: { id: PROJECT }, roles: [{}] } },
+    { token: { expires_at: expires, project: { id: PROJECT }, roles: 'admin' } },
+    JSON.parse(`{"token":{"expires_at":"${expires}","project":{"id":"${PROJECT}"},"__proto__":{"roles":[{"name":"admin"}]}}}`)]) {
     t.equal(readTokenDocument(body, now).kind, 'unreadable', JSON.stringify(body))
   }
   t.equal(readTokenDocument({ token: { expires_at: future(-1), project: { id: PROJECT }, roles: [] } }, now).kind, 'expired')

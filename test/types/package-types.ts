@@ -35,13 +35,22 @@ app.get('/', async (request) => {
   return wrong
 })
 
-const rows: RouteDefinition[] = [...snapshotRoutes, { method: 'GET', template: '/v2/{project_id}/x', actions: ['evs:x:get'], enterpriseProject: false, family: 'cinder', name: 'x' }]
-// @ts-expect-error HEAD rows are not allowed: HEAD is authorized as GET
-const headRow: RouteDefinition = { method: 'HEAD', template: '/x', actions: ['a:b:c'], enterpriseProject: false, family: 'cinder', name: 'x' }
+const rows: RouteDefinition[] = [...snapshotRoutes,
+  { method: 'GET', template: '/v2/{project_id}/x', actions: ['evs:x:get'], enterpriseProject: false, family: 'cinder', name: 'x' }]
+const headRow: RouteDefinition = {
+  // @ts-expect-error HEAD rows are not allowed: HEAD is authorized as GET
+  method: 'HEAD',
+  template: '/x',
+  actions: ['a:b:c'],
+  enterpriseProject: false,
+  family: 'cinder',
+  name: 'x'
+}
 const authorizer = createAuthorizer({ routes: rows })
 const maybe: Decision | undefined = authorizer.authorize({ method: 'GET', url: '/v2/p/x' }, {})
 
-const expressOptions: EvsAuthzExpressOptions = { logger: { debug () {}, info () {}, error () {} }, grants: (req) => req.headers['x-claims'] }
+const expressOptions: EvsAuthzExpressOptions =
+  { logger: { debug () {}, info () {}, error () {} }, grants: (req) => req.headers['x-claims'] }
 express().use(evsAuthzExpress(expressOptions)).get('/', (req, res) => {
   const decision: Decision | undefined = req.evsAuthz
   res.json({ reason: decision?.reason })
