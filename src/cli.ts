@@ -75,7 +75,8 @@ class UsageError extends Error {}
 interface Output { out: (text: string) => void, err: (text: string) => void }
 
 /** Runs the CLI; returns the exit status (exported for tests). Never throws: any failure is exit 2 with one line. */
-export function main (argv: readonly string[], io: Output = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }): number {
+export function main (argv: readonly string[],
+  io: Output = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }): number {
   // The gateway runs until signalled and sets process.exitCode itself (its module loads Fastify lazily).
   if (argv[0] === 'gateway') {
     startGateway(argv.slice(1), io)
@@ -268,7 +269,8 @@ function explain (inspection: Inspection): string {
   }
   const match = inspection.match
   if (match.kind === 'no-route') {
-    return `no route matches ${inspection.method} ${inspection.path}${match.rejectedParam === undefined ? '' : ` ({${match.rejectedParam}} does not fit its constraint)`}: denied 403 route-not-found\n`
+    const constraint = match.rejectedParam === undefined ? '' : ` ({${match.rejectedParam}} does not fit its constraint)`
+    return `no route matches ${inspection.method} ${inspection.path}${constraint}: denied 403 route-not-found\n`
   }
   if (match.kind === 'no-method') {
     return `no row for ${inspection.method} on this path (rows: ${match.allowed.join(', ')}): denied 403 method-not-allowed\n`
@@ -278,7 +280,9 @@ function explain (inspection: Inspection): string {
     `route:     ${route.name}`,
     `row:       ${route.method} ${route.template}`,
     `actions:   ${route.actions.join(', ')} (all required)`,
-    `EP:        ${route.enterpriseProject ? 'enterprise-project authorization supported' : 'IAM project only (enterprise-project grants do not count)'}`,
+    `EP:        ${route.enterpriseProject
+      ? 'enterprise-project authorization supported'
+      : 'IAM project only (enterprise-project grants do not count)'}`,
     `family:    ${route.family}`,
     `params:    ${Object.entries(match.params).map(([k, v]) => `${k}=${v}`).join(' ')}`,
     ''
@@ -289,9 +293,29 @@ function explanationJson (inspection: Inspection): unknown {
   if (inspection.kind === 'outside') return { guarded: false }
   if (inspection.kind !== 'pending') return { guarded: true, decision: decisionJson(inspection) }
   const match = inspection.match
-  if (match.kind !== 'matched') return { guarded: true, match: match.kind, ...(match.kind === 'no-method' ? { allowedMethods: match.allowed } : { rejectedParam: match.rejectedParam }) }
+  if (match.kind !== 'matched') {
+    return {
+      guarded: true,
+      match: match.kind,
+      ...(match.kind === 'no-method'
+        ? { allowedMethods: match.allowed }
+        : { rejectedParam: match.rejectedParam })
+    }
+  }
   const r = match.route
-  return { guarded: true, match: 'matched', route: { name: r.name, method: r.method, template: r.template, actions: r.actions, enterpriseProject: r.enterpriseProject, family: r.family }, params: { ...match.params } }
+  return {
+    guarded: true,
+    match: 'matched',
+    route: {
+      name: r.name,
+      method: r.method,
+      template: r.template,
+      actions: r.actions,
+      enterpriseProject: r.enterpriseProject,
+      family: r.family
+    },
+    params: { ...match.params }
+  }
 }
 
 function decisionJson (decision: Decision): unknown {
@@ -300,7 +324,9 @@ function decisionJson (decision: Decision): unknown {
     allowed: decision.kind === 'allow',
     reason: decision.reason,
     ...(decision.kind === 'allow' ? {} : { status: decision.status, response: denialResponse(decision).body }),
-    route: decision.route === undefined ? undefined : { name: decision.route.name, template: decision.route.template, method: decision.route.method },
+    route: decision.route === undefined
+      ? undefined
+      : { name: decision.route.name, template: decision.route.template, method: decision.route.method },
     required: decision.required,
     missing: decision.missing,
     projectId: decision.projectId,

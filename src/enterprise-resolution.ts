@@ -29,7 +29,8 @@ export interface ResolutionOptions<R> {
   readonly timeout: number
 }
 
-export type LookupEnterpriseProjects<R> = (lookups: readonly EnterpriseProjectLookup[], projectId: string, request: R) => Promise<EnterpriseProjectResolution[]>
+export type LookupEnterpriseProjects<R> =
+  (lookups: readonly EnterpriseProjectLookup[], projectId: string, request: R) => Promise<EnterpriseProjectResolution[]>
 
 export function createEnterpriseProjectLookup<R> (options: ResolutionOptions<R>): LookupEnterpriseProjects<R> {
   const cache = new LRUCache<string, string>({ max: options.cache.max ?? 10_000, ttl: options.cache.ttl ?? 60_000 })
@@ -45,13 +46,20 @@ export function createEnterpriseProjectLookup<R> (options: ResolutionOptions<R>)
       const timedOut = new Promise<never>((_resolve, reject) => {
         timer = setTimeout(() => reject(new LookupTimeout(options.timeout)), options.timeout)
       })
-      const id = await Promise.race([Promise.resolve().then(() => resolve({ kind: lookup.kind, id: lookup.id, projectId, request })), timedOut])
+      const id = await Promise.race([Promise.resolve().then(() => resolve({ kind: lookup.kind, id: lookup.id, projectId, request })),
+        timedOut])
       if (id === undefined || id === null || id === '') return { lookup, kind: 'unknown', detail: 'the resolver found none' }
       if (typeof id !== 'string') return { lookup, kind: 'failed', detail: `the resolver returned a ${typeof id}, not an id` }
       cache.set(key, id)
       return { lookup, kind: 'found', id, cached: false }
     } catch (error) {
-      return { lookup, kind: 'failed', detail: error instanceof LookupTimeout ? error.message : `the resolver threw (${error instanceof Error ? error.name : typeof error})` }
+      return {
+        lookup,
+        kind: 'failed',
+        detail: error instanceof LookupTimeout
+          ? error.message
+          : `the resolver threw (${error instanceof Error ? error.name : typeof error})`
+      }
     } finally {
       clearTimeout(timer)
     }
@@ -87,7 +95,8 @@ export function upstreamEnterpriseProjectResolver (options: UpstreamResolverOpti
   const timeout = options.timeout ?? 2000
   async function get (path: string): Promise<unknown> {
     const token = typeof options.token === 'function' ? await options.token() : options.token
-    const response = await fetch(`${base}${path}`, { headers: { 'x-auth-token': token, accept: 'application/json' }, signal: AbortSignal.timeout(timeout) })
+    const response = await fetch(`${base}${path}`,
+      { headers: { 'x-auth-token': token, accept: 'application/json' }, signal: AbortSignal.timeout(timeout) })
     if (response.status === 404) return undefined
     if (!response.ok) throw new Error(`upstream answered ${response.status}`)
     return await response.json()

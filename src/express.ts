@@ -3,7 +3,10 @@
 import { randomUUID } from 'node:crypto'
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
 import { pino } from 'pino'
-import { createDecisionFlow, denialWithRequestId, judgedHeaders, parseJsonBody, readLimited, type AdapterOptions, type DecisionLogger } from './adapter-flow.js'
+import {
+  createDecisionFlow, denialWithRequestId, judgedHeaders, parseJsonBody, readLimited, type AdapterOptions,
+  type DecisionLogger
+} from './adapter-flow.js'
 import { withoutCrossProjectKeys, type Decision } from './core/index.js'
 import { warnIfSilent } from './registration.js'
 

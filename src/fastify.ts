@@ -5,7 +5,8 @@ import { Readable } from 'node:stream'
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import {
-  createDecisionFlow, denialWithRequestId, judgedHeaders, parseJsonBody, readLimited, type AdapterOptions, type DecisionFlow, type FlowContext
+  createDecisionFlow, denialWithRequestId, judgedHeaders, parseJsonBody, readLimited, type AdapterOptions, type DecisionFlow,
+  type FlowContext
 } from './adapter-flow.js'
 import {
   ConfigurationError, DECISION_MESSAGE, decisionLogFields, denyDecision, isRecord, withoutCrossProjectKeys,
@@ -30,7 +31,8 @@ const userOf = (request: FastifyRequest): unknown => ('user' in request ? reques
 /** A question waiting for the body, between onRequest and preParsing. */
 const awaitingBody = new WeakMap<FastifyRequest, EnterpriseProjectQuestion>()
 
-function answer (request: FastifyRequest, reply: FastifyReply, decision: Decision | undefined, block: boolean, forwardUrl: string | undefined, next: () => void): void {
+function answer (request: FastifyRequest, reply: FastifyReply, decision: Decision | undefined, block: boolean,
+  forwardUrl: string | undefined, next: () => void): void {
   if (decision !== undefined && decision.kind === 'deny' && block) {
     const response = denialWithRequestId(decision, String(request.id))
     reply.code(response.status).headers(response.headers).send(response.body)
@@ -51,10 +53,12 @@ function answer (request: FastifyRequest, reply: FastifyReply, decision: Decisio
  * An explicit prefix outside the scope's could never match: refuse to start.
  */
 function checkScopePrefix (option: unknown, scopePrefix: string): void {
-  if (option === undefined || scopePrefix === '' || option === scopePrefix || (typeof option === 'string' && option.startsWith(`${scopePrefix}/`))) return
+  if (option === undefined || scopePrefix === '' || option === scopePrefix ||
+    (typeof option === 'string' && option.startsWith(`${scopePrefix}/`))) return
   throw new ConfigurationError('EVS_AUTHZ_ERR_OPTIONS', 'Invalid evs-authz options', [{
     at: 'prefix',
-    message: `the plugin is registered in a scope with prefix '${scopePrefix}', so it only sees URLs below it; use a prefix at or below it (or omit prefix), instead got ${JSON.stringify(option)}`
+    message: `the plugin is registered in a scope with prefix '${scopePrefix}', so it only sees URLs below it; ` +
+      `use a prefix at or below it (or omit prefix), instead got ${JSON.stringify(option)}`
   }])
 }
 
@@ -82,10 +86,11 @@ const plugin: FastifyPluginCallback<EvsAuthzOptions> = (fastify, options, done) 
   fastify.decorateRequest('evsAuthz', null)
   fastify.addHook('onRequest', function evsAuthzOnRequest (request, reply, next) {
     const target = { method: request.method, url: request.url, headers: judgedHeaders(request.headers, request.raw.rawHeaders) }
-    flow.start(context(request, (decision, block, forwardUrl) => answer(request, reply, decision, block, forwardUrl, () => next())), target, (question) => {
-      awaitingBody.set(request, question)
-      next()
-    })
+    flow.start(context(request, (decision, block, forwardUrl) => answer(request, reply, decision, block, forwardUrl, () => next())),
+      target, (question) => {
+        awaitingBody.set(request, question)
+        next()
+      })
   })
   fastify.addHook('preParsing', function evsAuthzReadBody (request, reply, payload, next) {
     const question = awaitingBody.get(request)
@@ -110,7 +115,8 @@ const plugin: FastifyPluginCallback<EvsAuthzOptions> = (fastify, options, done) 
       return
     }
     awaitingBody.delete(request)
-    const decision = denyDecision('enterprise-project-error', question.method, question.path, question.family, { detail: 'the request body was never read' })
+    const decision = denyDecision('enterprise-project-error', question.method, question.path, question.family,
+      { detail: 'the request body was never read' })
     request.log.error(decisionLogFields(decision, 'enforce', String(request.id)), DECISION_MESSAGE)
     answer(request, reply, decision, true, undefined, next)
   })

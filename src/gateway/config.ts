@@ -62,7 +62,8 @@ const isJwtAlgorithm = (value: unknown): value is JwtAlgorithm => JWT_ALGORITHMS
 export class GatewayConfigError extends Error {
   readonly problems: readonly string[]
   constructor (file: string, problems: readonly string[]) {
-    super(`invalid gateway configuration ${file} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    const list = problems.map((p) => `  - ${p}`).join('\n')
+    super(`invalid gateway configuration ${file} (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${list}`)
     this.name = 'GatewayConfigError'
     this.problems = problems
   }
@@ -99,9 +100,13 @@ export function parseGatewayConfig (json: unknown, base: string, env: NodeJS.Pro
   }
   const metrics = json['metrics'] === undefined ? undefined : hostPort(json['metrics'], 'metrics', problems)
   const logLevel = json['logLevel'] ?? 'info'
-  if (typeof logLevel !== 'string' || !LEVELS.includes(logLevel)) problems.push(`logLevel: should be one of ${LEVELS.join(', ')}, instead got ${show(logLevel)}`)
+  if (typeof logLevel !== 'string' || !LEVELS.includes(logLevel)) {
+    problems.push(`logLevel: should be one of ${LEVELS.join(', ')}, instead got ${show(logLevel)}`)
+  }
   const drainMs = json['drainMs'] ?? 10_000
-  if (typeof drainMs !== 'number' || !Number.isInteger(drainMs) || drainMs < 0) problems.push(`drainMs: should be a non-negative integer, instead got ${show(drainMs)}`)
+  if (typeof drainMs !== 'number' || !Number.isInteger(drainMs) || drainMs < 0) {
+    problems.push(`drainMs: should be a non-negative integer, instead got ${show(drainMs)}`)
+  }
 
   const identity = identityConfig(json['identity'], base, env, problems)
   const policies = policiesConfig(json['policies'], base, problems)
@@ -112,7 +117,9 @@ export function parseGatewayConfig (json: unknown, base: string, env: NodeJS.Pro
       createAuthorizer({ ...authz, policies })
     } catch (error) {
       if (!(error instanceof ConfigurationError)) throw error
-      for (const problem of error.problems) problems.push(`${problem.at.startsWith('policies') ? '' : 'authz.'}${problem.at}: ${problem.message}`)
+      for (const problem of error.problems) {
+        problems.push(`${problem.at.startsWith('policies') ? '' : 'authz.'}${problem.at}: ${problem.message}`)
+      }
     }
   }
   // The typeof tests repeat checks made above, for the compiler: a value failing one has already added a problem.
@@ -139,11 +146,14 @@ function hostPort (value: unknown, at: string, problems: string[]): { host: stri
   const port = value['port']
   const before = problems.length
   if (typeof host !== 'string' || host === '') problems.push(`${at}.host: should be a host name or address, instead got ${show(host)}`)
-  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65_535) problems.push(`${at}.port: should be a port number (0-65535), instead got ${show(port)}`)
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65_535) {
+    problems.push(`${at}.port: should be a port number (0-65535), instead got ${show(port)}`)
+  }
   return problems.length === before && typeof host === 'string' && typeof port === 'number' ? { host, port } : undefined
 }
 
-function secretFrom (value: Json, name: string, at: string, env: NodeJS.ProcessEnv, problems: string[], required: boolean): string | undefined {
+function secretFrom (value: Json, name: string, at: string, env: NodeJS.ProcessEnv, problems: string[],
+  required: boolean): string | undefined {
   const direct = value[name]
   const fromEnv = value[`${name}Env`]
   if (direct !== undefined && fromEnv !== undefined) {
@@ -179,8 +189,9 @@ function identityConfig (value: unknown, base: string, env: NodeJS.ProcessEnv, p
       return undefined
     }
     const at = 'identity.keystone'
-    const known = ['url', 'publicUrl', 'username', 'password', 'passwordEnv', 'userDomainName', 'projectName', 'projectDomainName', 'applicationCredentialId',
-      'applicationCredentialSecret', 'applicationCredentialSecretEnv', 'cacheSeconds', 'negativeCacheSeconds', 'timeoutMs', 'maxEntries', 'defaultRoles', 'forwardIdentityHeaders']
+    const known = ['url', 'publicUrl', 'username', 'password', 'passwordEnv', 'userDomainName', 'projectName', 'projectDomainName',
+      'applicationCredentialId', 'applicationCredentialSecret', 'applicationCredentialSecretEnv', 'cacheSeconds', 'negativeCacheSeconds',
+      'timeoutMs', 'maxEntries', 'defaultRoles', 'forwardIdentityHeaders']
     for (const key of Object.keys(k)) if (!known.includes(key)) problems.push(`${at}.${key}: unknown key`)
     // As read; keystoneOptionProblems says what is wrong with them.
     const credentials = k['applicationCredentialId'] !== undefined
@@ -199,7 +210,8 @@ function identityConfig (value: unknown, base: string, env: NodeJS.ProcessEnv, p
       url: k['url'],
       ...(k['publicUrl'] === undefined ? {} : { publicUrl: k['publicUrl'] }),
       credentials,
-      ...Object.fromEntries(['cacheSeconds', 'negativeCacheSeconds', 'timeoutMs', 'maxEntries'].filter((n) => k[n] !== undefined).map((n) => [n, k[n]]))
+      ...Object.fromEntries(['cacheSeconds', 'negativeCacheSeconds', 'timeoutMs', 'maxEntries']
+        .filter((n) => k[n] !== undefined).map((n) => [n, k[n]]))
     }
     problems.push(...keystoneOptionProblems(options, `${at}.`))
     for (const flag of ['defaultRoles', 'forwardIdentityHeaders']) {
@@ -207,7 +219,9 @@ function identityConfig (value: unknown, base: string, env: NodeJS.ProcessEnv, p
     }
     // Options with a problem (listed above) leave no identity: the configuration is refused.
     if (!isKeystoneFileOptions(options)) return undefined
-    return { keystone: { options, defaultRoles: k['defaultRoles'] !== false, forwardIdentityHeaders: k['forwardIdentityHeaders'] === true } }
+    return {
+      keystone: { options, defaultRoles: k['defaultRoles'] !== false, forwardIdentityHeaders: k['forwardIdentityHeaders'] === true }
+    }
   }
   const j = value['jwt']
   if (!isObject(j)) {
@@ -216,7 +230,9 @@ function identityConfig (value: unknown, base: string, env: NodeJS.ProcessEnv, p
   }
   const at = 'identity.jwt'
   for (const key of Object.keys(j)) {
-    if (!['publicKey', 'publicKeyFile', 'secret', 'secretEnv', 'algorithms', 'issuer', 'audience'].includes(key)) problems.push(`${at}.${key}: unknown key`)
+    if (!['publicKey', 'publicKeyFile', 'secret', 'secretEnv', 'algorithms', 'issuer', 'audience'].includes(key)) {
+      problems.push(`${at}.${key}: unknown key`)
+    }
   }
   let key: string | undefined
   let kind: 'public' | 'secret' = 'public'
@@ -288,7 +304,9 @@ function authzConfig (value: unknown, problems: string[]): AuthzConfig {
   const known = ['mode', 'unmatched', 'crossProjectQuery', 'prefix', 'projectIdPattern', 'bodyLimit']
   for (const key of Object.keys(value)) if (!known.includes(key)) problems.push(`authz.${key}: unknown key (known: ${known.join(', ')})`)
   const config: Record<string, unknown> = {}
-  for (const key of ['mode', 'unmatched', 'crossProjectQuery', 'prefix', 'bodyLimit']) if (value[key] !== undefined) config[key] = value[key]
+  for (const key of ['mode', 'unmatched', 'crossProjectQuery', 'prefix', 'bodyLimit']) {
+    if (value[key] !== undefined) config[key] = value[key]
+  }
   const pattern = value['projectIdPattern']
   if (pattern !== undefined) {
     if (typeof pattern !== 'string') {
@@ -301,7 +319,9 @@ function authzConfig (value: unknown, problems: string[]): AuthzConfig {
       }
     }
   }
-  if (config['mode'] !== undefined && config['mode'] !== 'enforce' && config['mode'] !== 'audit') problems.push(`authz.mode: should be "enforce" or "audit", instead got ${show(config['mode'])}`)
+  if (config['mode'] !== undefined && config['mode'] !== 'enforce' && config['mode'] !== 'audit') {
+    problems.push(`authz.mode: should be "enforce" or "audit", instead got ${show(config['mode'])}`)
+  }
   const bodyLimit = config['bodyLimit']
   if (bodyLimit !== undefined && (typeof bodyLimit !== 'number' || !Number.isInteger(bodyLimit) || bodyLimit <= 0)) {
     problems.push('authz.bodyLimit: should be a positive integer')

@@ -19,7 +19,8 @@ interface Output { out: (text: string) => void, err: (text: string) => void }
 export async function runGatewayCommand (argv: readonly string[], io: Output): Promise<number | undefined> {
   let file: string | undefined
   try {
-    const parsed = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } })
+    const options = { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } as const
+    const parsed = parseArgs({ args: [...argv], strict: true, allowPositionals: false, options })
     if (parsed.values.help === true) {
       io.out(HELP)
       return 0
@@ -50,7 +51,12 @@ export async function runGatewayCommand (argv: readonly string[], io: Output): P
     await gateway.stop().catch(() => undefined)
     return 1
   }
-  gateway.app.log.info({ url: urls.url, metrics: urls.metricsUrl, upstream: config.upstream, identity: Object.keys(config.identity)[0] }, 'evs-authz gateway listening')
+  gateway.app.log.info({
+    url: urls.url,
+    metrics: urls.metricsUrl,
+    upstream: config.upstream,
+    identity: Object.keys(config.identity)[0]
+  }, 'evs-authz gateway listening')
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return

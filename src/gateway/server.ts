@@ -64,7 +64,10 @@ export async function buildGateway (config: GatewayConfig, runtime: GatewayRunti
       level: config.logLevel,
       // Fastify's request lines would log the target as received; a query may carry a token
       // (`?X-Auth-Token=...` on an absolute-form target), so they log the path only.
-      serializers: { req: (request: FastifyRequest) => ({ method: request.method, url: request.url.split(/[?#]/, 1)[0] ?? '', remoteAddress: request.ip }) },
+      serializers: {
+        req: (request: FastifyRequest) =>
+          ({ method: request.method, url: request.url.split(/[?#]/, 1)[0] ?? '', remoteAddress: request.ip })
+      },
       ...(runtime.logStream === undefined ? {} : { stream: runtime.logStream })
     },
     genReqId: () => `req-${randomUUID()}`,
@@ -85,8 +88,15 @@ export async function buildGateway (config: GatewayConfig, runtime: GatewayRunti
 
   app.get('/healthz', async () => ({ status: 'alive' }))
   app.get('/readyz', async (_request, reply) => {
-    const [identityUp, upstreamUp] = await Promise.all([identity === undefined ? true : identity.reachable(), upstreamAnswers(config.upstream)])
-    return await reply.code(identityUp && upstreamUp ? 200 : 503).send({ status: identityUp && upstreamUp ? 'ready' : 'not ready', keystone: identity === undefined ? 'not used' : identityUp, upstream: upstreamUp })
+    const [identityUp, upstreamUp] = await Promise.all([
+      identity === undefined ? true : identity.reachable(),
+      upstreamAnswers(config.upstream)
+    ])
+    return await reply.code(identityUp && upstreamUp ? 200 : 503).send({
+      status: identityUp && upstreamUp ? 'ready' : 'not ready',
+      keystone: identity === undefined ? 'not used' : identityUp,
+      upstream: upstreamUp
+    })
   })
 
   let grants: ((request: FastifyRequest) => unknown) | undefined
@@ -113,7 +123,8 @@ export async function buildGateway (config: GatewayConfig, runtime: GatewayRunti
   app.addHook('preHandler', async (request, reply) => {
     const decision = request.evsAuthz
     if (decision !== null && decision.reason !== 'unmatched-pass') return
-    if (decision === null && (OWN_ROUTES.has(request.routeOptions.url ?? '') || (PUBLIC_METHODS.has(request.method) && request.url.split('?')[0] === '/'))) return
+    if (decision === null && (OWN_ROUTES.has(request.routeOptions.url ?? '') ||
+      (PUBLIC_METHODS.has(request.method) && request.url.split('?')[0] === '/'))) return
     if (identity === undefined) {
       // @fastify/jwt's request.user (declared by its types only where they are loaded).
       if (!('user' in request) || request.user == null) {
@@ -126,7 +137,8 @@ export async function buildGateway (config: GatewayConfig, runtime: GatewayRunti
       validated.set(request, await identity.claims(typeof header === 'string' ? header : undefined))
     } catch (error) {
       if (!isIdentityRejection(error)) throw error
-      request.log.info({ reason: error.kind, detail: error.detail, requestId: request.id }, 'evs-authz gateway: identity refused an unmatched request')
+      request.log.info({ reason: error.kind, detail: error.detail, requestId: request.id },
+        'evs-authz gateway: identity refused an unmatched request')
       const response = rejectionResponse(error, 'cinder')
       return await reply.code(response.status).headers({ ...response.headers, ...requestIds(request) }).send(response.body)
     }
@@ -163,7 +175,8 @@ export async function buildGateway (config: GatewayConfig, runtime: GatewayRunti
     },
     async stop () {
       const closing = app.close()
-      const drained = await Promise.race([closing.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), config.drainMs).unref())])
+      const timedOut = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), config.drainMs).unref())
+      const drained = await Promise.race([closing.then(() => true), timedOut])
       if (!drained) {
         app.log.warn({ drainMs: config.drainMs }, 'evs-authz gateway: in-flight requests did not finish in time; closing their connections')
         app.server.closeAllConnections()

@@ -63,7 +63,8 @@ export interface KeystoneIdentity {
   /** The claims of a caller's token, or an IdentityRejection (no token, invalid, not project-scoped, Keystone down). */
   claims (token: string | undefined): KeystoneClaims | Promise<KeystoneClaims>
   /** The adapters' `grants` option: reads `X-Auth-Token`. Synchronous on a cache hit. */
-  readonly grants: (request: { readonly headers: Readonly<Record<string, string | readonly string[] | undefined>> }) => KeystoneClaims | Promise<KeystoneClaims>
+  readonly grants: (request: { readonly headers: Readonly<Record<string, string | readonly string[] | undefined>> }) =>
+    KeystoneClaims | Promise<KeystoneClaims>
   /** Whether Keystone answers `GET /v3` within the timeout. */
   reachable (): Promise<boolean>
   /** Cache sizes and counts since start (for tests and metrics). */
@@ -186,12 +187,17 @@ export function keystoneIdentity (options: KeystoneIdentityOptions): KeystoneIde
     const started = process.hrtime.bigint()
     const outcome = await validateOnce(token, true)
     counts.validations++
-    const kind: ValidationOutcome = outcome.kind === 'valid' ? 'valid' : outcome.rejection.kind === 'identity-unavailable' ? 'unavailable' : outcome.rejection.kind === 'not-project-scoped' ? 'not-project-scoped' : 'invalid'
+    const kind: ValidationOutcome = outcome.kind === 'valid'
+      ? 'valid'
+      : outcome.rejection.kind === 'identity-unavailable'
+        ? 'unavailable'
+        : outcome.rejection.kind === 'not-project-scoped' ? 'not-project-scoped' : 'invalid'
     emit({ type: 'validation', outcome: kind, seconds: Number(process.hrtime.bigint() - started) / 1e9 })
     return outcome
   }
 
-  const unavailable = (detail: string): Outcome => ({ kind: 'rejected', rejection: new IdentityRejection('identity-unavailable', detail, challenge), cacheMs: 0 })
+  const unavailable = (detail: string): Outcome =>
+    ({ kind: 'rejected', rejection: new IdentityRejection('identity-unavailable', detail, challenge), cacheMs: 0 })
 
   async function validateOnce (token: string, mayRetry: boolean): Promise<Outcome> {
     let serviceToken: string
@@ -214,7 +220,11 @@ export function keystoneIdentity (options: KeystoneIdentityOptions): KeystoneIde
       return unavailable(detail)
     }
     if (response.status === 404) {
-      return { kind: 'rejected', rejection: new IdentityRejection('invalid-token', 'Keystone refused the token (404)', challenge), cacheMs: negativeMs }
+      return {
+        kind: 'rejected',
+        rejection: new IdentityRejection('invalid-token', 'Keystone refused the token (404)', challenge),
+        cacheMs: negativeMs
+      }
     }
     if (response.status === 401 && mayRetry) {
       // Our own token was refused (expired early, revoked, Keystone restarted with new keys): once more.
@@ -222,7 +232,8 @@ export function keystoneIdentity (options: KeystoneIdentityOptions): KeystoneIde
       return await validateOnce(token, false)
     }
     if (response.status !== 200) {
-      const detail = `Keystone answered ${response.status} to a token validation${response.status === 403 ? ' (the service user needs the service role)' : ''}`
+      const hint = response.status === 403 ? ' (the service user needs the service role)' : ''
+      const detail = `Keystone answered ${response.status} to a token validation${hint}`
       log?.error({ keystone: base, detail }, 'keystone identity: validation failed')
       return unavailable(detail)
     }
@@ -232,11 +243,19 @@ export function keystoneIdentity (options: KeystoneIdentityOptions): KeystoneIde
       return unavailable(`unreadable token document: ${read.detail}`)
     }
     if (read.kind === 'expired') {
-      return { kind: 'rejected', rejection: new IdentityRejection('invalid-token', 'the token has expired', challenge), cacheMs: negativeMs }
+      return {
+        kind: 'rejected',
+        rejection: new IdentityRejection('invalid-token', 'the token has expired', challenge),
+        cacheMs: negativeMs
+      }
     }
     if (read.kind === 'not-project-scoped') {
       // A 200 from Keystone: the scope will not change, so the refusal lives as long as a valid entry would.
-      return { kind: 'rejected', rejection: new IdentityRejection('not-project-scoped', read.scope, challenge), cacheMs: Math.min(cacheMs, read.expiresAt - now()) }
+      return {
+        kind: 'rejected',
+        rejection: new IdentityRejection('not-project-scoped', read.scope, challenge),
+        cacheMs: Math.min(cacheMs, read.expiresAt - now())
+      }
     }
     return { kind: 'valid', claims: read.claims, expiresAt: read.expiresAt }
   }
@@ -271,9 +290,12 @@ export function keystoneOptionProblems (options: unknown, at = ''): string[] {
   for (const key of ['url', 'publicUrl'] as const) {
     const value = o[key]
     if (value === undefined && key === 'publicUrl') continue
-    if (typeof value !== 'string' || !/^https?:\/\/[^\s/?#"]+(\/[^\s?#"]*)?$/.test(value)) problems.push(`${at}${key}: should be an http(s) URL without query or quotes, instead got ${JSON.stringify(value)}`)
+    if (typeof value !== 'string' || !/^https?:\/\/[^\s/?#"]+(\/[^\s?#"]*)?$/.test(value)) {
+      problems.push(`${at}${key}: should be an http(s) URL without query or quotes, instead got ${JSON.stringify(value)}`)
+    }
   }
-  const numbers: ReadonlyArray<[string, number, number]> = [['cacheSeconds', 0, 86_400], ['negativeCacheSeconds', 0, 3600], ['timeoutMs', 1, 120_000], ['maxEntries', 1, 10_000_000]]
+  const numbers: ReadonlyArray<[string, number, number]> = [['cacheSeconds', 0, 86_400], ['negativeCacheSeconds', 0, 3600],
+    ['timeoutMs', 1, 120_000], ['maxEntries', 1, 10_000_000]]
   for (const [key, min, maxValue] of numbers) {
     const value = o[key]
     if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > maxValue)) {
@@ -282,11 +304,14 @@ export function keystoneOptionProblems (options: unknown, at = ''): string[] {
   }
   const credentials = o['credentials']
   if (typeof credentials !== 'object' || credentials === null) {
-    problems.push(`${at}credentials: should be { username, password, projectName, ... } or { applicationCredentialId, applicationCredentialSecret }`)
+    problems.push(`${at}credentials: should be { username, password, projectName, ... } or ` +
+      '{ applicationCredentialId, applicationCredentialSecret }')
   } else {
     // An array is an object without any of the names: each is reported missing.
     const c: Record<string, unknown> = isRecord(credentials) ? credentials : {}
-    const names = 'applicationCredentialId' in c ? ['applicationCredentialId', 'applicationCredentialSecret'] : ['username', 'password', 'projectName']
+    const names = 'applicationCredentialId' in c
+      ? ['applicationCredentialId', 'applicationCredentialSecret']
+      : ['username', 'password', 'projectName']
     for (const name of [...names, 'userDomainName', 'projectDomainName']) {
       const value = c[name]
       if (value === undefined && !names.includes(name)) continue
@@ -338,7 +363,9 @@ export function readTokenDocument (body: unknown, nowMs: number): Read {
   const project = objectAt(token, 'project')
   const projectId = stringAt(project, 'id')
   if (project === undefined || projectId === undefined) {
-    const scope = objectAt(token, 'system') !== undefined ? 'system scope' : objectAt(token, 'domain') !== undefined ? 'domain scope' : 'unscoped'
+    const scope = objectAt(token, 'system') !== undefined
+      ? 'system scope'
+      : objectAt(token, 'domain') !== undefined ? 'domain scope' : 'unscoped'
     return { kind: 'not-project-scoped', scope, expiresAt }
   }
   const roles = Object.hasOwn(token, 'roles') ? token['roles'] : undefined
@@ -370,7 +397,8 @@ interface KeystoneResponse { readonly status: number, readonly body: unknown, re
  * One request with a deadline, the JSON body read up to a limit. A reset on a reused connection (some
  * WSGI servers close keep-alive sockets without saying so) is retried once, within the same deadline.
  */
-async function keystoneRequest (url: string, init: { method: string, headers: Record<string, string>, body?: string }, timeoutMs: number): Promise<KeystoneResponse> {
+async function keystoneRequest (url: string, init: { method: string, headers: Record<string, string>, body?: string },
+  timeoutMs: number): Promise<KeystoneResponse> {
   const signal = AbortSignal.timeout(timeoutMs)
   for (let attempt = 0; ; attempt++) {
     try {
@@ -431,9 +459,19 @@ function serviceTokenSource (base: string, credentials: KeystoneCredentials, tim
   let current: { token: string, renewAt: number } | undefined
   let pending: Promise<string> | undefined
   const identity = 'applicationCredentialId' in credentials
-    ? { methods: ['application_credential'], application_credential: { id: credentials.applicationCredentialId, secret: credentials.applicationCredentialSecret } }
-    : { methods: ['password'], password: { user: { name: credentials.username, domain: { name: credentials.userDomainName ?? 'Default' }, password: credentials.password } } }
-  const scope = 'applicationCredentialId' in credentials ? undefined : { project: { name: credentials.projectName, domain: { name: credentials.projectDomainName ?? 'Default' } } }
+    ? {
+        methods: ['application_credential'],
+        application_credential: { id: credentials.applicationCredentialId, secret: credentials.applicationCredentialSecret }
+      }
+    : {
+        methods: ['password'],
+        password: {
+          user: { name: credentials.username, domain: { name: credentials.userDomainName ?? 'Default' }, password: credentials.password }
+        }
+      }
+  const scope = 'applicationCredentialId' in credentials
+    ? undefined
+    : { project: { name: credentials.projectName, domain: { name: credentials.projectDomainName ?? 'Default' } } }
   const body = JSON.stringify({ auth: scope === undefined ? { identity } : { identity, scope } })
 
   async function issue (): Promise<string> {
@@ -442,7 +480,9 @@ function serviceTokenSource (base: string, credentials: KeystoneCredentials, tim
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       body
     }, timeoutMs)
-    if (response.status !== 201 || response.subjectToken === null) throw new Error(`Keystone answered ${response.status} to the gateway's authentication`)
+    if (response.status !== 201 || response.subjectToken === null) {
+      throw new Error(`Keystone answered ${response.status} to the gateway's authentication`)
+    }
     const expires = Date.parse(stringAt(objectAt(response.body, 'token'), 'expires_at') ?? '')
     const issued = now()
     if (!Number.isFinite(expires) || expires <= issued) throw new Error('the service token has no future expires_at')
