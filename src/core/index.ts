@@ -14,8 +14,7 @@ export { ConfigurationError, ProblemList } from './support/errors.js'
 export type { ConfigurationProblem, ErrorCode } from './support/errors.js'
 export { loadRouteTable, ACTION_NAME, ID_CONSTRAINT, METADATA_KEY_CONSTRAINT, PROJECT_ID_PATTERN } from './routing/route-table.js'
 export type {
-  ApiFamily, CompiledRoute, EnterpriseProjectSource, ParamConstraint, ResourceKind, RouteDefinition,
-  RouteMethod
+  ApiFamily, CompiledRoute, EnterpriseProjectSource, ParamConstraint, ResourceKind, RouteDefinition, RouteMethod
 } from './routing/route-table.js'
 export { formatRouteTable } from './routing/route-docs.js'
 export type { RouteTableFormat } from './routing/route-docs.js'
