@@ -15,7 +15,12 @@ export interface EvsClaims {
   readonly sub?: string
   readonly user_id?: string
   /** Grants scoped to enterprise projects; they count only on EP-capable routes. */
-  readonly enterprise_projects?: ReadonlyArray<{ readonly id: string, readonly actions?: readonly string[], readonly policies?: readonly IamPolicy[], readonly roles?: ReadonlyArray<string | { readonly name: string }> }>
+  readonly enterprise_projects?: ReadonlyArray<{
+    readonly id: string
+    readonly actions?: readonly string[]
+    readonly policies?: readonly IamPolicy[]
+    readonly roles?: ReadonlyArray<string | { readonly name: string }>
+  }>
   readonly token?: {
     readonly project?: { readonly id?: string, readonly name?: string }
     readonly user?: { readonly id?: string, readonly name?: string, readonly domain?: { readonly name?: string } }
@@ -141,7 +146,11 @@ function grantedStatements (
       problems.push({ at: `${at}actions`, message: 'should be an array of action patterns' })
     } else {
       const before = problems.length
-      actions.forEach((pattern, i) => { if (compileActionPattern(pattern) === undefined) problems.push({ at: `${at}actions[${i}]`, message: 'is not an action pattern' }) })
+      actions.forEach((pattern, i) => {
+        if (compileActionPattern(pattern) === undefined) {
+          problems.push({ at: `${at}actions[${i}]`, message: 'is not an action pattern' })
+        }
+      })
       if (actions.length > 0 && problems.length === before) {
         statements.push(...compilePolicy({ Version: '1.1', Statement: [{ Effect: 'Allow', Action: actions }] }, `${at}actions`, problems))
       }
@@ -149,8 +158,9 @@ function grantedStatements (
   }
   const policies = ownValue(scope, 'policies')
   if (policies !== undefined) {
-    if (!Array.isArray(policies)) problems.push({ at: `${at}policies`, message: `should be an array of policy documents, instead got ${describe(policies)}` })
-    else policies.forEach((policy, i) => statements.push(...compilePolicy(policy, `${at}policies[${i}]`, problems)))
+    if (!Array.isArray(policies)) {
+      problems.push({ at: `${at}policies`, message: `should be an array of policy documents, instead got ${describe(policies)}` })
+    } else policies.forEach((policy, i) => statements.push(...compilePolicy(policy, `${at}policies[${i}]`, problems)))
   }
   for (const role of roleNames(ownValue(scope, 'roles'), tokenRoles, at, problems)) {
     const granted = catalogue.get(role)
@@ -200,7 +210,8 @@ export function effectOf (grant: Grant, action: ActionParts, now: () => number):
 }
 
 /** The effect in one enterprise project: project-wide and EP-scoped statements together (a Deny in either wins). */
-export function effectInEnterpriseProject (grant: Grant, enterpriseProjectId: string, action: ActionParts, now: () => number): ActionEffect {
+export function effectInEnterpriseProject (grant: Grant, enterpriseProjectId: string, action: ActionParts,
+  now: () => number): ActionEffect {
   const projectWide = effectOf(grant, action, now)
   const scoped = grant.enterpriseProjects.get(enterpriseProjectId)
   if (projectWide === 'deny' || scoped === undefined) return projectWide

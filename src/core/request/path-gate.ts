@@ -92,7 +92,8 @@ export function compilePathGate (prefix: string, versionSegments: readonly strin
     return reading.hasDots ? reading.hasVersion : startsGuarded(reading.leading)
   }
   const isCanonicallyGuarded = (target: string, end: number): boolean =>
-    (plainFastPath && isPlainV2orV3(target, end, prefix)) || (extraVersions.length > 0 && target.startsWith(prefix) && target.charCodeAt(prefix.length) === 0x2f &&
+    (plainFastPath && isPlainV2orV3(target, end, prefix)) ||
+    (extraVersions.length > 0 && target.startsWith(prefix) && target.charCodeAt(prefix.length) === 0x2f &&
       versions.has(foldCase(target.slice(prefix.length + 1, nextSlash(target, prefix.length + 1, end)))))
   // The prefix is part of the path inspect() checks; plainEnd() may leave it out only when it is itself plain.
   const plainPrefix = plainFastPath && (prefix === '' || PLAIN_CANONICAL.test(prefix))
@@ -288,7 +289,9 @@ function checkCanonical (path: string, from: number): PathProblem | undefined {
     if (c === 0x2f) {
       const length = i - segmentStart
       if (length === 0) return 'empty-segment'
-      if (path.charCodeAt(segmentStart) === 0x2e && (length === 1 || (length === 2 && path.charCodeAt(segmentStart + 1) === 0x2e))) return 'dot-segment'
+      if (path.charCodeAt(segmentStart) === 0x2e && (length === 1 || (length === 2 && path.charCodeAt(segmentStart + 1) === 0x2e))) {
+        return 'dot-segment'
+      }
       segmentStart = i + 1
     } else if (c === 0x25) {
       const consumed = checkEscape(path, i)

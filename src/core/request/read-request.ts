@@ -50,7 +50,9 @@ const QUERY_NEEDS_READING = /[%\u0080-\uffff]|all_|_method|enterprise/i
 const NO_QUERY: QueryParameters = Object.freeze({ kind: 'read', parameters: Object.freeze([]) })
 
 /** Compiles the reading for one target inspection (the path gate, with the routing stage's fast path in front). */
-export function compileRequestReader<M> (inspectTarget: (method: string, target: string) => TargetInspection<M>): (request: RequestTarget) => RequestReading<M> {
+export function compileRequestReader<M> (
+  inspectTarget: (method: string, target: string) => TargetInspection<M>
+): (request: RequestTarget) => RequestReading<M> {
   return function readRequest (request) {
     const method = request.method
     const gated = inspectTarget(method, request.url)

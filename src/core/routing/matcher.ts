@@ -149,7 +149,9 @@ function lookup (root: MatchNode, method: string, path: string, start: number): 
       // The gate has validated every escape, so decoding cannot throw.
       const value = raw.includes('%') ? decodeURIComponent(raw) : raw
       if (value.length > param.maxLength || !param.constraint.pattern.test(value)) return { kind: 'no-route', rejectedParam: param.name }
-      if (node.staticLengths.has(value.length) && node.staticFolded.has(value.toLowerCase())) return { kind: 'ambiguous', param: param.name }
+      if (node.staticLengths.has(value.length) && node.staticFolded.has(value.toLowerCase())) {
+        return { kind: 'ambiguous', param: param.name }
+      }
       // A plain object: parameter names are validated identifiers (never __proto__ and friends), and
       // each route assigns them in the same order, so V8 keeps one fast shape per route.
       params ??= {}
