@@ -27,7 +27,8 @@ function question (a: Authorizer, method: string, url: string, claims: unknown):
   return a.decide(inspection, claims)
 }
 
-function askedQuestion (t: { equal: (a: unknown, b: unknown, m: string) => unknown }, method: string, url: string, claims: unknown): EnterpriseProjectQuestion | undefined {
+function askedQuestion (t: { equal: (a: unknown, b: unknown, m: string) => unknown }, method: string, url: string,
+  claims: unknown): EnterpriseProjectQuestion | undefined {
   const result = question(authorizer, method, url, claims)
   t.equal(result.kind, 'enterprise-project', `${method} ${url} asks which EPs it touches`)
   return result.kind === 'enterprise-project' ? result : undefined
@@ -64,11 +65,14 @@ t.test('the targets: query-named EPs, path and body lookups, or why there are no
   // [what, method, url, body, the targets or the denial's reason]
   const cases: Array<[string, string, string, BodyReading | undefined, unknown]> = [
     ['a list names its EP', 'GET', `${list}?enterprise_project_id=ep1`, undefined, { named: ['ep1'], lookups: [] }],
-    ['the name is read as the backend reads it', 'GET', `${list}?enterprise%5Fproject%5Fid=ep1`, undefined, { named: ['ep1'], lookups: [] }],
+    ['the name is read as the backend reads it', 'GET', `${list}?enterprise%5Fproject%5Fid=ep1`, undefined,
+      { named: ['ep1'], lookups: [] }],
     ['a list without an EP', 'GET', `${list}?limit=5`, undefined, 'enterprise-project-required'],
-    ['two EPs (the backend reads the last)', 'GET', `${list}?enterprise_project_id=ep1&enterprise_project_id=ep2`, undefined, 'malformed-query'],
+    ['two EPs (the backend reads the last)', 'GET', `${list}?enterprise_project_id=ep1&enterprise_project_id=ep2`, undefined,
+      'malformed-query'],
     ['one snapshot: its EP is looked up', 'GET', `${create}/${SNAP}`, undefined, { named: undefined, lookups: [snapshotLookup] }],
-    ['create: the volume in the body', 'POST', create, json({ snapshot: { volume_id: VOL } }), { named: undefined, lookups: [volumeLookup] }],
+    ['create: the volume in the body', 'POST', create, json({ snapshot: { volume_id: VOL } }),
+      { named: undefined, lookups: [volumeLookup] }],
     ['create without a volume id', 'POST', create, json({ snapshot: {} }), 'malformed-body'],
     // The id goes into a lookup URL: only id-shaped values.
     ['a volume id that is not id-shaped', 'POST', create, json({ snapshot: { volume_id: '../../admin' } }), 'malformed-body'],
@@ -94,7 +98,11 @@ t.test('the answer: every action in every touched EP, facts about where each EP 
   const claims = epClaims({ ep1: ['evs:snapshots:get'], ep2: ['evs:snapshots:list'] }, {
     enterprise_projects: [
       { id: 'ep1', actions: ['evs:snapshots:get', 'evs:snapshots:rollback'] },
-      { id: 'ep2', actions: ['evs:snapshots:list'], policies: [{ Version: '1.1', Statement: [{ Effect: 'Deny', Action: ['evs:snapshots:get'] }] }] }
+      {
+        id: 'ep2',
+        actions: ['evs:snapshots:list'],
+        policies: [{ Version: '1.1', Statement: [{ Effect: 'Deny', Action: ['evs:snapshots:get'] }] }]
+      }
     ]
   })
   const show = askedQuestion(t, 'GET', `/v2/${P}/cloudsnapshots/${SNAP}`, claims)
@@ -111,8 +119,10 @@ t.test('the answer: every action in every touched EP, facts about where each EP 
   const answers: Array<[string, EnterpriseProjectResolution[], Record<string, unknown>]> = [
     ['found in a granted EP', found(targets, ['ep1']), { kind: 'allow', reason: 'granted', enterpriseProjects: fromResolver }],
     ['found in the cache', found(targets, ['ep1'], true), { kind: 'allow', enterpriseProjects: fromCache }],
-    ['found in an EP the caller is not granted', found(targets, ['ep9']), { kind: 'deny', reason: 'missing-action', missing: ['evs:snapshots:get'] }],
-    ['found in an EP that denies the action', found(targets, ['ep2']), { kind: 'deny', reason: 'explicit-deny', action: 'evs:snapshots:get' }],
+    ['found in an EP the caller is not granted', found(targets, ['ep9']),
+      { kind: 'deny', reason: 'missing-action', missing: ['evs:snapshots:get'] }],
+    ['found in an EP that denies the action', found(targets, ['ep2']),
+      { kind: 'deny', reason: 'explicit-deny', action: 'evs:snapshots:get' }],
     ['no EP found', unknown, { kind: 'deny', reason: 'enterprise-project-unresolved', status: 403 }],
     ['the lookup failed', failed, { kind: 'deny', reason: 'enterprise-project-error', status: 500 }]
   ]
@@ -128,7 +138,8 @@ t.test('all_granted_eps passes only on project-wide grants: an EP grant cannot v
   const targets = authorizer.enterpriseTargets(asked, undefined)
   const answered = targets.kind === 'targets' ? authorizer.answer(asked, targets, []) : targets
   t.match(answered, { kind: 'deny', reason: 'enterprise-project-required' })
-  t.match(authorizer.authorize({ method: 'GET', url }, { project_id: P, actions: ['evs:snapshots:list'] }), { kind: 'allow', reason: 'granted' })
+  t.match(authorizer.authorize({ method: 'GET', url }, { project_id: P, actions: ['evs:snapshots:list'] }),
+    { kind: 'allow', reason: 'granted' })
 })
 
 t.test('the synchronous authorize() answers EP questions only where no I/O is needed', async (t) => {

@@ -77,7 +77,8 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'get'] as cons
 // Pieces a hostile target is built from: the table's own words, near misses, escapes, separators, Unicode.
 const WORDS = [
   'v2', 'v3', 'V2', 'v1', 'v22', 'snapshots', 'Snapshots', 'cloudsnapshots', 'detail', 'DETAIL', 'Detail', 'metadata', 'rollback',
-  'os-vendor-snapshots', 'volumes', 'things-3', 'exact', 'between', 'open', 'star', 'multiline', 'alternation', 'short', 'spoofed', 'xx', 'ABC', 'abcd',
+  'os-vendor-snapshots', 'volumes', 'things-3', 'exact', 'between', 'open', 'star', 'multiline', 'alternation', 'short', 'spoofed',
+  'xx', 'ABC', 'abcd',
   'ab.cd', 'a:b@c', '!$&', PROJECT, PROJECT.toUpperCase(), SNAPSHOT, 'env', 'k1.json', 'x'.repeat(256), 'evs', 'a.b', 'c'
 ]
 const PIECES = [
