@@ -43,7 +43,8 @@ export function topFunctions (file: string, count = 20): Array<{ share: number, 
 }
 
 function start (kind: string, args: string[], execArgv: string[]): Promise<{ child: ReturnType<typeof fork>, port: number }> {
-  const child = fork(SERVERS.path, [kind, ...args], { execArgv: [...execArgv, ...SERVERS.execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = fork(SERVERS.path, [kind, ...args],
+    { execArgv: [...execArgv, ...SERVERS.execArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   return new Promise((resolve, reject) => {
     child.once('message', (message) => resolve({ child, port: (message as ReadyMessage).port }))
     child.once('exit', (code) => reject(new Error(`${kind} exited with ${String(code)}`)))
@@ -61,7 +62,9 @@ async function gateway (): Promise<void> {
   gatewayServer.child.disconnect() // the child exits on disconnect, which writes its profile
   await exited
   backend.child.kill('SIGTERM')
-  const newest = readdirSync(DIR).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(DIR, f)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)
+  const newest =
+    readdirSync(DIR).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(DIR, f)).sort((a, b) =>
+      statSync(b).mtimeMs - statSync(a).mtimeMs)
   // One file per thread: CPU.<date>.<time>.<pid>.<thread>.<seq>; thread 0 is the main thread (tsx's loader is another).
   const file = newest.find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f))
   if (file === undefined) throw new Error('no profile written')
@@ -99,5 +102,6 @@ const mode = process.argv[2]
 if (mode === 'gateway') await gateway()
 else if (mode === 'decision') decision()
 else if (mode === 'versus') versus()
-else if (mode === 'top' && process.argv[3] !== undefined) for (const { share, where } of topFunctions(process.argv[3], 30)) console.log(`${(share * 100).toFixed(1).padStart(5)}%  ${where}`)
-else console.log('usage: bench/profile.ts gateway | decision | versus | top <file.cpuprofile>')
+else if (mode === 'top' && process.argv[3] !== undefined) {
+  for (const { share, where } of topFunctions(process.argv[3], 30)) console.log(`${(share * 100).toFixed(1).padStart(5)}%  ${where}`)
+} else console.log('usage: bench/profile.ts gateway | decision | versus | top <file.cpuprofile>')

@@ -41,7 +41,13 @@ const SETTINGS = quick
 const TABLE_SIZES = [19, 1000, 10000]
 const GRANT_SIZES = [1, 100, 1000]
 
-interface Target { readonly what: string, readonly value: number, readonly shown: string, readonly target: string, readonly met: boolean | undefined }
+interface Target {
+  readonly what: string
+  readonly value: number
+  readonly shown: string
+  readonly target: string
+  readonly met: boolean | undefined
+}
 
 const machine = machineInfo()
 log(`evs-authz bench (${quick ? 'quick' : 'full'}) on ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}`)
@@ -103,7 +109,8 @@ if (wants('identity')) {
 const find = (list: DecisionFigures[] | undefined, name: string, mode: string): DecisionFigures | undefined =>
   list?.find((f) => f.case === name && f.mode === mode)
 const targets: Target[] = []
-const add = (what: string, value: number | undefined, shown: (v: number) => string, target: string, met: ((v: number) => boolean) | undefined): void => {
+const add = (what: string, value: number | undefined, shown: (v: number) => string, target: string,
+  met: ((v: number) => boolean) | undefined): void => {
   if (value === undefined || Number.isNaN(value)) return
   targets.push({ what, value, shown: shown(value), target, met: met === undefined ? undefined : met(value) })
 }
@@ -115,32 +122,43 @@ add('Gateway with vs without evs-authz (identity in both): b/(a+jwt), median of 
   gateway?.paired?.medianRatio, ratio, '>= 0.98', (v) => v >= 0.98)
 add('Gateway with vs without evs-authz, by the gateway\'s CPU time per request: (a+jwt)/b, median of the same paired rounds',
   gateway?.paired?.cpuMedianRatio, ratio, '>= 0.98', (v) => v >= 0.98)
-add('Matcher: gate + match vs find-my-way find() (time per lookup)', matcher?.ratios.gateAndMatchVsFindMyWay, ratio, '<= 0.5x', (v) => v <= 0.5)
+add('Matcher: gate + match vs find-my-way find() (time per lookup)', matcher?.ratios.gateAndMatchVsFindMyWay, ratio, '<= 0.5x',
+  (v) => v <= 0.5)
 add('Matcher: tree walk alone vs find-my-way find()', matcher?.ratios.matchVsFindMyWay, ratio, '<= 0.5x', (v) => v <= 0.5)
-add('Matcher: gate + match vs find-my-way with the same constraints (like for like)', matcher?.ratios.gateAndMatchVsConstrainedFindMyWay, ratio, 'info', undefined)
-add('Decision p50, three plain actions (grants cached)', find(decision, 'three plain actions', 'cached')?.p50Ns, (v) => `${fmt(v)} ns`, '<= 500 ns', (v) => v <= 500)
-add('Decision p50, te_admin role (grants cached)', find(decision, 'te_admin role', 'cached')?.p50Ns, (v) => `${fmt(v)} ns`, '<= 500 ns', (v) => v <= 500)
-add('Decision p50, three plain actions (grants uncached)', find(decision, 'three plain actions', 'uncached')?.p50Ns, (v) => `${fmt(v)} ns`, 'info', undefined)
-add('Decision p50, te_admin role (grants uncached)', find(decision, 'te_admin role', 'uncached')?.p50Ns, (v) => `${fmt(v)} ns`, 'info', undefined)
+add('Matcher: gate + match vs find-my-way with the same constraints (like for like)',
+  matcher?.ratios.gateAndMatchVsConstrainedFindMyWay, ratio, 'info', undefined)
+add('Decision p50, three plain actions (grants cached)', find(decision, 'three plain actions', 'cached')?.p50Ns, (v) => `${fmt(v)} ns`,
+  '<= 500 ns', (v) => v <= 500)
+add('Decision p50, te_admin role (grants cached)', find(decision, 'te_admin role', 'cached')?.p50Ns, (v) => `${fmt(v)} ns`,
+  '<= 500 ns', (v) => v <= 500)
+add('Decision p50, three plain actions (grants uncached)', find(decision, 'three plain actions', 'uncached')?.p50Ns,
+  (v) => `${fmt(v)} ns`, 'info', undefined)
+add('Decision p50, te_admin role (grants uncached)', find(decision, 'te_admin role', 'uncached')?.p50Ns, (v) => `${fmt(v)} ns`, 'info',
+  undefined)
 add('Gateway b/a: evs-authz + @fastify/jwt vs no authorization (req/s)', gateway?.ratios.bOverA, ratio, '>= 0.95', (v) => v >= 0.95)
 add('Gateway b/(a+jwt): evs-authz alone (both verify the JWT)', gateway?.ratios.bOverAJwt, ratio, 'info', undefined)
 add('Gateway b/c: evs-authz vs casbin keyMatch2 (req/s)', gateway?.ratios.bOverC, ratio, '>= 1.2', (v) => v >= 1.2)
-add(`Hostile: StringMatch with ${hostile?.stringMatch.wildcards ?? 13} * vs a ${hostile?.stringMatch.nameLength ?? 255}-character name, one decision`,
-  hostile?.stringMatch.matchNs, (v) => `${fmt(v / 1000, 1)} µs`, 'microseconds', (v) => v < 1e6)
-add(`Hostile: worst-case ${hostile?.target.length ?? ''}-character path vs a plain one of the same length`, hostile?.target.ratio, ratio, '<= 3x', (v) => v <= 3)
+add(`Hostile: StringMatch with ${hostile?.stringMatch.wildcards ?? 13} * vs a ${hostile?.stringMatch.nameLength ?? 255}-character name, ` +
+  'one decision', hostile?.stringMatch.matchNs, (v) => `${fmt(v / 1000, 1)} µs`, 'microseconds', (v) => v < 1e6)
+add(`Hostile: worst-case ${hostile?.target.length ?? ''}-character path vs a plain one of the same length`, hostile?.target.ratio,
+  ratio, '<= 3x', (v) => v <= 3)
 add('evs-authz gateway: Keystone identity (warm cache) vs JWT identity (req/s)', identity?.keystoneOverJwt, ratio, 'info', undefined)
-add('Cached Keystone validation: identity.grants() on a hit', identity?.cachedValidationNs, (v) => `${fmt(v)} ns`, '<= 2000 ns', (v) => v <= 2000)
+add('Cached Keystone validation: identity.grants() on a hit', identity?.cachedValidationNs, (v) => `${fmt(v)} ns`, '<= 2000 ns',
+  (v) => v <= 2000)
 add('Cold validation vs a fake Keystone on loopback (median)', identity?.coldValidationMs, (v) => `${fmt(v, 2)} ms`, 'info', undefined)
 const t19 = find(tableScale, '19 routes', 'cached')?.meanNs
 const t10k = find(tableScale, '10000 routes', 'cached')?.meanNs
-add('Scale: 10,000 vs 19 routes (526x), mean time per decision', t19 === undefined || t10k === undefined ? undefined : t10k / t19, ratio, '<= 2x', (v) => v <= 2)
+add('Scale: 10,000 vs 19 routes (526x), mean time per decision', t19 === undefined || t10k === undefined ? undefined : t10k / t19,
+  ratio, '<= 2x', (v) => v <= 2)
 
 const out: string[] = []
 out.push(`# evs-authz benchmarks (${quick ? 'quick' : 'full'} run)`, '')
-out.push(`${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.platform}, Node ${machine.node} (V8 ${machine.v8}), ${machine.date}.`)
+out.push(`${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.platform}, Node ${machine.node} ` +
+  `(V8 ${machine.v8}), ${machine.date}.`)
 out.push(`Packages: ${Object.entries(machine.packages).map(([k, v]) => `${k} ${v}`).join(', ')}.`, '')
 out.push('## Headline ratios and targets', '')
-out.push(table(['Measure', 'Result', 'Target', 'Met'], targets.map((t) => [t.what, t.shown, t.target, t.met === undefined ? '-' : t.met ? 'yes' : '**no**'])), '')
+out.push(table(['Measure', 'Result', 'Target', 'Met'],
+  targets.map((t) => [t.what, t.shown, t.target, t.met === undefined ? '-' : t.met ? 'yes' : '**no**'])), '')
 
 if (versus !== undefined) {
   const unmatched = Math.round(versus.unmatchedShare * 100)
@@ -156,9 +174,11 @@ if (versus !== undefined) {
 }
 
 if (matcher !== undefined) {
-  out.push(`## 1. Matcher (${matcher.requests} requests: every route v2 + v3, ${Math.round(matcher.unmatchedShare * 100)}% matching nothing; median of ${matcher.rounds} interleaved rounds)`, '')
+  out.push(`## 1. Matcher (${matcher.requests} requests: every route v2 + v3, ${Math.round(matcher.unmatchedShare * 100)}% matching ` +
+    `nothing; median of ${matcher.rounds} interleaved rounds)`, '')
   const fmw = matcher.nsPerLookup['find-my-way']
-  out.push(table(['Candidate', 'ns/lookup', 'vs find-my-way'], Object.entries(matcher.nsPerLookup).map(([name, ns]) => [name, fmt(ns, 1), ratio(ns / fmw)])), '')
+  out.push(table(['Candidate', 'ns/lookup', 'vs find-my-way'],
+    Object.entries(matcher.nsPerLookup).map(([name, ns]) => [name, fmt(ns, 1), ratio(ns / fmw)])), '')
 }
 
 const decisionRows = (list: DecisionFigures[]): Array<Array<string | number>> => list.map((f) => [
@@ -168,17 +188,27 @@ const decisionHead = ['Case', 'Grants', 'p50 ns', 'p99 ns', 'mean ns', 'bytes/de
 if (decision !== undefined) {
   out.push('## 2. Decision: authorize() end to end (gate + match + grants + evaluation), every route v2 + v3', '')
   out.push(table(decisionHead, decisionRows(decision)), '')
-  out.push(`cached: the same claims object for every decision (as a JWT verifier cache returns it), so grants are compiled once; uncached: a fresh claims object per decision, so grants are compiled every time. p50/p99 from individually timed decisions minus the timer's own cost (${fmt(overheadNs)} ns per hrtime.bigint() pair); mean from untimed batches. Bytes: used_heap_size (v8.getHeapStatistics) before and after a run of decisions small enough to stay inside the young generation, after two gc() calls, minus an empty run, median of samples with no GC inside (checked with a PerformanceObserver on 'gc').`, '')
+  out.push('cached: the same claims object for every decision (as a JWT verifier cache returns it), so grants are compiled once; ' +
+    'uncached: a fresh claims object per decision, so grants are compiled every time. p50/p99 from individually timed decisions minus ' +
+    `the timer's own cost (${fmt(overheadNs)} ns per hrtime.bigint() pair); mean from untimed batches. Bytes: used_heap_size ` +
+    '(v8.getHeapStatistics) before and after a run of decisions small enough to stay inside the young generation, after two gc() ' +
+    'calls, minus an empty run, median of samples with no GC inside (checked with a PerformanceObserver on \'gc\').', '')
 }
 
 if (gateway !== undefined && gateway.variants.length > 0) {
   const s = gateway.settings
-  out.push(`## 3. Gateway throughput (autocannon, ${s.connections} connections, ${s.rounds} interleaved rounds of ${s.seconds} s per variant after ${fmt(s.warmupRequests)} warm-up requests each; every route v2 + v3 in turn)`, '')
+  out.push(`## 3. Gateway throughput (autocannon, ${s.connections} connections, ${s.rounds} interleaved rounds of ${s.seconds} s per ` +
+    `variant after ${fmt(s.warmupRequests)} warm-up requests each; every route v2 + v3 in turn)`, '')
   const a = gateway.variants.find((v) => v.variant === 'a')?.reqPerSec ?? NaN
-  out.push(table(['Variant', 'What', 'req/s (median)', 'p99 ms (median)', 'vs a', 'status'], gateway.variants.map((v) => [v.variant, v.description, fmt(v.reqPerSec), fmt(v.p99Ms, 1), ratio(v.reqPerSec / a), v.expectedStatus])), '')
-  out.push(`Ratios: b/a ${ratio(gateway.ratios.bOverA)}, b/c ${ratio(gateway.ratios.bOverC)}, b/(a+jwt) ${ratio(gateway.ratios.bOverAJwt)}, d/a ${ratio(gateway.ratios.dOverA)}. ` +
-    `Each server is its own process; the backend (node:http, small JSON) is another; autocannon runs in this process on the same ${machine.cores} cores. ` +
-    `Loggers at info into /dev/null, Fastify's request lines off in every variant. @fastify/jwt cache returned the same claims object for a repeated token: ${String(gateway.sameClaimsObject)}.`, '')
+  out.push(table(['Variant', 'What', 'req/s (median)', 'p99 ms (median)', 'vs a', 'status'],
+    gateway.variants.map((v) =>
+      [v.variant, v.description, fmt(v.reqPerSec), fmt(v.p99Ms, 1), ratio(v.reqPerSec / a), v.expectedStatus])), '')
+  out.push(`Ratios: b/a ${ratio(gateway.ratios.bOverA)}, b/c ${ratio(gateway.ratios.bOverC)}, ` +
+    `b/(a+jwt) ${ratio(gateway.ratios.bOverAJwt)}, d/a ${ratio(gateway.ratios.dOverA)}. ` +
+    'Each server is its own process; the backend (node:http, small JSON) is another; autocannon runs in this process on the ' +
+    `same ${machine.cores} cores. ` +
+    'Loggers at info into /dev/null, Fastify\'s request lines off in every variant. @fastify/jwt cache returned the same claims object ' +
+    `for a repeated token: ${String(gateway.sameClaimsObject)}.`, '')
 }
 if (gateway?.paired !== undefined) {
   const p = gateway.paired
@@ -196,32 +226,41 @@ if (gateway?.paired !== undefined) {
 
 if (tableScale !== undefined && grantScale !== undefined) {
   out.push('## 4. Scale', '')
-  out.push('Route table growth: the 19 v2 rows plus synthetic rows (distinct static collection names), the same 19 requests, te_admin, grants cached.', '')
+  out.push('Route table growth: the 19 v2 rows plus synthetic rows (distinct static collection names), the same 19 requests, te_admin, ' +
+    'grants cached.', '')
   const base = tableScale[0]?.meanNs ?? NaN
-  out.push(table(['Routes', 'p50 ns', 'p99 ns', 'mean ns', 'mean vs 19 routes', 'bytes/decision'], tableScale.map((f) => [f.case, fmt(f.p50Ns), fmt(f.p99Ns), fmt(f.meanNs), ratio(f.meanNs / base), fmt(f.bytesPerDecision)])), '')
-  out.push('Grant growth: one policy of N statements (the EVS grants and a Deny last, so evaluation visits every statement), every route v2 + v3.', '')
+  out.push(table(['Routes', 'p50 ns', 'p99 ns', 'mean ns', 'mean vs 19 routes', 'bytes/decision'],
+    tableScale.map((f) => [f.case, fmt(f.p50Ns), fmt(f.p99Ns), fmt(f.meanNs), ratio(f.meanNs / base), fmt(f.bytesPerDecision)])), '')
+  out.push('Grant growth: one policy of N statements (the EVS grants and a Deny last, so evaluation visits every statement), every ' +
+    'route v2 + v3.', '')
   out.push(table(decisionHead, decisionRows(grantScale)), '')
 }
 
 if (identity !== undefined) {
   const s = identity.settings
-  out.push(`## 5. Identity (\`evs-authz gateway\`, ${s.connections} connections, ${s.rounds} interleaved rounds of ${s.seconds} s, every route v2 + v3, te_admin)`, '')
+  out.push(`## 5. Identity (\`evs-authz gateway\`, ${s.connections} connections, ${s.rounds} interleaved rounds of ${s.seconds} s, ` +
+    'every route v2 + v3, te_admin)', '')
   out.push(table(['Identity', 'req/s (median)', 'vs JWT'], [
     ['Keystone, warm cache (fake Keystone, token validated once)', fmt(identity.reqPerSec.keystone), ratio(identity.keystoneOverJwt)],
     ['JWT (HS256, @fastify/jwt cache on)', fmt(identity.reqPerSec.jwt), ratio(1)]
   ]), '')
-  out.push(`A cached validation (SHA-256 of the token, LRU lookup, expiry check) costs ${fmt(identity.cachedValidationNs)} ns. A cold validation against a fake Keystone on loopback costs ${fmt(identity.coldValidationMs, 2)} ms (median of ${s.coldSamples}); a real Keystone adds its own 10-30 ms (the real-Keystone e2e prints its figures).`, '')
+  out.push(`A cached validation (SHA-256 of the token, LRU lookup, expiry check) costs ${fmt(identity.cachedValidationNs)} ns. A cold ` +
+    `validation against a fake Keystone on loopback costs ${fmt(identity.coldValidationMs, 2)} ms (median of ${s.coldSamples}); a real ` +
+    'Keystone adds its own 10-30 ms (the real-Keystone e2e prints its figures).', '')
 }
 
 if (hostile !== undefined) {
   const { stringMatch: m, target: p } = hostile
   out.push('## 6. Hostile inputs (interleaved rounds, median)', '')
   out.push(table(['Input', 'ns per decision', 'baseline', 'baseline ns', 'ratio'], [
-    [`StringMatch, ${m.wildcards} * vs ${m.nameLength} characters`, fmt(m.matchNs), 'StringEquals on the same name', fmt(m.equalsNs), ratio(m.ratio)],
-    [`worst-case ${p.length}-character path (${p.worstDecision})`, fmt(p.worstNs), 'plain canonical path, same length', fmt(p.plainNs), ratio(p.ratio)]
+    [`StringMatch, ${m.wildcards} * vs ${m.nameLength} characters`, fmt(m.matchNs), 'StringEquals on the same name', fmt(m.equalsNs),
+      ratio(m.ratio)],
+    [`worst-case ${p.length}-character path (${p.worstDecision})`, fmt(p.worstNs), 'plain canonical path, same length', fmt(p.plainNs),
+      ratio(p.ratio)]
   ]), '')
   out.push('Grants are compiled per decision (a fresh claims object) in the StringMatch rows, so the condition runs every time. ' +
-    'The worst-case path is escapes, nested %25, overlong UTF-8, backslashes, dot segments and fullwidth letters at the longest length the lenient reading accepts.', '')
+    'The worst-case path is escapes, nested %25, overlong UTF-8, backslashes, dot segments and fullwidth letters at the longest length ' +
+    'the lenient reading accepts.', '')
 }
 
 const seconds = (Date.now() - started) / 1000

@@ -22,22 +22,39 @@ if (gc === undefined) {
 const random = new Random(prng(seed))
 // EVS_AUTHZ_SOAK_MODULE points the soak at another build (e.g. a deliberately broken copy, to check
 // that the soak notices); by default it tests this package's dist/.
-const module = process.env['EVS_AUTHZ_SOAK_MODULE'] === undefined ? evsAuthz : await import(process.env['EVS_AUTHZ_SOAK_MODULE']) as typeof evsAuthz
+const module = process.env['EVS_AUTHZ_SOAK_MODULE'] === undefined
+  ? evsAuthz
+  : await import(process.env['EVS_AUTHZ_SOAK_MODULE']) as typeof evsAuthz
 const authorizer = module.createAuthorizer()
 const reference = new ReferenceEvaluator(snapshotRoutes)
 // A fixed pool of personas, as a JWT verifier cache would keep them; some decisions get a fresh copy instead.
 const personas = Array.from({ length: 400 }, (_, i) => persona(random, i))
 
-interface Mismatch { readonly index: number, readonly request: SoakRequest, readonly claims: unknown, readonly ours: unknown, readonly reference: RefDecision }
+interface Mismatch {
+  readonly index: number
+  readonly request: SoakRequest
+  readonly claims: unknown
+  readonly ours: unknown
+  readonly reference: RefDecision
+}
 
 function summary (decision: Decision): RefDecision {
   if (decision.reason === 'not-guarded') return { outcome: 'outside' }
-  if (decision.kind === 'allow') return { outcome: 'allow', reason: decision.reason, ...(decision.route === undefined ? {} : { template: decision.route.template }) }
+  if (decision.kind === 'allow') {
+    return { outcome: 'allow', reason: decision.reason, ...(decision.route === undefined ? {} : { template: decision.route.template }) }
+  }
   const missing = decision.reason === 'missing-action' || decision.reason === 'explicit-deny' ? { missing: [...decision.missing] } : {}
-  return { outcome: 'deny', status: decision.status, reason: decision.reason, ...(decision.route === undefined ? {} : { template: decision.route.template }), ...missing }
+  return {
+    outcome: 'deny',
+    status: decision.status,
+    reason: decision.reason,
+    ...(decision.route === undefined ? {} : { template: decision.route.template }),
+    ...missing
+  }
 }
 
-const same = (a: RefDecision, b: RefDecision): boolean => JSON.stringify(a, Object.keys(a).sort()) === JSON.stringify(b, Object.keys(b).sort())
+const same = (a: RefDecision, b: RefDecision): boolean =>
+  JSON.stringify(a, Object.keys(a).sort()) === JSON.stringify(b, Object.keys(b).sort())
 
 const tally = new Map<string, number>()
 const mismatches: Mismatch[] = []
@@ -73,7 +90,8 @@ const heapStart = process.memoryUsage().heapUsed
 const step = 100_000
 for (let done = warmup; done < total; done += step) {
   run(done, Math.min(total, done + step))
-  process.stderr.write(`\r${Math.min(total, done + step).toLocaleString('en-US')} decisions, ${mismatchCount} mismatches, ${((Date.now() - started) / 1000).toFixed(0)} s`)
+  process.stderr.write(`\r${Math.min(total, done + step).toLocaleString('en-US')} decisions, ${mismatchCount} ` +
+    `mismatches, ${((Date.now() - started) / 1000).toFixed(0)} s`)
 }
 process.stderr.write('\n')
 gc()
@@ -92,7 +110,8 @@ console.log('')
 console.log('| Check | Result | Required |')
 console.log('| --- | --- | --- |')
 console.log(`| Mismatches with the reference evaluator | ${mismatchCount} | 0 |`)
-console.log(`| Heap after GC, start -> end | ${(heapStart / 2 ** 20).toFixed(1)} MiB -> ${(heapEnd / 2 ** 20).toFixed(1)} MiB (${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}%) | within 10% |`)
+console.log(`| Heap after GC, start -> end | ${(heapStart / 2 ** 20).toFixed(1)} MiB -> ${(heapEnd / 2 ** 20).toFixed(1)} MiB ` +
+  `(${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}%) | within 10% |`)
 if (mismatches.length > 0) {
   console.log('\nFirst mismatches (replay with the same --seed):')
   for (const m of mismatches) console.log(JSON.stringify(m))

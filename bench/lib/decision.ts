@@ -160,7 +160,8 @@ async function bytesPerDecision (c: Case, mode: GrantMode, samples: number): Pro
 }
 
 /** Times every (case, mode) pair in interleaved rounds; returns figures in case order. */
-export async function benchCases (cases: readonly Case[], modes: readonly GrantMode[], settings: DecisionSettings): Promise<DecisionFigures[]> {
+export async function benchCases (cases: readonly Case[], modes: readonly GrantMode[],
+  settings: DecisionSettings): Promise<DecisionFigures[]> {
   const overhead = emptyPair(20000)
   const pairs = cases.flatMap((c) => modes.map((mode) => ({ c, mode })))
   const sizes = new Map<string, number>()
@@ -168,7 +169,8 @@ export async function benchCases (cases: readonly Case[], modes: readonly GrantM
     const warm = claimsSequence(c.claims, mode, c.requests.length * 4)
     timeBatch(c, warm)
     const ns = timeBatch(c, claimsSequence(c.claims, mode, c.requests.length * 4))
-    sizes.set(`${c.name}/${mode}`, Math.max(c.requests.length, Math.round(settings.batchMs * 1e6 / ns / c.requests.length) * c.requests.length))
+    sizes.set(`${c.name}/${mode}`,
+      Math.max(c.requests.length, Math.round(settings.batchMs * 1e6 / ns / c.requests.length) * c.requests.length))
   }
   const individual = new Map<string, number[]>()
   const means = new Map<string, number[]>()

@@ -113,7 +113,8 @@ export function twoPolicies (): object {
   return { sub: 'u-operator', project_id: PROJECT, policies: [first, second] }
 }
 
-const SERVICES = ['ecs', 'vpc', 'ims', 'cbr', 'ces', 'obs', 'kms', 'dss', 'elb', 'as', 'rds', 'sfs', 'dns', 'nat', 'waf', 'lts', 'aom', 'cts', 'smn', 'dms']
+const SERVICES = ['ecs', 'vpc', 'ims', 'cbr', 'ces', 'obs', 'kms', 'dss', 'elb', 'as', 'rds', 'sfs', 'dns', 'nat', 'waf', 'lts', 'aom',
+  'cts', 'smn', 'dms']
 
 /**
  * One policy of `count` statements. All but a few name other services (the scan must pass them);
@@ -123,7 +124,8 @@ export function bigPolicy (count: number, sub = 'u-big'): object {
   const statements: IamPolicy['Statement'][number][] = []
   const evs: IamPolicy['Statement'][number][] = count === 1
     ? [{ Effect: 'Allow', Action: ['evs:*:*'] }]
-    : [{ Effect: 'Allow', Action: ['evs:*:get*', 'evs:*:list*'] }, { Effect: 'Allow', Action: ['evs:snapshots:*'] }, { Effect: 'Deny', Action: ['evs:snapshots:rollback'] }]
+    : [{ Effect: 'Allow', Action: ['evs:*:get*', 'evs:*:list*'] }, { Effect: 'Allow', Action: ['evs:snapshots:*'] },
+        { Effect: 'Deny', Action: ['evs:snapshots:rollback'] }]
   for (let i = 0; statements.length < count - evs.length; i++) {
     const service = SERVICES[i % SERVICES.length] as string
     const resource = `resource${Math.floor(i / SERVICES.length)}`

@@ -92,7 +92,8 @@ function base64url (value: string | Buffer): string {
 
 /** An HS256 JWT, signed here so the benchmark needs no signing library. */
 export function signToken (claims: object, key: string): string {
-  const head = `${base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${base64url(JSON.stringify({ ...claims, iat: Math.floor(Date.now() / 1000) }))}`
+  const body = { ...claims, iat: Math.floor(Date.now() / 1000) }
+  const head = `${base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${base64url(JSON.stringify(body))}`
   return `${head}.${base64url(createHmac('sha256', key).update(head).digest())}`
 }
 
@@ -136,7 +137,8 @@ interface Variant {
 }
 
 function requestsFor (token: string): Array<{ method: string, path: string, headers: Record<string, string> }> {
-  return routeRequests(snapshotRoutes).map((q) => ({ method: q.method, path: q.url, headers: { 'x-auth-token': token, accept: 'application/json' } }))
+  return routeRequests(snapshotRoutes).map((q) =>
+    ({ method: q.method, path: q.url, headers: { 'x-auth-token': token, accept: 'application/json' } }))
 }
 
 async function checkStatuses (variant: Variant): Promise<void> {
@@ -197,7 +199,8 @@ async function pairedRounds (
     const cpuHooks = cpu.get(hooks.name) as number
     hooksCpu.push(cpuHooks)
     hooksCpuRatios.push(cpuA / cpuHooks)
-    log(`  paired ${round + 1}/${settings.pairedRounds}: a+jwt ${Math.round(a)}, b ${Math.round(b)} req/s, b/(a+jwt) ${(b / a).toFixed(3)}; ` +
+    log(`  paired ${round + 1}/${settings.pairedRounds}: a+jwt ${Math.round(a)}, b ${Math.round(b)} req/s, ` +
+      `b/(a+jwt) ${(b / a).toFixed(3)}; ` +
       `CPU per request ${cpuA.toFixed(1)} / ${cpuB.toFixed(1)} µs, ratio ${(cpuA / cpuB).toFixed(3)}`)
   }
   return {
@@ -272,7 +275,8 @@ export async function benchGateway (settings: GatewaySettings, log: (line: strin
           errors: result.errors + result.timeouts
         }
         rounds.set(variant.name, [...(rounds.get(variant.name) ?? []), figures])
-        log(`  round ${round + 1}/${settings.rounds} ${variant.name.padEnd(5)} ${Math.round(figures.reqPerSec)} req/s, p99 ${figures.p99Ms} ms`)
+        log(`  round ${round + 1}/${settings.rounds} ${variant.name.padEnd(5)} ${Math.round(figures.reqPerSec)} req/s, ` +
+          `p99 ${figures.p99Ms} ms`)
       }
     }
     if (settings.pairedRounds > 0) {

@@ -13,8 +13,20 @@ import { median, rotation, sink } from './stats.js'
 export interface HostileSettings { readonly rounds: number, readonly batchMs: number }
 
 export interface HostileResult {
-  readonly stringMatch: { readonly wildcards: number, readonly nameLength: number, readonly matchNs: number, readonly equalsNs: number, readonly ratio: number }
-  readonly target: { readonly length: number, readonly worstNs: number, readonly plainNs: number, readonly ratio: number, readonly worstDecision: string }
+  readonly stringMatch: {
+    readonly wildcards: number
+    readonly nameLength: number
+    readonly matchNs: number
+    readonly equalsNs: number
+    readonly ratio: number
+  }
+  readonly target: {
+    readonly length: number
+    readonly worstNs: number
+    readonly plainNs: number
+    readonly ratio: number
+    readonly worstDecision: string
+  }
 }
 
 const P = '0123456789abcdef0123456789abcdef'

@@ -17,7 +17,9 @@ let token: string | undefined
 if (kind === 'keystone') {
   const fake = await startFakeKeystone()
   token = fake.add({ project: { id: PROJECT }, roles: ['te_admin'], userId: 'u-admin' })
-  identity = { keystone: { url: fake.url, username: fake.user.username, password: fake.user.password, projectName: 'service', cacheSeconds: 3600 } }
+  identity = {
+    keystone: { url: fake.url, username: fake.user.username, password: fake.user.password, projectName: 'service', cacheSeconds: 3600 }
+  }
 } else {
   identity = { jwt: { secret: key } }
 }

@@ -47,9 +47,12 @@ async function load (port: number, token: string, seconds: number, amount?: numb
     connections: 50,
     duration: seconds,
     ...(amount === undefined ? {} : { amount }),
-    requests: routeRequests(snapshotRoutes).map((q) => ({ method: q.method, path: q.url, headers: { 'x-auth-token': token, accept: 'application/json' } }))
+    requests: routeRequests(snapshotRoutes).map((q) =>
+      ({ method: q.method, path: q.url, headers: { 'x-auth-token': token, accept: 'application/json' } }))
   })
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`identity bench: ${result.non2xx} non-2xx, ${result.errors} errors on port ${port}`)
+  if (result.non2xx > 0 || result.errors > 0) {
+    throw new Error(`identity bench: ${result.non2xx} non-2xx, ${result.errors} errors on port ${port}`)
+  }
   return result.requests.average
 }
 
@@ -87,7 +90,8 @@ export async function benchIdentity (settings: IdentitySettings, log: (line: str
     const backend = await start('servers', ['backend'])
     children.push(backend.child)
     const upstream = `http://127.0.0.1:${backend.ready.port}`
-    const [keystone, jwt] = await Promise.all([start('identity-servers', ['keystone', upstream]), start('identity-servers', ['jwt', upstream, secret])])
+    const [keystone, jwt] =
+      await Promise.all([start('identity-servers', ['keystone', upstream]), start('identity-servers', ['jwt', upstream, secret])])
     children.push(keystone.child, jwt.child)
     const variants = [
       { name: 'keystone' as const, port: keystone.ready.port, token: keystone.ready.token as string },
@@ -105,7 +109,14 @@ export async function benchIdentity (settings: IdentitySettings, log: (line: str
     }
     const costs = await cachedCost(settings.coldSamples)
     const reqPerSec = { keystone: median(perRound.keystone), jwt: median(perRound.jwt) }
-    return { settings, reqPerSec, perRound, keystoneOverJwt: reqPerSec.keystone / reqPerSec.jwt, cachedValidationNs: costs.hitNs, coldValidationMs: costs.coldMs }
+    return {
+      settings,
+      reqPerSec,
+      perRound,
+      keystoneOverJwt: reqPerSec.keystone / reqPerSec.jwt,
+      cachedValidationNs: costs.hitNs,
+      coldValidationMs: costs.coldMs
+    }
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill('SIGTERM')
   }

@@ -36,7 +36,12 @@ export interface MatcherResult {
   }
 }
 
-export type CandidateName = 'evs-authz match' | 'evs-authz gate+match' | 'find-my-way' | 'find-my-way + constraints' | 'path-to-regexp linear'
+export type CandidateName =
+  | 'evs-authz match'
+  | 'evs-authz gate+match'
+  | 'find-my-way'
+  | 'find-my-way + constraints'
+  | 'path-to-regexp linear'
 
 interface P2rRoute { readonly method: string, readonly fn: MatchFunction<Partial<Record<string, string>>>, readonly template: string }
 

@@ -51,7 +51,8 @@ export function casbinPolicy (user: string): string {
 }
 
 function startBackend (): Promise<number> {
-  const body = JSON.stringify({ snapshots: [{ id: 'a8d3c6f2-0000-4000-8000-000000000001', name: 'nightly', status: 'available', size: 40 }] })
+  const body =
+    JSON.stringify({ snapshots: [{ id: 'a8d3c6f2-0000-4000-8000-000000000001', name: 'nightly', status: 'available', size: 40 }] })
   const server = createServer((request, response) => {
     request.resume()
     request.on('end', () => {
@@ -63,7 +64,8 @@ function startBackend (): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)))
 }
 
-async function buildGateway (kind: Exclude<ServerKind, 'backend'>, upstream: string, key: string, extraHook?: (request: FastifyRequest) => void): Promise<FastifyInstance> {
+async function buildGateway (kind: Exclude<ServerKind, 'backend'>, upstream: string, key: string,
+  extraHook?: (request: FastifyRequest) => void): Promise<FastifyInstance> {
   // Logger at info into /dev/null: evs-authz logs allows at debug (skipped) and denials at info.
   // Fastify's own two request lines per request are off in every variant, so they do not dilute
   // the difference being measured.
@@ -86,7 +88,9 @@ async function buildGateway (kind: Exclude<ServerKind, 'backend'>, upstream: str
     app.addHook('onRequest', async (request, reply) => {
       const user = (request as FastifyRequest & { user?: { sub?: string } | null }).user
       if (user === undefined || user === null || typeof user.sub !== 'string') {
-        await reply.code(401).send({ error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } })
+        await reply.code(401).send({
+          error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' }
+        })
         return reply
       }
       const query = request.url.indexOf('?')
@@ -106,7 +110,8 @@ async function buildGateway (kind: Exclude<ServerKind, 'backend'>, upstream: str
 async function claimsIdentity (upstream: string, key: string): Promise<boolean> {
   const seen: unknown[] = []
   // The probe hook is added after the jwt hook, so it sees the verified claims.
-  const app = await buildGateway('evs-authz', upstream, key, (request) => { seen.push((request as FastifyRequest & { user?: unknown }).user) })
+  const app = await buildGateway('evs-authz', upstream, key,
+    (request) => { seen.push((request as FastifyRequest & { user?: unknown }).user) })
   await app.ready()
   const token = app.jwt.sign({ sub: 'u-admin', project_id: PROJECT, roles: ['te_admin'] })
   for (let i = 0; i < 3; i++) {

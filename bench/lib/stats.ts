@@ -88,7 +88,8 @@ export function machineInfo (): MachineInfo {
     v8: process.versions.v8,
     platform: `${process.platform} ${process.arch}`,
     date: new Date().toISOString(),
-    packages: Object.fromEntries(['evs-authz', 'fastify', 'find-my-way', 'path-to-regexp', '@fastify/jwt', '@fastify/http-proxy', 'casbin', 'autocannon', 'pino']
+    packages: Object.fromEntries(['evs-authz', 'fastify', 'find-my-way', 'path-to-regexp', '@fastify/jwt', '@fastify/http-proxy',
+      'casbin', 'autocannon', 'pino']
       .map((name) => [name, versionOf(name)]))
   }
 }

@@ -34,10 +34,12 @@ const PATTERNS = [
   '*', 'evs:SNAPSHOTS:GET', 'EVS:snapshots:get', 'evs:snap*:*', 'evs:*:*ete', 'evs:*:g*t', 'ecs:*:*', '*:*:Get*',
   '*:*:List*', 'evs:snapshots:get?', 'evs:snapshots.x:get', 'evs:volumes:*', 'evs:*:*a*e*', 'identity:*', 'evs:snapshot:get'
 ]
-const BAD_PATTERNS: readonly unknown[] = ['evs:snapshots', 'evs::get', 'evs:snapshots:get:more', '', 42, 'evs:snap shots:get', 'evs:snapshots:get!']
+const BAD_PATTERNS: readonly unknown[] = ['evs:snapshots', 'evs::get', 'evs:snapshots:get:more', '', 42, 'evs:snap shots:get',
+  'evs:snapshots:get!']
 // Names from claims are data: Object.prototype's own names must be unknown roles, operators and keys.
 const PROTOTYPE_NAMES: readonly string[] = [...Object.getOwnPropertyNames(Object.prototype), '__proto__']
-const ROLES: readonly unknown[] = [...PROTOTYPE_NAMES, 'te_admin', 'readonly', 'EVS FullAccess', 'EVS ReadOnlyAccess', 'server_adm', 'Tenant Guest', 'Tenant Administrator', 'Server Administrator', 'unknown_role', 'TE_ADMIN', { name: 'te_admin' }, { name: 'readonly' }]
+const ROLES: readonly unknown[] = [...PROTOTYPE_NAMES, 'te_admin', 'readonly', 'EVS FullAccess', 'EVS ReadOnlyAccess', 'server_adm',
+  'Tenant Guest', 'Tenant Administrator', 'Server Administrator', 'unknown_role', 'TE_ADMIN', { name: 'te_admin' }, { name: 'readonly' }]
 const BAD_ROLES: readonly unknown[] = [5, { id: 'te_admin' }, null]
 
 const CONDITIONS: ReadonlyArray<Record<string, Record<string, unknown>>> = [
@@ -87,7 +89,8 @@ function statement (r: Random): Record<string, unknown> {
 }
 
 function policy (r: Random): unknown {
-  const doc: Record<string, unknown> = { Version: r.chance(0.5) ? '1.1' : '1.0', Statement: Array.from({ length: 1 + r.int(5) }, () => statement(r)) }
+  const doc: Record<string, unknown> =
+    { Version: r.chance(0.5) ? '1.1' : '1.0', Statement: Array.from({ length: 1 + r.int(5) }, () => statement(r)) }
   if (r.chance(0.01)) doc['Version'] = r.pick(['2.0', 1.1, undefined])
   if (r.chance(0.005)) doc['Statement'] = { Effect: 'Allow', Action: ['*'] }
   return r.chance(0.003) ? 'not a policy' : doc
@@ -102,8 +105,13 @@ export function persona (r: Random, index: number): unknown {
   const where = r.next()
   if (where < 0.7) c['project_id'] = PROJECT
   else if (where < 0.8) c['project_id'] = OTHER_PROJECT
-  else if (where < 0.9) c['token'] = { project: { id: PROJECT, name: r.pick(['evs_prod', 'evs_dev']) }, user: { id: `u-${index}`, name: r.pick(['alice', 'mallory', 'deploy-bot']), domain: { name: r.pick(['corp-east', 'acme']) } } }
-  else if (where < 0.95) c['project'] = { id: PROJECT }
+  else if (where < 0.9) {
+    c['token'] =
+      {
+        project: { id: PROJECT, name: r.pick(['evs_prod', 'evs_dev']) },
+        user: { id: `u-${index}`, name: r.pick(['alice', 'mallory', 'deploy-bot']), domain: { name: r.pick(['corp-east', 'acme']) } }
+      }
+  } else if (where < 0.95) c['project'] = { id: PROJECT }
   if (r.chance(0.8)) c['sub'] = `u-${index}`
   if (r.chance(0.4)) c['user_name'] = r.pick(['alice', 'mallory', 'deploy-bot', 'Alice'])
   if (r.chance(0.2)) c['domain_name'] = r.pick(['corp-east', 'acme'])
@@ -120,7 +128,9 @@ export function persona (r: Random, index: number): unknown {
     if (r.chance(0.02)) roles.push(r.pick(BAD_ROLES))
     c['roles'] = r.chance(0.01) ? 'te_admin' : roles
   }
-  if (grant >= 0.7 && grant < 0.9) c['policies'] = r.chance(0.005) ? { Version: '1.1' } : Array.from({ length: 1 + r.int(3) }, () => policy(r))
+  if (grant >= 0.7 && grant < 0.9) {
+    c['policies'] = r.chance(0.005) ? { Version: '1.1' } : Array.from({ length: 1 + r.int(3) }, () => policy(r))
+  }
   if (r.chance(0.05)) {
     const token = (c['token'] ?? {}) as Record<string, unknown>
     token['roles'] = r.chance(0.9) ? [{ name: r.pick(['te_admin', 'readonly', 'EVS ReadOnlyAccess', 'nobody']) }] : [{ id: 1 }]
@@ -138,9 +148,12 @@ const OTHER_TEMPLATES: readonly string[] = [
   '/v2/{project_id}/os-vendor-snapshots/{snapshot_id}', '/v2/{project_id}', '/v2', '/v3/{project_id}/snapshots/detail/{key}'
 ]
 
-const SNAPSHOT_IDS = [SNAPSHOT, SNAPSHOT, SNAPSHOT, 'abc_DEF-1', 'detail', 'DETAIL', 'Detail', 'metadata', 'rollback', 'ROLLBACK', 'snapshots',
-  'a.json', 'x'.repeat(256), 'y'.repeat(255), 'a%20b', '%C3%A9', 'a%2Fb', 'a%5Cb', '%2e%2e', '.', '..', 'a%3Bb', 'a;b', '%64etail', 'a%21', 'a!b', 'DeTaIl']
-const PROJECTS = [PROJECT, PROJECT, PROJECT, PROJECT, OTHER_PROJECT, 'ABCDEF0123', '0123-abcd', 'p', '%30123456789abcdef0123456789abcdef', `${PROJECT}.json`, 'a'.repeat(256)]
+const SNAPSHOT_IDS = [SNAPSHOT, SNAPSHOT, SNAPSHOT, 'abc_DEF-1', 'detail', 'DETAIL', 'Detail', 'metadata', 'rollback', 'ROLLBACK',
+  'snapshots',
+  'a.json', 'x'.repeat(256), 'y'.repeat(255), 'a%20b', '%C3%A9', 'a%2Fb', 'a%5Cb', '%2e%2e', '.', '..', 'a%3Bb', 'a;b', '%64etail',
+  'a%21', 'a!b', 'DeTaIl']
+const PROJECTS = [PROJECT, PROJECT, PROJECT, PROJECT, OTHER_PROJECT, 'ABCDEF0123', '0123-abcd', 'p',
+  '%30123456789abcdef0123456789abcdef', `${PROJECT}.json`, 'a'.repeat(256)]
 const KEYS = ['env', 'my%20key', 'a:b', 'a.b', 'K-1_x', '..', 'k'.repeat(256), '%F0%9F%98%80', 'a%2Fb', 'a%3Ab', 'a b', '%7e', 'e%6Ev']
 
 /** Mostly well-formed values (so that grants get exercised), else a value from the hostile lists. */
@@ -191,21 +204,32 @@ function mutate (r: Random, path: string): string {
       segments[at] = `${segments[at] ?? ''}${r.pick([';jsessionid=1', '%3Bx', ';'])}`
       return segments.join('/')
     case 7: // control and other invalid characters
-      segments[at] = `${segments[at] ?? ''}${r.pick(['%00', '%0a', '%0D', '%7f', '%C2%85', '\t', '\u0000', 'é', '%', '%zz', '%C3', '%C3%28', '%ED%A0%80', '%F4%90%80%80', '%80', ' ', '"', '<', '|', '^', '`', '{', '[', '%25', '%C2%A0', '%E2%80%8B'])}`
+      segments[at] = `${segments[at] ?? ''}${r.pick([
+        '%00', '%0a', '%0D', '%7f', '%C2%85', '\t', '\u0000', 'é', '%', '%zz', '%C3', '%C3%28', '%ED%A0%80', '%F4%90%80%80', '%80', ' ',
+        '"', '<', '|', '^', '`', '{', '[', '%25', '%C2%A0', '%E2%80%8B'
+      ])}`
       return segments.join('/')
     case 8: // version spelled otherwise
-      return path.replace(/^\/v([23])/, (_, n: string) => r.pick([`/V${n}`, `/%76${n}`, `/v%3${n}`, `/%56%3${n}`, `/v${n}.0`, `/v0${n}`, `/vv${n}`, `/v${n}%2F`]))
+      return path.replace(/^\/v([23])/,
+        (_, n: string) => r.pick([`/V${n}`, `/%76${n}`, `/v%3${n}`, `/%56%3${n}`, `/v${n}.0`, `/v0${n}`, `/vv${n}`, `/v${n}%2F`]))
     case 9: // something in front
-      return `${r.pick(['/foo/..', '/.', '//', '/%2e%2e', '/x/%2e%2e', '/a/b/../..', '/..', '/%c0%ae%c0%ae', '/evs', '/api/..%2F', '\\..'])}${path}`
+      return `${r.pick([
+        '/foo/..', '/.', '//', '/%2e%2e', '/x/%2e%2e', '/a/b/../..', '/..', '/%c0%ae%c0%ae', '/evs', '/api/..%2F', '\\..'
+      ])}${path}`
     case 10: // query and fragment
-      return `${path}${r.pick(['?a=b', '?x=/../v2/', '?%2F', '#frag', '?#', '?enterprise_project_id=all_granted_eps', '?', '?limit=10&offset=0', '#/../x', '?all_tenants=1', '?all_projects=true&limit=5', '?ALL_TENANTS=1', '?all%5Ftenants=1',
-        '?_method=DELETE', '?x=1;_method=delete', '?%5Fmethod=GET', '?limit=5;all_tenants=1', '?name=%ff', '?enterprise_project_id=a&enterprise_project_id=b',
-        '?constructor=1&__proto__=x'])}`
+      return `${path}${r.pick([
+        '?a=b', '?x=/../v2/', '?%2F', '#frag', '?#', '?enterprise_project_id=all_granted_eps', '?', '?limit=10&offset=0', '#/../x',
+        '?all_tenants=1', '?all_projects=true&limit=5', '?ALL_TENANTS=1', '?all%5Ftenants=1', '?_method=DELETE', '?x=1;_method=delete',
+        '?%5Fmethod=GET', '?limit=5;all_tenants=1', '?name=%ff', '?enterprise_project_id=a&enterprise_project_id=b',
+        '?constructor=1&__proto__=x'
+      ])}`
     case 11: // not origin-form
-      return r.pick([`http://evil.example${path}`, `HTTPS://h${path}`, path.slice(1), `//evil${path}`, '*', `http:\\\\h${path}`, 'http://h/health',
+      return r.pick([`http://evil.example${path}`, `HTTPS://h${path}`, path.slice(1), `//evil${path}`, '*', `http:\\\\h${path}`,
+        'http://h/health',
         `/\\127.0.0.1:1${path}`, `//u@h:1${path}`, '//evil/health'])
     case 12: // outside the guarded space
-      return r.pick(['/health', '/v1/' + PROJECT + '/snapshots', '/api/v2x', '/metrics?v2', '/', '/v4/x', '/version', '/foo/v2/snapshots', '/v23/x', '/vv2', '/%7e/x', '/x%2Fv2'])
+      return r.pick(['/health', '/v1/' + PROJECT + '/snapshots', '/api/v2x', '/metrics?v2', '/', '/v4/x', '/version',
+        '/foo/v2/snapshots', '/v23/x', '/vv2', '/%7e/x', '/x%2Fv2'])
     case 13: // a whole segment encoded
       segments[at] = [...(segments[at] ?? '')].map((c) => encodeChar(c, r)).join('')
       return segments.join('/')
@@ -213,7 +237,8 @@ function mutate (r: Random, path: string): string {
       segments[at] = `${segments[at] ?? ''}${r.pick(['%c1%b3', '%e0%81%b3', '%2541', '%252e', '%u002e', '%c0%2e'])}`
       return segments.join('/')
     case 15: // traversal after a version that is not the first segment
-      return `/${r.pick(['x', 'evs', 'api', '%2e', 'a;b', 'V2'])}${path}/${r.pick(['..', '%2e%2e', '.%2E', '..%2f..', '%c0%ae%c0%ae'])}${r.pick(['', '/x', '?q=1'])}`
+      return `/${r.pick(['x', 'evs', 'api', '%2e', 'a;b', 'V2'])}${path}/` +
+        `${r.pick(['..', '%2e%2e', '.%2E', '..%2f..', '%c0%ae%c0%ae'])}${r.pick(['', '/x', '?q=1'])}`
     default:
       return path
   }
@@ -234,8 +259,19 @@ export function request (r: Random): SoakRequest {
   const mutations = r.chance(0.55) ? 0 : 1 + r.int(2)
   for (let i = 0; i < mutations; i++) url = mutate(r, url)
   const headers: Record<string, string> = { host: '127.0.0.1', accept: 'application/json' }
-  if (r.chance(0.03)) headers[r.pick(['X-HTTP-Method-Override', 'x-http-method', 'X-Method-Override', 'x-method-override'])] = r.pick(['GET', 'DELETE'])
-  if (r.chance(0.03)) headers['content-type'] = r.pick(['application/json', 'application/x-www-form-urlencoded', 'Multipart/Form-Data; boundary=x', 'text/plain'])
+  if (r.chance(0.03)) {
+    headers[r.pick(['X-HTTP-Method-Override', 'x-http-method', 'X-Method-Override', 'x-method-override'])] = r.pick(['GET', 'DELETE'])
+  }
+  if (r.chance(0.03)) {
+    headers['content-type'] =
+      r.pick(['application/json', 'application/x-www-form-urlencoded', 'Multipart/Form-Data; boundary=x', 'text/plain'])
+  }
   if (r.chance(0.02)) headers['x-http-method-overrides'] = 'GET'
-  return { method: row !== undefined && r.chance(0.75) ? (row.method === 'GET' && r.chance(0.1) ? 'HEAD' : row.method) : r.pick(METHODS), url, headers }
+  return {
+    method: row !== undefined && r.chance(0.75)
+      ? (row.method === 'GET' && r.chance(0.1) ? 'HEAD' : row.method)
+      : r.pick(METHODS),
+    url,
+    headers
+  }
 }

@@ -1,5 +1,6 @@
 // A slow, deliberately plain reference evaluator for the soak test, written from the README
-// ("How a request is judged", "Threat model") and docs/threat-model.md rather than from src: its own path-canonicality check, its own lenient reading of a path,
+// ("How a request is judged", "Threat model") and docs/threat-model.md rather than from src: its own path-canonicality check, its own
+// lenient reading of a path,
 // a linear scan of per-route regular expressions, and its own IAM policy evaluation over the raw
 // claims (nothing compiled, nothing cached). It covers the default options (prefix '', unmatched
 // 'deny') and claims without enterprise-project grants. Names from claims are looked up as own entries
@@ -192,7 +193,8 @@ function matchRoute (shapes: readonly Shape[], method: string, path: string): Re
     const name = (params[0]?.parts[depth] as { param: string }).param
     const value = decodeURIComponent(raw)
     if (value.length > MAX_PARAM || !constraintOf(name).test(value)) return { kind: 'no-route' }
-    const siblings = here.flatMap((s) => { const p = s.parts[depth]; return p !== undefined && 'static' in p ? [p.static.toLowerCase()] : [] })
+    const siblings =
+      here.flatMap((s) => { const p = s.parts[depth]; return p !== undefined && 'static' in p ? [p.static.toLowerCase()] : [] })
     if (siblings.includes(value.toLowerCase())) return { kind: 'ambiguous' }
     if (name === 'project_id') project = value
     alive = params
@@ -242,14 +244,17 @@ function validStatement (s: unknown): boolean {
   const action = typeof s['Action'] === 'string' ? [s['Action']] : s['Action']
   if (!Array.isArray(action) || action.length === 0 || !action.every(validPattern)) return false
   const resource = typeof s['Resource'] === 'string' ? [s['Resource']] : s['Resource']
-  if (resource !== undefined && (!Array.isArray(resource) || resource.length === 0 || !resource.every((r) => typeof r === 'string'))) return false
+  if (resource !== undefined && (!Array.isArray(resource) || resource.length === 0 || !resource.every((r) => typeof r === 'string'))) {
+    return false
+  }
   const condition = s['Condition']
   if (condition !== undefined && (!isObject(condition) || !Object.values(condition).every(isObject))) return false
   return true
 }
 
 function validPolicy (p: unknown): boolean {
-  return isObject(p) && (p['Version'] === '1.1' || p['Version'] === '1.0') && Array.isArray(p['Statement']) && p['Statement'].every(validStatement)
+  return isObject(p) && (p['Version'] === '1.1' || p['Version'] === '1.0') && Array.isArray(p['Statement']) &&
+    p['Statement'].every(validStatement)
 }
 
 function roleName (role: unknown): string | undefined {
@@ -305,9 +310,11 @@ function readClaims (claims: unknown): GrantOutcome {
   const tokenProject = isObject(token?.['project']) ? token['project'] as Json : undefined
   const values = new Map<string, string | boolean>()
   const put = (key: string, value: string | undefined): void => { if (value !== undefined) values.set(key, value) }
-  put('g:userid', firstString(claims['sub'], claims['user_id'], tokenUser?.['id'], isObject(claims['user']) ? claims['user']['id'] : undefined))
+  put('g:userid',
+    firstString(claims['sub'], claims['user_id'], tokenUser?.['id'], isObject(claims['user']) ? claims['user']['id'] : undefined))
   put('g:username', firstString(tokenUser?.['name'], claims['user_name'], claims['preferred_username']))
-  put('g:domainname', firstString(isObject(tokenUser?.['domain']) ? (tokenUser['domain'] as Json)['name'] : undefined, claims['domain_name']))
+  put('g:domainname',
+    firstString(isObject(tokenUser?.['domain']) ? (tokenUser['domain'] as Json)['name'] : undefined, claims['domain_name']))
   put('g:projectname', firstString(tokenProject?.['name'], claims['project_name']))
   if (typeof claims['mfa_present'] === 'boolean') values.set('g:mfapresent', claims['mfa_present'])
   const project = firstString(claims['project_id'], tokenProject?.['id'], isObject(claims['project']) ? claims['project']['id'] : undefined)
@@ -349,7 +356,11 @@ function testCondition (operator: string, key: string, raw: unknown, values: Rea
     const times = expected.map((v) => typeof v === 'string' ? Date.parse(v) : NaN)
     if (times.some(Number.isNaN)) return 'unknown'
     const cmp: Record<string, (t: number) => boolean> = {
-      DateLessThan: (t) => now < t, DateLessThanEquals: (t) => now <= t, DateGreaterThan: (t) => now > t, DateGreaterThanEquals: (t) => now >= t
+      DateLessThan: (t) => now < t,
+      DateLessThanEquals: (t) => now <= t,
+      DateGreaterThan: (t) => now > t,
+      DateGreaterThanEquals: (t) =>
+        now >= t
     }
     const f = Object.hasOwn(cmp, op) ? cmp[op] : undefined
     if (f === undefined) return 'unknown'
@@ -437,12 +448,14 @@ export class ReferenceEvaluator {
     const rawQuery = url.includes('?') ? url.slice(url.indexOf('?') + 1) : ''
     const names = queryNames(rawQuery)
     if (names === undefined) return { outcome: 'deny', status: 400, reason: 'malformed-query' }
-    const overrideHeader = Object.keys(request.headers).some((h) => ['x-http-method-override', 'x-http-method', 'x-method-override'].includes(h.toLowerCase()))
+    const overrideHeader =
+      Object.keys(request.headers).some((h) => ['x-http-method-override', 'x-http-method', 'x-method-override'].includes(h.toLowerCase()))
     // Routes' method override: the raw query mentions `_method`; stricter: any spelling of the name.
     if (overrideHeader || rawQuery.includes('_method') || names.some((n) => n.trim().toLowerCase().split('[')[0] === '_method')) {
       return { outcome: 'deny', status: 400, reason: 'method-override' }
     }
-    const contentType = Object.entries(request.headers).find(([h]) => h.toLowerCase() === 'content-type')?.[1]?.split(';')[0]?.trim().toLowerCase()
+    const contentType =
+      Object.entries(request.headers).find(([h]) => h.toLowerCase() === 'content-type')?.[1]?.split(';')[0]?.trim().toLowerCase()
     if (contentType !== undefined && (contentType === 'application/x-www-form-urlencoded' || contentType.startsWith('multipart/'))) {
       return { outcome: 'deny', status: 400, reason: 'malformed-body' }
     }
@@ -450,11 +463,22 @@ export class ReferenceEvaluator {
     if (match.kind === 'ambiguous') return bad
     const granted = readClaims(claims)
     const template = match.kind === 'matched' ? match.route.template : undefined
-    if (!granted.ok) return { outcome: 'deny', status: granted.reason === 'no-credentials' ? 401 : 403, reason: granted.reason, ...(template === undefined ? {} : { template }) }
+    if (!granted.ok) {
+      return {
+        outcome: 'deny',
+        status: granted.reason === 'no-credentials'
+          ? 401
+          : 403,
+        reason: granted.reason,
+        ...(template === undefined ? {} : { template })
+      }
+    }
     if (match.kind === 'no-route') return { outcome: 'deny', status: 403, reason: 'route-not-found' }
     if (match.kind === 'no-method') return { outcome: 'deny', status: 403, reason: 'method-not-allowed' }
     const grant = granted.grant
-    if (match.project !== undefined && match.project !== grant.project) return { outcome: 'deny', status: 403, reason: 'project-mismatch', template: match.route.template }
+    if (match.project !== undefined && match.project !== grant.project) {
+      return { outcome: 'deny', status: 403, reason: 'project-mismatch', template: match.route.template }
+    }
     const now = this.now()
     const effects = match.route.actions.map((action) => [action, effect(grant, action, now)] as const)
     const missing = effects.filter(([, e]) => e !== 'allow').map(([a]) => a)
