@@ -19,6 +19,10 @@ const MAX_VARIABLE_QUANTIFIERS = 25
 
 /** Why `pattern` may backtrack catastrophically, or undefined when it passes the check. */
 export function backtrackingRisk (pattern: RegExp): string | undefined {
+  // The check reads `source` and `flags`; an own property (or a subclass) could show it one pattern and test another.
+  if (Object.getPrototypeOf(pattern) !== RegExp.prototype || Reflect.ownKeys(pattern).some((key) => key !== 'lastIndex')) {
+    return 'is not a plain RegExp (a subclass or own properties could hide what it matches); pass a RegExp literal'
+  }
   if (pattern.flags.includes('v')) return 'uses the v flag, whose set syntax this check cannot read; write it with the u flag'
   let tree: Root
   try {

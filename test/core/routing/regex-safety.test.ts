@@ -7,6 +7,7 @@ import { backtrackingRisk } from '../../../src/core/routing/regex-safety.js'
 import { ID_CONSTRAINT, METADATA_KEY_CONSTRAINT, PROJECT_ID_PATTERN, loadRouteTable } from '../../../src/core/routing/route-table.js'
 import { ConfigurationError } from '../../../src/core/support/errors.js'
 import { createAuthorizer } from '../../../src/core/authorizer.js'
+import { snapshotRoutes } from '../../../src/routes/snapshots.js'
 
 const hostile: Array<[RegExp, RegExp]> = [
   [/^(a+)+$/, /sits inside a repeated group, as in \(a\+\)\+/],
@@ -131,4 +132,16 @@ t.test('a risky projectIdPattern is listed with the other option problems, in on
   const error = t.throws(() => createAuthorizer({ projectIdPattern: /^(a+)+$/, unmatched: 'sometimes' as 'deny' })) as ConfigurationError
   t.equal(error.code, 'EVS_AUTHZ_ERR_OPTIONS')
   t.same(error.problems.map((p) => p.at).sort(), ['projectIdPattern', 'unmatched'])
+})
+
+t.test('a RegExp whose source or flags are doctored cannot pass the check', async (t) => {
+  const doctored = Object.defineProperty(/^(a+)+$/, 'source', { value: '^a+$' })
+  class Sly extends RegExp {}
+  for (const [what, pattern] of [['an own source', doctored], ['a subclass', new Sly('^(a+)+$')]] as const) {
+    t.match(backtrackingRisk(pattern), /not a plain RegExp/, what)
+    t.throws(() => createAuthorizer({ projectIdPattern: pattern }), { code: 'EVS_AUTHZ_ERR_OPTIONS' }, `${what}: refused at registration`)
+  }
+  t.equal(backtrackingRisk(/^[a-z]+$/), undefined, 'a literal passes')
+  const row = { ...snapshotRoutes[0], template: '/v2/{project_id}/spoofed/{code}', params: { code: { pattern: doctored } } }
+  t.throws(() => loadRouteTable([row]), { code: 'EVS_AUTHZ_ERR_ROUTE_TABLE' }, 'a doctored route parameter pattern is refused')
 })
