@@ -5,7 +5,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { denialWithRequestId } from './adapter-flow.js'
 import {
-  DECISION_MESSAGE, createAuthorizer, decisionLogFields, denyDecision, type AuthorizerOptions, type DenyDecision
+  DECISION_MESSAGE, createAuthorizer, decisionLogFields, denyDecision, guessFamily, type AuthorizerOptions, type DenyDecision
 } from './core/index.js'
 
 /** The options that decide which paths are guarded: give the plugin's `prefix` and `routes` here too. */
@@ -26,7 +26,7 @@ export function evsAuthzFrameworkErrors (options: FrameworkErrorsOptions = {}): 
     }
     const decision: DenyDecision = inspection.kind === 'deny'
       ? inspection
-      : denyDecision('malformed-path', request.method, url.split(/[?#]/)[0] ?? '', /cloudsnapshots/i.test(url) ? 'evs' : 'cinder', {
+      : denyDecision('malformed-path', request.method, url.split(/[?#]/)[0] ?? '', guessFamily(url), {
         detail: `refused by the router (${error.code})`
       })
     const requestId = String(request.id)

@@ -3,6 +3,7 @@
 export { createAuthorizer } from './authorizer.js'
 export type { Authorizer, AuthorizerOptions, Inspection, PendingRequest, RequestTarget } from './authorizer.js'
 export { checkAuthorizerOptions } from './support/authorizer-options.js'
+export { guessFamily } from './request/read-request.js'
 export type { PendingMatch } from './routing/matcher.js'
 export { DENY_STATUS, allowDecision, denyDecision } from './decision/decision.js'
 export type { AllowDecision, AllowReason, Decision, DenyDecision, DenyExtras, DenyReason, RouteMatch } from './decision/decision.js'
