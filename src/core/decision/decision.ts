@@ -95,6 +95,8 @@ const NONE_EP: readonly EnterpriseProjectFact[] = Object.freeze([])
 export interface RouteMatch {
   readonly route: CompiledRoute
   readonly params: Readonly<Record<string, string>>
+  /** `params.project_id` (undefined when the route has none). */
+  readonly projectId: string | undefined
 }
 
 /** Optional facts of a denial. */
@@ -125,7 +127,7 @@ export function denyDecision (reason: DenyReason, method: string, path: string, 
     required: route?.actions ?? NONE,
     missing: extras.missing ?? NONE,
     action: extras.action,
-    projectId: params['project_id'],
+    projectId: extras.matched?.projectId,
     userId: extras.userId,
     detail: extras.param === undefined ? extras.detail : `${extras.detail ?? ''}: {${extras.param}}`,
     enterpriseProjects: extras.enterpriseProjects ?? NONE_EP
@@ -147,7 +149,7 @@ export function allowDecision (
     params,
     required: route?.actions ?? NONE,
     missing: NONE,
-    projectId: params['project_id'],
+    projectId: matched?.projectId,
     userId,
     detail: undefined,
     enterpriseProjects: NONE_EP,

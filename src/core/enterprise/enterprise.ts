@@ -35,6 +35,8 @@ export interface EnterpriseProjectQuestion {
   readonly family: ApiFamily
   readonly route: CompiledRoute
   readonly params: Readonly<Record<string, string>>
+  /** `params.project_id` (see RouteMatch). */
+  readonly projectId: string | undefined
   readonly grant: Grant
   /** True when a source is in the JSON body (create, rollback): the body must be read first. */
   readonly needsBody: boolean

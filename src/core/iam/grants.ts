@@ -29,6 +29,12 @@ export interface EvsClaims {
   readonly [claim: string]: unknown
 }
 
+/** The actions of a route a grant does not allow project-wide, and the first one it explicitly denies. */
+export interface RouteVerdict {
+  readonly missing: readonly string[] | undefined
+  readonly denied: string | undefined
+}
+
 /** The effect of the grant on one action. */
 export type ActionEffect = 'allow' | 'deny' | 'none'
 
@@ -49,10 +55,10 @@ export interface Grant extends StatementSet {
   /** Project-wide role names the catalogue does not know (they grant nothing; denials name them). */
   readonly unknownRoles: readonly string[]
   /**
-   * Route indexes (CompiledRoute.index) whose every action this grant allows project-wide, remembered by the one
-   * authorizer that compiled the grant (its grant cache is its own); undefined when a statement depends on the clock.
+   * This grant's project-wide verdict per route index (CompiledRoute.index), remembered by the one authorizer that
+   * compiled the grant (its grant cache is its own); undefined when a statement depends on the clock.
    */
-  readonly allowedRoutes: boolean[] | undefined
+  readonly routeVerdicts: Array<RouteVerdict | undefined> | undefined
 }
 
 export type GrantResult =
@@ -129,7 +135,7 @@ export function readGrants (claims: unknown, catalogue: Catalogue): GrantResult 
       conditionValues,
       enterpriseProjects,
       unknownRoles,
-      allowedRoutes: statements.some((s) => s.timeDependent) ? undefined : []
+      routeVerdicts: statements.some((s) => s.timeDependent) ? undefined : []
     }
   }
 }
@@ -194,14 +200,15 @@ export function allowsExplicitly (grant: Grant, action: ActionParts, now: () => 
   return named && effectOf(grant, action, now) === 'allow'
 }
 
-/** Whether every action of route `index` was found allowed before (only remembered for clock-free grants). */
-export function allowedBefore (grant: Grant, index: number): boolean {
-  return grant.allowedRoutes !== undefined && grant.allowedRoutes[index] === true
+/** The verdict on route `index` found before, if any (only remembered for clock-free grants). */
+export function rememberedVerdict (grant: Grant, index: number): RouteVerdict | undefined {
+  return grant.routeVerdicts?.[index]
 }
 
-/** Remembers that every action of route `index` is allowed (a no-op for grants that depend on the clock). */
-export function rememberAllowed (grant: Grant, index: number): void {
-  if (grant.allowedRoutes !== undefined) grant.allowedRoutes[index] = true
+/** Remembers the verdict on route `index` and returns it (remembers nothing for grants that depend on the clock). */
+export function rememberVerdict (grant: Grant, index: number, verdict: RouteVerdict): RouteVerdict {
+  if (grant.routeVerdicts !== undefined) grant.routeVerdicts[index] = verdict
+  return verdict
 }
 
 /** Explicit Deny wins, then Allow, else none (implicit deny). Order of statements never matters. */

@@ -11,7 +11,9 @@ import type { PendingMatch } from '../routing/matcher.js'
 import type { PendingRequest } from '../routing/route-request.js'
 import type { CompiledRoute } from '../routing/route-table.js'
 import type { Catalogue } from './catalogue.js'
-import { allowedBefore, effectInEnterpriseProject, effectOf, readGrants, rememberAllowed, type Grant, type GrantResult } from './grants.js'
+import {
+  effectInEnterpriseProject, effectOf, readGrants, rememberedVerdict, rememberVerdict, type Grant, type GrantResult, type RouteVerdict
+} from './grants.js'
 import { unknownRolesDetail } from './unknown-roles.js'
 
 export interface Judge {
@@ -24,11 +26,7 @@ export interface Judge {
   fail (pending: PendingRequest, error: unknown): DenyDecision
 }
 
-/** The actions of a route the grant does not allow, and the first one it explicitly denies. */
-export interface RouteVerdict {
-  readonly missing: readonly string[] | undefined
-  readonly denied: string | undefined
-}
+export type { RouteVerdict } from './grants.js'
 
 const ALLOWED: RouteVerdict = Object.freeze({ missing: undefined, denied: undefined })
 
@@ -66,17 +64,15 @@ export function compileJudge (catalogue: Catalogue, now: () => number, guardCros
     if (match.kind === 'no-method') {
       return denyDecision('method-not-allowed', method, path, family, { userId, detail: `allowed: ${match.allowed.join(', ')}` })
     }
-    const { route, params } = match
-    const projectId = params['project_id']
+    const { route, params, projectId } = match
     if (projectId !== undefined && grant.projectId !== projectId) {
       const detail = grant.projectId === undefined ? 'the token names no project' : 'token project differs'
       return denyDecision('project-mismatch', method, path, family, { matched: match, userId, detail })
     }
-    // A clock-free grant's verdict per route is computed once (grants.ts allowedBefore / rememberAllowed).
-    const verdict = allowedBefore(grant, route.index) ? ALLOWED : routeVerdict(grant, route, now)
+    // A clock-free grant's verdict per route is computed once (grants.ts rememberedVerdict / rememberVerdict).
+    const verdict = rememberedVerdict(grant, route.index) ?? rememberVerdict(grant, route.index, routeVerdict(grant, route, now))
     const { missing, denied } = verdict
     if (missing === undefined) {
-      if (verdict !== ALLOWED) rememberAllowed(grant, route.index)
       return guardCrossProject(allowDecision('granted', method, path, match, userId), pending.url, pending.query, grant, family)
     }
     // A project-wide Deny cannot be lifted by an enterprise-project grant.
@@ -88,7 +84,8 @@ export function compileJudge (catalogue: Catalogue, now: () => number, guardCros
           const detail = 'the body must be application/json'
           return denyDecision('malformed-body', method, path, family, { matched: match, userId, detail })
         }
-        return { kind: 'enterprise-project', method, path, url: pending.url, query: pending.query, family, route, params, grant, needsBody }
+        const { url, query } = pending
+        return { kind: 'enterprise-project', method, path, url, query, family, route, params, projectId, grant, needsBody }
       }
       if (enterpriseProjectWouldAllow(grant, route, missing, now)) {
         const extras = { matched: match, userId, missing, action: missing[0], detail: UNSUPPORTED_EP_DETAIL }
@@ -132,7 +129,8 @@ export function routeVerdict (grant: Grant, route: CompiledRoute, now: () => num
     ;(missing ??= []).push(action.name)
     if (effect === 'deny') denied ??= action.name
   }
-  return { missing, denied }
+  // Frozen: a remembered verdict is handed to every later decision on this route (as `missing`).
+  return missing === undefined ? ALLOWED : Object.freeze({ missing: Object.freeze(missing), denied })
 }
 
 /** Whether some enterprise project's grants would allow every missing action (on a row that does not take them). */

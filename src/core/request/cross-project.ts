@@ -28,7 +28,8 @@ export function compileCrossProjectRule (mode: 'strip' | 'deny', now: () => numb
     if (stripped === undefined) return decision
     if (grant !== undefined && allowsExplicitly(grant, ALL_PROJECTS, now)) return decision
     if (mode === 'deny') {
-      const matched = decision.route === undefined ? undefined : { route: decision.route, params: decision.params }
+      const { route, params, projectId } = decision
+      const matched = route === undefined ? undefined : { route, params, projectId }
       const detail = `all_tenants / all_projects need an explicit ${ALL_PROJECTS_ACTION} grant`
       return denyDecision('cross-project-query', decision.method, decision.path, family, { userId: decision.userId, detail, matched })
     }

@@ -2,13 +2,14 @@
 // Rules: static segments beat parameters; case-sensitive; exact (the gate already refused empty
 // segments); one parameter per segment; no backtracking, because a parameter value that equals a
 // sibling static segment (ignoring case) is refused outright rather than read as a parameter.
-import type { ApiFamily, CompiledRoute, ParamConstraint } from './route-table.js'
+import { PROJECT_PARAM, type ApiFamily, type CompiledRoute, type ParamConstraint } from './route-table.js'
 import { PLAIN_PATH_CHARS } from '../request/path-gate.js'
 
 interface StaticEdge {
   readonly label: string
-  /** The label's first character code: most mismatches are refused on it before any string compare. */
+  /** The label's first and last character codes: matchPlain picks an edge on them (its node's check confirms). */
   readonly first: number
+  readonly last: number
   readonly node: MatchNode
 }
 
@@ -23,10 +24,8 @@ interface ParamEdge {
 
 /** A constraint of the form `^[class]+$` (or `*`, `{n}`, `{m,}`, `{m,n}`), as a table and length bounds. */
 interface PlainClass {
-  /** 1 where a plain path character (PLAIN_PATH_CHARS) matches the class. */
-  readonly chars: Uint8Array
-  /** Sticky `[class]*`: from lastIndex, runs natively to the first character outside the class. */
-  readonly scanner: RegExp
+  /** The plain path characters (PLAIN_PATH_CHARS) the class takes, as the members of a regex class (`\\xNN...`). */
+  readonly members: string
   readonly minLength: number
   readonly maxLength: number
 }
@@ -46,11 +45,33 @@ interface MatchNode {
   noMethod: MatchResult | undefined
   /** What matchPlain answers for a parameter value spelled like a sibling static segment. */
   ambiguous: MatchResult | undefined
+  /** The longest static label (0 without any): a longer parameter value cannot spell one. */
+  longestStatic: number
+  /** The methods of `routes` and their rows, side by side: matchPlain compares a few strings instead of hashing. */
+  methods: string[]
+  methodRoutes: CompiledRoute[]
+  /** Builds the params object of a row ending here from the values in path order (see paramsBuilder). */
+  params: ParamsBuilder
+  /** Which value in path order is `{project_id}` (-1: none). */
+  projectAt: number
+  /**
+   * Sticky: from the `/` before the first template segment, the path down to this node spelled plainly: its static
+   * labels exactly, each parameter as a run of the plain characters its constraint takes (see nodeCheck).
+   */
+  check: RegExp
 }
+
+type ParamsBuilder = (v0: string, v1: string, v2: string, v3: string, more: readonly string[] | undefined) => Record<string, string>
 
 /** Outcome of a lookup. */
 export type MatchResult =
-  | { readonly kind: 'matched', readonly route: CompiledRoute, readonly params: Readonly<Record<string, string>> }
+  | {
+    readonly kind: 'matched'
+    readonly route: CompiledRoute
+    readonly params: Readonly<Record<string, string>>
+    /** `params.project_id`, read once here (the decision and the IAM stage need it; params objects differ in shape). */
+    readonly projectId: string | undefined
+  }
   /** A template fits the path but has no row for this method. */
   | { readonly kind: 'no-method', readonly family: ApiFamily, readonly allowed: readonly string[] }
   | { readonly kind: 'no-route', readonly rejectedParam: string | undefined }
@@ -83,7 +104,13 @@ function newNode (): MatchNode {
     param: undefined,
     routes: undefined,
     noMethod: undefined,
-    ambiguous: undefined
+    ambiguous: undefined,
+    longestStatic: 0,
+    methods: [],
+    methodRoutes: [],
+    params: () => EMPTY_PARAMS,
+    projectAt: -1,
+    check: EMPTY_CHECK
   }
 }
 
@@ -96,7 +123,8 @@ export function compileMatcher (routes: readonly CompiledRoute[]): Matcher {
       if (segment.kind === 'static') {
         let edge = node.statics.find((e) => e.label === segment.value)
         if (edge === undefined) {
-          edge = { label: segment.value, first: segment.value.charCodeAt(0), node: newNode() }
+          const label = segment.value
+          edge = { label, first: label.charCodeAt(0), last: label.charCodeAt(label.length - 1), node: newNode() }
           node.statics.push(edge)
           node.staticFolded.add(segment.value.toLowerCase())
           node.staticLengths.add(segment.value.length)
@@ -114,23 +142,48 @@ export function compileMatcher (routes: readonly CompiledRoute[]): Matcher {
     node.routes ??= new Map()
     node.routes.set(route.method, route)
   }
-  freeze(root)
+  freeze(root, [], '')
   return {
     match: (method, path, start) => lookup(root, method, path, start),
     matchPlain: (method, target, start, end) => lookupPlain(root, method, target, start, end)
   }
 }
 
-function freeze (node: MatchNode): void {
+function freeze (node: MatchNode, names: readonly string[], check: string): void {
   if (node.statics.length > LINEAR_SCAN_LIMIT) node.staticMap = new Map(node.statics.map((e) => [e.label, e.node]))
+  node.longestStatic = Math.max(0, ...node.statics.map((e) => e.label.length))
+  node.check = new RegExp(check, 'y')
   if (node.routes !== undefined) {
     // A node's route map is created with its first route: never empty.
     const first = node.routes.values().next().value as CompiledRoute
     node.noMethod = Object.freeze({ kind: 'no-method', family: first.family, allowed: Object.freeze([...node.routes.keys()]) })
+    node.methods = [...node.routes.keys()]
+    node.methodRoutes = [...node.routes.values()]
+    node.params = paramsBuilder(names)
+    node.projectAt = names.indexOf(PROJECT_PARAM)
   }
-  if (node.param !== undefined) node.ambiguous = Object.freeze({ kind: 'ambiguous', param: node.param.name })
-  for (const edge of node.statics) freeze(edge.node)
-  if (node.param !== undefined) freeze(node.param.node)
+  const param = node.param
+  if (param !== undefined) node.ambiguous = Object.freeze({ kind: 'ambiguous', param: param.name })
+  for (const edge of node.statics) freeze(edge.node, names, `${check}\\/${literal(edge.label)}`)
+  if (param !== undefined) freeze(param.node, [...names, param.name], `${check}\\/[${param.plain?.members ?? PLAIN_MEMBERS}]+`)
+}
+
+/** A static label as regex source: template.ts allows only unreserved characters; all but letters and digits are escaped. */
+function literal (label: string): string {
+  return label.replace(/[^A-Za-z0-9]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+}
+
+/**
+ * The params object of the rows at one node, built by an object literal compiled for their names (as find-my-way
+ * does): one fixed shape per row instead of a store per name through a shared, megamorphic site. The names are
+ * validated identifiers (template.ts: `[A-Za-z_][A-Za-z0-9_]*`, never an Object.prototype name) and are quoted with
+ * JSON.stringify, so the compiled source can only ever be this literal.
+ */
+function paramsBuilder (names: readonly string[]): ParamsBuilder {
+  if (names.length === 0) return () => EMPTY_PARAMS
+  const fields = names.map((name, i) => `${JSON.stringify(name)}: ${i < 4 ? `v${i}` : `more[${i - 4}]`}`)
+  // eslint-disable-next-line no-new-func -- the source is a literal of quoted, validated identifiers; Function is untyped, hence the cast.
+  return new Function('v0', 'v1', 'v2', 'v3', 'more', `return { ${fields.join(', ')} }`) as ParamsBuilder
 }
 
 function lookup (root: MatchNode, method: string, path: string, start: number): MatchResult {
@@ -169,7 +222,7 @@ function lookup (root: MatchNode, method: string, path: string, start: number): 
     const first = routes.values().next().value as CompiledRoute
     return { kind: 'no-method', family: first.family, allowed: [...routes.keys()] }
   }
-  return { kind: 'matched', route, params: params ?? EMPTY_PARAMS }
+  return { kind: 'matched', route, params: params ?? EMPTY_PARAMS, projectId: params?.[PROJECT_PARAM] }
 }
 
 // Object.create returns `any`; a null prototype means no inherited names (`params['constructor']` is undefined).
@@ -187,8 +240,10 @@ function findStatic (node: MatchNode, path: string, from: number, to: number): M
 
 let plainMembers = ''
 for (let c = 0; c < 128; c++) if (PLAIN_PATH_CHARS[c] === 1) plainMembers += `\\x${c.toString(16).padStart(2, '0')}`
-/** Sticky: a run of plain path characters from lastIndex (never past `?`, `#` or `/`, which are not plain). */
-const PLAIN_SEGMENT = new RegExp(`[${plainMembers}]*`, 'y')
+/** The plain path characters as the members of a regex class (none of them is `/`, `?` or `#`). */
+const PLAIN_MEMBERS = plainMembers
+/** The root's check: nothing consumed yet. */
+const EMPTY_CHECK = /(?:)/y
 
 const NO_ROUTE: MatchResult = Object.freeze({ kind: 'no-route', rejectedParam: undefined })
 
@@ -219,24 +274,28 @@ function plainCharClass (pattern: RegExp): PlainClass | undefined {
   } catch {
     return undefined
   }
-  const chars = new Uint8Array(128)
   let members = ''
   for (let c = 0; c < 128; c++) {
-    if (PLAIN_PATH_CHARS[c] === 1 && member.test(String.fromCharCode(c))) {
-      chars[c] = 1
-      members += `\\x${c.toString(16).padStart(2, '0')}`
-    }
+    if (PLAIN_PATH_CHARS[c] === 1 && member.test(String.fromCharCode(c))) members += `\\x${c.toString(16).padStart(2, '0')}`
   }
-  return { chars, scanner: new RegExp(`[${members}]*`, 'y'), minLength, maxLength }
+  return { members, minLength, maxLength }
 }
 
 /**
- * lookup() and the gate's canonical check in one scan, for a target the gate reads plainly (see PathGate.plainEnd).
- * Mirrors lookup() segment by segment; whenever the answer is not certain without the slow reading it gives up.
+ * lookup() and the gate's canonical check at once, for a target the gate reads plainly (see PathGate.plainEnd).
+ * The walk picks edges on cheap evidence (a static label's length, first and last characters; a parameter runs to
+ * the next `/`); then one native test of the node's check confirms the whole path: every label exactly, every
+ * value in its class. Any answer it gives is lookup()'s; whenever that is not certain it gives up (undefined).
+ * Parameter values stay in locals until the row is known; its node builds the params object in one step.
  */
 function lookupPlain (root: MatchNode, method: string, target: string, start: number, end: number): MatchResult | undefined {
   let node = root
-  let params: Record<string, string> | undefined
+  let count = 0
+  let v0 = ''
+  let v1 = ''
+  let v2 = ''
+  let v3 = ''
+  let more: string[] | undefined
   let from = start + 1
   for (;;) {
     let next: MatchNode | undefined
@@ -247,13 +306,14 @@ function lookupPlain (root: MatchNode, method: string, target: string, start: nu
       next = node.staticMap.get(target.slice(from, to))
     } else {
       const statics = node.statics
+      const first = target.charCodeAt(from)
       for (let k = 0; k < statics.length; k++) {
         // k < statics.length (noUncheckedIndexedAccess cannot see the bound).
         const edge = statics[k] as StaticEdge
         const stop = from + edge.label.length
-        // Static labels are canonical (template.ts), so an equal segment needs no character check.
+        // Labels at one node differ, so if this one is spelled here no other is (the check confirms it is).
         const bounded = stop === end || (stop < end && target.charCodeAt(stop) === 0x2f)
-        if (bounded && target.charCodeAt(from) === edge.first && sameAt(target, from, edge.label)) {
+        if (first === edge.first && bounded && target.charCodeAt(stop - 1) === edge.last) {
           next = edge.node
           to = stop
           break
@@ -262,41 +322,52 @@ function lookupPlain (root: MatchNode, method: string, target: string, start: nu
     }
     if (next === undefined) {
       const param = node.param
-      if (param === undefined) return isPlainFrom(target, from, end) ? NO_ROUTE : undefined
-      const plain = param.plain
-      // One native run over the segment's characters (a JS loop per character costs more).
-      const scanner = plain === undefined ? PLAIN_SEGMENT : plain.scanner
-      scanner.lastIndex = from
-      scanner.test(target)
-      to = scanner.lastIndex
-      // Stopped before the segment's end: a character that is not plain, or one the constraint refuses.
-      if (to !== end && target.charCodeAt(to) !== 0x2f) return undefined
+      // No row: certain only when the path so far is spelled as walked and the rest is plain too.
+      if (param === undefined) return spelledTo(node, target, start, from - 1) && isPlainFrom(target, from, end) ? NO_ROUTE : undefined
+      to = target.indexOf('/', from)
+      if (to === -1 || to > end) to = end
       const length = to - from
       if (length === 0 || length > param.maxLength || isDotSegment(target, from, length)) return undefined
+      const plain = param.plain
       if (plain !== undefined && (length < plain.minLength || length > plain.maxLength)) return undefined
       const value = target.slice(from, to)
       if (plain === undefined && !param.constraint.pattern.test(value)) return undefined
-      if (node.staticLengths.has(length) && node.staticFolded.has(value.toLowerCase())) {
-        return isPlainFrom(target, to, end) ? node.ambiguous : undefined
+      // Only a value as long as a sibling static label can spell one (most ids are longer than any label).
+      if (length <= node.longestStatic && node.staticLengths.has(length) && node.staticFolded.has(value.toLowerCase())) {
+        return spelledTo(node, target, start, from - 1) && isPlainFrom(target, from, end) ? node.ambiguous : undefined
       }
-      params ??= {}
-      params[param.name] = value
+      if (count === 0) v0 = value
+      else if (count === 1) v1 = value
+      else if (count === 2) v2 = value
+      else if (count === 3) v3 = value
+      else (more ??= []).push(value)
+      count++
       next = param.node
     }
     node = next
     if (to === end) break
     from = to + 1
   }
-  if (node.routes === undefined) return NO_ROUTE
-  const route = node.routes.get(method === 'HEAD' ? 'GET' : method)
-  if (route === undefined) return node.noMethod
-  return { kind: 'matched', route, params: params ?? EMPTY_PARAMS }
+  if (!spelledTo(node, target, start, end)) return undefined
+  const methods = node.methods
+  if (methods.length === 0) return NO_ROUTE
+  const wanted = method === 'HEAD' ? 'GET' : method
+  for (let k = 0; k < methods.length; k++) {
+    if (methods[k] !== wanted) continue
+    const at = node.projectAt
+    const projectId = at === 0 ? v0 : at === 1 ? v1 : at === -1 ? undefined : at === 2 ? v2 : at === 3 ? v3 : more?.[at - 4]
+    // k < methods.length, and methodRoutes is parallel to methods.
+    const route = node.methodRoutes[k] as CompiledRoute
+    return { kind: 'matched', route, params: node.params(v0, v1, v2, v3, more), projectId }
+  }
+  return node.noMethod
 }
 
-/** target[from, from + label.length) === label, compared in place (no substring, no builtin call). */
-function sameAt (target: string, from: number, label: string): boolean {
-  for (let k = 1; k < label.length; k++) if (target.charCodeAt(from + k) !== label.charCodeAt(k)) return false
-  return true
+/** Whether target[start, to) is the path down to `node` as its check spells it (the root's is empty). */
+function spelledTo (node: MatchNode, target: string, start: number, to: number): boolean {
+  const check = node.check
+  check.lastIndex = start
+  return check.test(target) && check.lastIndex === to
 }
 
 function isDotSegment (target: string, from: number, length: number): boolean {

@@ -67,6 +67,9 @@ export const ACTION_NAME = /^[a-z][a-z0-9-]*:[A-Za-z][A-Za-z0-9-]*:[A-Za-z][A-Za
 
 /** Huawei/Cinder ids: no dots, so `detail.json` can never be read as an id. */
 export const ID_CONSTRAINT: ParamConstraint = { pattern: /^[A-Za-z0-9_-]+$/, maxLength: 255 }
+/** The parameter that names the project: the IAM stage compares it with the token's project. */
+export const PROJECT_PARAM = 'project_id'
+
 /** Cinder's `project_id_regex` default. */
 export const PROJECT_ID_PATTERN = /^[0-9a-f-]+$/
 /**
@@ -77,7 +80,7 @@ export const METADATA_KEY_CONSTRAINT: ParamConstraint = { pattern: /^(?![\s\S]*\
 
 /** Built-in constraints by parameter name; any other parameter is id-like. */
 export function defaultConstraint (name: string, projectIdPattern: RegExp): ParamConstraint {
-  if (name === 'project_id') return { pattern: projectIdPattern, maxLength: 255 }
+  if (name === PROJECT_PARAM) return { pattern: projectIdPattern, maxLength: 255 }
   if (name === 'key') return METADATA_KEY_CONSTRAINT
   return ID_CONSTRAINT
 }

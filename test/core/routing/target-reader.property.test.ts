@@ -58,7 +58,10 @@ function oddRows (): RouteDefinition[] {
     row('/v2/{project_id}/alternation/{code}', { code: { pattern: /^(?:ab|cd)+$/ } }),
     // A RegExp that says one class and tests another (an own `source`) is refused at registration
     // (test/core/routing/regex-safety.test.ts); the fast path would not believe its source either.
-    row('/v2/{project_id}/short/{code}', { code: { pattern: /^[a-z]+$/, maxLength: 4 } })
+    row('/v2/{project_id}/short/{code}', { code: { pattern: /^[a-z]+$/, maxLength: 4 } }),
+    // A static label beside a parameter, at a node with no row of its own: a near miss of `inner` is a {code}.
+    row('/v2/{project_id}/branch/{code}', { code: { pattern: /^[a-z]+$/ } }),
+    row('/v2/{project_id}/branch/inner/deep', {})
   ]
 }
 
@@ -78,7 +81,9 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'get'] as cons
 const WORDS = [
   'v2', 'v3', 'V2', 'v1', 'v22', 'snapshots', 'Snapshots', 'cloudsnapshots', 'detail', 'DETAIL', 'Detail', 'metadata', 'rollback',
   'os-vendor-snapshots', 'volumes', 'things-3', 'exact', 'between', 'open', 'star', 'multiline', 'alternation', 'short', 'spoofed',
-  'xx', 'ABC', 'abcd',
+  'xx', 'ABC', 'abcd', 'branch', 'inner', 'deep',
+  // Near misses the fast path's walk cannot tell from the label by length, first and last character alone.
+  'snapshOts', 'dEtail', 'metaData', 'innxr', 'cloudsnapsHots', 'rollbaCk',
   'ab.cd', 'a:b@c', '!$&', PROJECT, PROJECT.toUpperCase(), SNAPSHOT, 'env', 'k1.json', 'x'.repeat(256), 'evs', 'a.b', 'c'
 ]
 const PIECES = [
@@ -98,7 +103,9 @@ const hostileTarget = (prefix: string): fc.Arbitrary<string> => fc.tuple(
 const valueFor = (name: string): fc.Arbitrary<string> => {
   if (name === 'project_id') return fc.constantFrom(PROJECT, 'abc-123', PROJECT.toUpperCase(), 'a')
   if (name === 'key') return fc.constantFrom('env', 'k1', 'k1.json', 'a b', 'a:b', '.', '..')
-  if (name === 'code') return fc.constantFrom('ABC', 'ab', 'abcd', 'ab.cd', '..', '.', 'a:B@', '!$&', '', 'abcde', 'AB', 'xx')
+  if (name === 'code') {
+    return fc.constantFrom('ABC', 'ab', 'abcd', 'ab.cd', '..', '.', 'a:B@', '!$&', '', 'abcde', 'AB', 'xx', 'inner', 'innxr', 'inNer')
+  }
   const ids = fc.constantFrom(SNAPSHOT, 'detail', 'DETAIL', 'Detail', 'a_b-c', 'x'.repeat(255), 'x'.repeat(256), '.', 'a.b')
   return fc.oneof(ids, fc.stringMatching(/^[A-Za-z0-9_-]{1,40}$/))
 }
