@@ -220,7 +220,7 @@ if (gateway?.paired !== undefined) {
     `(b) ${fmt(p.authzCpuMicrosPerRequest, 1)} µs; (a+jwt)/b median ${ratio(p.cpuMedianRatio)} ` +
     `(interquartile ${ratio(p.cpuQ1Ratio)} to ${ratio(p.cpuQ3Ratio)}); per round: ${p.cpuRatios.map((r) => r.toFixed(3)).join(', ')}. ` +
     'Requests per second move with whatever else runs on the cores; CPU per request does not. ' +
-    `The floor: (a+jwt) with three empty hooks where the plugin has its own costs ${fmt(p.hooksCpuMicrosPerRequest, 1)} µs, ` +
+    `The floor: (a+jwt) with one empty preParsing hook where the plugin has its own costs ${fmt(p.hooksCpuMicrosPerRequest, 1)} µs, ` +
     `(a+jwt)/floor median ${ratio(p.hooksCpuMedianRatio)}: what evs-authz would score if its own work were free.`, '')
 }
 

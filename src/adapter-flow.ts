@@ -5,7 +5,7 @@ import {
   DECISION_MESSAGE, ProblemList, checkAuthorizerOptions, createAuthorizer, decisionLogFields, decisionLogLevel,
   withCredentialsDetail, withoutCrossProjectParams,
   type AuthorizerOptions, type BodyReading, type Decision, type DenialResponse, type DenyDecision, type EnterpriseProjectQuestion,
-  type Mode, type RequestTarget
+  type Mode, type PendingRequest, type RequestTarget
 } from './core/index.js'
 import type { IncomingHttpHeaders } from 'node:http'
 import {
@@ -36,40 +36,52 @@ export interface DecisionLogger {
   debug (fields: object, message: string): void
   info (fields: object, message: string): void
   error (fields: object, message: string): void
+  /** pino's: when present and false for a level, the line is not built at all. */
+  isLevelEnabled? (level: string): boolean
 }
 
-/** One request as the flow sees it; the adapter supplies how to record and finish. */
-export interface FlowContext<R> {
-  readonly request: R
-  readonly log: DecisionLogger
-  readonly requestId: string | undefined
+/**
+ * What an adapter supplies once: how to read and finish one request, given its context `C` (one object the
+ * adapter makes per request). The flow keeps no per-request closures of its own on the synchronous path.
+ */
+export interface FlowHost<R, C> {
+  readonly request: (context: C) => R
+  readonly log: (context: C) => DecisionLogger
+  readonly requestId: (context: C) => string | undefined
   /** The request target that is judged (and forwarded). */
-  readonly url: string
+  readonly url: (context: C) => string
   /** Receives the decision first (before onDecision sees it). */
-  readonly attach: (decision: Decision) => void
+  readonly attach: (context: C, decision: Decision) => void
   /**
    * Receives the decision (undefined outside the guarded space), whether to block, and the URL to forward
    * instead of the received one (cross-project parameters removed; also in audit mode, where it blocks nothing).
    */
-  readonly finish: (decision: Decision | undefined, block: boolean, forwardUrl: string | undefined) => void
+  readonly finish: (context: C, decision: Decision | undefined, block: boolean, forwardUrl: string | undefined) => void
+  /** Called instead of finish when the decision needs the JSON body: read it, then call resume(). */
+  readonly needBody: (context: C, question: EnterpriseProjectQuestion) => void
 }
 
-export interface DecisionFlow<R> {
-  /** Starts a request; `needBody` is called instead of `finish` when the decision needs the JSON body. */
-  start (context: FlowContext<R>, target: RequestTarget, needBody: (question: EnterpriseProjectQuestion) => void): void
+export interface DecisionFlow<C> {
+  /** Judges a request. */
+  start (context: C, target: RequestTarget): void
   /** Continues a request that needed its body (parsed JSON, or the reason it could not be read). */
-  resume (context: FlowContext<R>, question: EnterpriseProjectQuestion, body: BodyReading | undefined): void
+  resume (context: C, question: EnterpriseProjectQuestion, body: BodyReading | undefined): void
   /** True when the target lies outside the guarded API space (not judged). */
   outside (url: string): boolean
   readonly bodyLimit: number
 }
 
+/** The largest JSON body read for EP decisions unless `bodyLimit` says otherwise. */
+export const DEFAULT_BODY_LIMIT = 65_536
+
 /** Validates the adapter options (all problems at once) and compiles the authorizer. */
-export function createDecisionFlow<R> (options: AdapterOptions<R>, defaultGrants: (request: R) => unknown): DecisionFlow<R> {
+export function createDecisionFlow<R, C> (
+  options: AdapterOptions<R>, defaultGrants: (request: R) => unknown, host: FlowHost<R, C>
+): DecisionFlow<C> {
   const mode = options.mode ?? 'enforce'
   const grants = options.grants ?? defaultGrants
   const onDecision = options.onDecision
-  const bodyLimit = options.bodyLimit ?? 65_536
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT
   const timeout = options.resolverTimeout ?? 2000
   const problems = new ProblemList()
   if (mode !== 'enforce' && mode !== 'audit') problems.add('mode', `should be 'enforce' or 'audit', instead got ${JSON.stringify(mode)}`)
@@ -93,35 +105,40 @@ export function createDecisionFlow<R> (options: AdapterOptions<R>, defaultGrants
   const authorizer = createAuthorizer(options)
   const lookup = createEnterpriseProjectLookup<R>({ resolve: options.resolveEnterpriseProject, cache: cache ?? {}, timeout })
 
-  function settle (context: FlowContext<R>, decision: Decision, error?: { err: unknown }): void {
-    context.attach(decision)
-    const fields = decisionLogFields(decision, mode, context.requestId)
-    // An identity rejection is answered with its own status (503 for Keystone down): log that one; a failing
-    // grants() is logged with the error itself (pino serializes `err`), next to the decision.
-    const status = decision.kind === 'allow' ? undefined : answeredStatus(decision)
-    const line = status === fields.status ? fields : { ...fields, status }
-    context.log[decisionLogLevel(decision)](error === undefined ? line : { ...line, ...error }, DECISION_MESSAGE)
+  function settle (context: C, decision: Decision, error?: { err: unknown }): void {
+    host.attach(context, decision)
+    const log = host.log(context)
+    const level = decisionLogLevel(decision)
+    // A disabled level (allows log at debug) costs no fields object: the common allow builds nothing here.
+    if (log.isLevelEnabled?.(level) !== false) {
+      const fields = decisionLogFields(decision, mode, host.requestId(context))
+      // An identity rejection is answered with its own status (503 for Keystone down): log that one; a failing
+      // grants() is logged with the error itself (pino serializes `err`), next to the decision.
+      const status = decision.kind === 'allow' ? undefined : answeredStatus(decision)
+      const line = status === fields.status ? fields : { ...fields, status }
+      log[level](error === undefined ? line : { ...line, ...error }, DECISION_MESSAGE)
+    }
     if (onDecision !== undefined) {
       try {
-        onDecision(decision, context.request)
+        onDecision(decision, host.request(context))
       } catch (error) {
-        context.log.error({ err: error }, 'evs-authz onDecision threw; the decision stands')
+        log.error({ err: error }, 'evs-authz onDecision threw; the decision stands')
       }
     }
     const block = decision.kind === 'deny' && mode === 'enforce'
     // Stripping blocks nothing, so audit mode strips too (a denial it lets through has not been judged safe).
-    const forwardUrl = decision.kind === 'allow' ? decision.forwardUrl : block ? undefined : withoutCrossProjectParams(context.url)
-    context.finish(decision, block, forwardUrl)
+    const forwardUrl = decision.kind === 'allow' ? decision.forwardUrl : block ? undefined : withoutCrossProjectParams(host.url(context))
+    host.finish(context, decision, block, forwardUrl)
   }
 
-  function resume (context: FlowContext<R>, question: EnterpriseProjectQuestion, body: BodyReading | undefined): void {
+  function resume (context: C, question: EnterpriseProjectQuestion, body: BodyReading | undefined): void {
     const targets = authorizer.enterpriseTargets(question, body)
     if (targets.kind === 'deny') {
       settle(context, targets)
       return
     }
-    const projectId = question.params['project_id'] ?? question.grant.projectId ?? ''
-    lookup(targets.lookups, projectId, context.request).then(
+    const projectId = question.projectId ?? question.grant.projectId ?? ''
+    lookup(targets.lookups, projectId, host.request(context)).then(
       (resolutions) => settle(context, authorizer.answer(question, targets, resolutions)),
       /* c8 ignore start: lookup() reports failures as resolutions and does not reject */
       () => {
@@ -132,38 +149,50 @@ export function createDecisionFlow<R> (options: AdapterOptions<R>, defaultGrants
     )
   }
 
-  function start (context: FlowContext<R>, target: RequestTarget, needBody: (question: EnterpriseProjectQuestion) => void): void {
+  // What decide() caught, for the log line: set by decide (synchronously) and read right after, so one slot serves
+  // every request without a closure per call.
+  let caught: { err: unknown } | undefined
+  const catchError = (error: unknown): void => { caught = { err: error } }
+
+  /** The decision once the claims are known (synchronously, or when grants() resolves). */
+  function proceed (context: C, inspection: PendingRequest, headers: RequestTarget['headers'], claims: unknown): void {
+    caught = undefined
+    const result = authorizer.decide(inspection, claims, catchError)
+    const thrown = caught
+    caught = undefined
+    if (result.kind !== 'enterprise-project') settle(context, withCredentialsDetail(result, headers), thrown)
+    else if (result.needsBody) host.needBody(context, result)
+    else resume(context, result, undefined)
+  }
+
+  // A grants() that throws an IdentityRejection gets its 401 / 403 / 503; anything else fails closed (500).
+  function failed (context: C, inspection: PendingRequest, error: unknown): void {
+    const decision = isIdentityRejection(error) ? identityDenial(inspection, error) : authorizer.fail(inspection, error)
+    settle(context, decision, errorField(error))
+  }
+
+  function start (context: C, target: RequestTarget): void {
     const inspection = authorizer.inspect(target)
     if (inspection.kind === 'outside') {
-      context.finish(undefined, false, undefined)
+      host.finish(context, undefined, false, undefined)
       return
     }
     if (inspection.kind !== 'pending') {
       settle(context, inspection)
       return
     }
-    // A grants() that throws an IdentityRejection gets its 401 / 403 / 503; anything else fails closed (500).
-    const failed = (error: unknown): DenyDecision =>
-      isIdentityRejection(error) ? identityDenial(inspection, error) : authorizer.fail(inspection, error)
-    const proceed = (claims: unknown): void => {
-      let thrown: { err: unknown } | undefined
-      const result = authorizer.decide(inspection, claims, (error) => { thrown = { err: error } })
-      if (result.kind !== 'enterprise-project') settle(context, withCredentialsDetail(result, target.headers), thrown)
-      else if (result.needsBody) needBody(result)
-      else resume(context, result, undefined)
-    }
     let claims: unknown
     try {
-      claims = grants(context.request)
+      claims = grants(host.request(context))
     } catch (error) {
-      settle(context, failed(error), errorField(error))
+      failed(context, inspection, error)
       return
     }
     if (isThenable(claims)) {
-      claims.then(proceed, (error: unknown) => settle(context, failed(error), errorField(error)))
+      claims.then((value) => proceed(context, inspection, target.headers, value), (error: unknown) => failed(context, inspection, error))
       return
     }
-    proceed(claims)
+    proceed(context, inspection, target.headers, claims)
   }
 
   const outside = (url: string): boolean => authorizer.inspect({ method: 'GET', url }).kind === 'outside'

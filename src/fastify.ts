@@ -1,17 +1,15 @@
-// The Fastify adapter: a global onRequest hook over the shared decision flow, plus a preParsing hook
-// that reads the JSON body only for the EP-scoped decisions that need it (create, rollback) and hands
-// the same bytes on. It only reads the request and writes the answer; all judgement lives in core.
+// The Fastify adapter: one global preParsing hook over the shared decision flow. It runs after every onRequest
+// hook (so identity plugins have set the claims), decides, and for the EP-scoped decisions that need it (create,
+// rollback) reads the JSON body and hands the same bytes on; the request reaches no handler before the hook
+// calls back. It only reads the request and writes the answer; all judgement lives in core.
 import { Readable } from 'node:stream'
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import {
   createDecisionFlow, denialWithRequestId, judgedHeaders, parseJsonBody, readLimited, type AdapterOptions, type DecisionFlow,
-  type FlowContext
+  type FlowHost
 } from './adapter-flow.js'
-import {
-  ConfigurationError, DECISION_MESSAGE, decisionLogFields, denyDecision, isRecord, withoutCrossProjectKeys,
-  type Decision, type EnterpriseProjectQuestion
-} from './core/index.js'
+import { ConfigurationError, isRecord, withoutCrossProjectKeys, type Decision } from './core/index.js'
 import { asError } from './error-text.js'
 import { checkFastifyRegistration } from './registration.js'
 
@@ -28,11 +26,19 @@ declare module 'fastify' {
 /** Default grants: `request.user`, as set by @fastify/jwt and most auth plugins. */
 const userOf = (request: FastifyRequest): unknown => ('user' in request ? request.user : undefined)
 
-/** A question waiting for the body, between onRequest and preParsing. */
-const awaitingBody = new WeakMap<FastifyRequest, EnterpriseProjectQuestion>()
+/** One request in the hook: what the flow hands back to the host below. */
+interface HookContext {
+  readonly request: FastifyRequest
+  readonly reply: FastifyReply
+  /** The body stream Fastify parses next: the received one, or the replay of the bytes read for an EP decision. */
+  payload: RequestPayload
+  readonly done: (error: Error | null, payload?: RequestPayload) => void
+}
 
-function answer (request: FastifyRequest, reply: FastifyReply, decision: Decision | undefined, block: boolean,
-  forwardUrl: string | undefined, next: () => void): void {
+type RequestPayload = FastifyRequest['raw'] | Readable
+
+function answer (context: HookContext, decision: Decision | undefined, block: boolean, forwardUrl: string | undefined): void {
+  const { request, reply } = context
   if (decision !== undefined && decision.kind === 'deny' && block) {
     const response = denialWithRequestId(decision, String(request.id))
     reply.code(response.status).headers(response.headers).send(response.body)
@@ -44,7 +50,7 @@ function answer (request: FastifyRequest, reply: FastifyReply, decision: Decisio
     request.raw.url = forwardUrl
     if (isRecord(request.query)) request.query = withoutCrossProjectKeys(request.query)
   }
-  next()
+  context.done(null, context.payload)
 }
 
 /**
@@ -65,60 +71,38 @@ function checkScopePrefix (option: unknown, scopePrefix: string): void {
 const plugin: FastifyPluginCallback<EvsAuthzOptions> = (fastify, options, done) => {
   const registrationError = checkFastifyRegistration(fastify)
   if (registrationError !== undefined) return done(registrationError)
-  let flow: DecisionFlow<FastifyRequest>
+  let flow: DecisionFlow<HookContext> | undefined
+  const host: FlowHost<FastifyRequest, HookContext> = {
+    request: (context) => context.request,
+    log: (context) => context.request.log,
+    requestId: (context) => String(context.request.id),
+    url: (context) => context.request.url,
+    attach: (context, decision) => { context.request.evsAuthz = decision },
+    finish: answer,
+    needBody (context, question) {
+      // The flow exists before any request reaches the hook.
+      const limit = (flow as DecisionFlow<HookContext>).bodyLimit
+      readLimited(context.payload, limit).then(({ buffer, replay }) => {
+        // Hand the exact bytes on (all of them, even past the limit in audit mode), so body parsers
+        // and proxies see what was authorized.
+        context.payload = Readable.from(replay)
+        flow?.resume(context, question, parseJsonBody(buffer, limit))
+      }, (error: unknown) => { context.done(asError(error)) })
+    }
+  }
   try {
-    flow = createDecisionFlow(options.prefix === undefined ? { ...options, prefix: fastify.prefix } : options, userOf)
+    flow = createDecisionFlow(options.prefix === undefined ? { ...options, prefix: fastify.prefix } : options, userOf, host)
     checkScopePrefix(options.prefix, fastify.prefix)
   } catch (error) {
     // Configuration errors reject app.ready() / register() instead of escaping the plugin loader.
     done(asError(error))
     return
   }
-  const context = (request: FastifyRequest, finish: FlowContext<FastifyRequest>['finish']): FlowContext<FastifyRequest> => ({
-    request,
-    log: request.log,
-    requestId: String(request.id),
-    url: request.url,
-    attach: (decision) => { request.evsAuthz = decision },
-    finish
-  })
-
+  const decisions = flow
   fastify.decorateRequest('evsAuthz', null)
-  fastify.addHook('onRequest', function evsAuthzOnRequest (request, reply, next) {
+  fastify.addHook('preParsing', function evsAuthzHook (request, reply, payload, next) {
     const target = { method: request.method, url: request.url, headers: judgedHeaders(request.headers, request.raw.rawHeaders) }
-    flow.start(context(request, (decision, block, forwardUrl) => answer(request, reply, decision, block, forwardUrl, () => next())),
-      target, (question) => {
-        awaitingBody.set(request, question)
-        next()
-      })
-  })
-  fastify.addHook('preParsing', function evsAuthzReadBody (request, reply, payload, next) {
-    const question = awaitingBody.get(request)
-    if (question === undefined) {
-      next(null, payload)
-      return
-    }
-    readLimited(payload, flow.bodyLimit).then(({ buffer, replay }) => {
-      flow.resume(context(request, (decision, block, forwardUrl) => {
-        awaitingBody.delete(request)
-        // Hand the exact bytes on (all of them, even past the limit in audit mode), so body parsers
-        // and proxies see what was authorized.
-        answer(request, reply, decision, block, forwardUrl, () => next(null, Readable.from(replay)))
-      }), question, parseJsonBody(buffer, flow.bodyLimit))
-    }, (error: unknown) => next(asError(error)))
-  })
-  // Fail closed: a request whose EP decision never completed must not reach a handler.
-  fastify.addHook('preHandler', function evsAuthzGuard (request, reply, next) {
-    const question = awaitingBody.get(request)
-    if (question === undefined) {
-      next()
-      return
-    }
-    awaitingBody.delete(request)
-    const decision = denyDecision('enterprise-project-error', question.method, question.path, question.family,
-      { detail: 'the request body was never read' })
-    request.log.error(decisionLogFields(decision, 'enforce', String(request.id)), DECISION_MESSAGE)
-    answer(request, reply, decision, true, undefined, next)
+    decisions.start({ request, reply, payload, done: next }, target)
   })
   done()
 }

@@ -7,7 +7,7 @@ import Fastify from 'fastify'
 import { pino } from 'pino'
 import evsAuthz, { createAuthorizer } from 'evs-authz'
 import { DENY_STATUS, PROJECT_ID_PATTERN, decisionLogFields, denyDecision } from '../src/core/index.js'
-import { createDecisionFlow } from '../src/adapter-flow.js'
+import { DEFAULT_BODY_LIMIT } from '../src/adapter-flow.js'
 import ts from 'typescript'
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
@@ -26,7 +26,7 @@ t.test('the defaults in the Options snippet are the defaults', async (t) => {
   const snippet = /<!-- snippet: options[^>]*-->\n```ts\n([\s\S]*?)\n```/.exec(readme)?.[1] ?? ''
   const value = (name: string): string | undefined => new RegExp(`^  ${name}: ([^,\\n]+?),?\\s*(//.*)?$`, 'm').exec(snippet)?.[1]
   t.equal(value('projectIdPattern'), String(PROJECT_ID_PATTERN))
-  t.equal(Number(value('bodyLimit')), createDecisionFlow({}, () => undefined).bodyLimit)
+  t.equal(Number(value('bodyLimit')), DEFAULT_BODY_LIMIT)
   const plain = createAuthorizer()
   t.equal(value('unmatched'), "'deny'")
   t.equal(plain.authorize({ method: 'GET', url: `/v2/${P}/volumes` }, ALL).reason, 'route-not-found', 'unmatched: deny')

@@ -65,8 +65,8 @@ export interface PairedFigures {
   readonly jwtCpuMicrosPerRequest: number
   readonly authzCpuMicrosPerRequest: number
   /**
-   * The floor, from the same rounds: (a+jwt) CPU per request / that of (a+jwt) with three empty hooks where the
-   * plugin has its onRequest, preParsing and preHandler hooks. What evs-authz could reach if its own work were free.
+   * The floor, from the same rounds: (a+jwt) CPU per request / that of (a+jwt) with one empty preParsing hook, where the
+   * plugin has its hook. What evs-authz could reach if its own work were free.
    */
   readonly hooksCpuRatios: readonly number[]
   readonly hooksCpuMedianRatio: number
@@ -249,7 +249,7 @@ export async function benchGateway (settings: GatewaySettings, log: (line: strin
       ({ name, description, port: portOf(kind), token, expectedStatus, pid: started.get(kind)?.child.pid })
     const jwt = variant('a+jwt', '(a) + @fastify/jwt (cache on), no authorization', 'jwt', admin, 200)
     const authz = variant('b', '(a) + @fastify/jwt + evs-authz, allowing (te_admin)', 'evs-authz', admin, 200)
-    const hooks = variant('hooks', '(a) + @fastify/jwt + three empty hooks (the plugin\'s hook shape)', 'hooks', admin, 200)
+    const hooks = variant('hooks', '(a) + @fastify/jwt + one empty preParsing hook (the plugin\'s hook)', 'hooks', admin, 200)
     const variants: Variant[] = pairedOnly
       ? [jwt, authz]
       : [

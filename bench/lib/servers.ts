@@ -5,7 +5,7 @@
 //   jwt        <upstream> <key>  (a) + @fastify/jwt verifying every token (cache on), no authorization
 //   evs-authz  <upstream> <key>  (b) + evs-authz (also serves (d): same server, a token it denies)
 //   casbin     <upstream> <key>  (c) + casbin (RBAC + RESTful keyMatch2) in an onRequest hook
-//   hooks      <upstream> <key>  (a) + @fastify/jwt + three empty hooks where evs-authz has its hooks (the floor)
+//   hooks      <upstream> <key>  (a) + @fastify/jwt + an empty preParsing hook where evs-authz has its hook (the floor)
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import proxy from '@fastify/http-proxy'
@@ -77,10 +77,8 @@ async function buildGateway (kind: Exclude<ServerKind, 'backend'>, upstream: str
   if (extraHook !== undefined) app.addHook('onRequest', async (request) => extraHook(request))
   if (kind === 'evs-authz') await app.register(evsAuthz)
   if (kind === 'hooks') {
-    // The plugin's hook shape with nothing inside: what Fastify's hook runners cost before evs-authz does any work.
-    app.addHook('onRequest', function emptyOnRequest (_request, _reply, next) { next() })
+    // The plugin's hook with nothing inside: what Fastify's hook runner costs before evs-authz does any work.
     app.addHook('preParsing', function emptyPreParsing (_request, _reply, payload, next) { next(null, payload) })
-    app.addHook('preHandler', function emptyPreHandler (_request, _reply, next) { next() })
   }
   if (kind === 'casbin') {
     const enforcer = await newEnforcer(newModelFromString(CASBIN_MODEL), new StringAdapter(casbinPolicy('u-admin')))
