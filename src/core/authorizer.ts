@@ -9,9 +9,9 @@ import { compileCatalogue } from './iam/catalogue.js'
 import { compileJudge } from './iam/judge.js'
 import { compileCrossProjectRule } from './request/cross-project.js'
 import { DEFAULT_VERSIONS, compilePathGate } from './request/path-gate.js'
-import { compileRequestReader, guessFamily, type ReadRequest, type RequestTarget } from './request/read-request.js'
+import { compileRequestReader, guessFamily, type RequestTarget } from './request/read-request.js'
 import { compileMatcher } from './routing/matcher.js'
-import { compileRouting, type PendingRequest } from './routing/route-request.js'
+import { compileRouting, type PassUnmatched, type PendingRequest } from './routing/route-request.js'
 import { compileTargetReader } from './routing/target-reader.js'
 import { loadRouteTable, type CompiledRoute } from './routing/route-table.js'
 import { checkAuthorizerOptions, type AuthorizerOptions } from './support/authorizer-options.js'
@@ -63,21 +63,18 @@ export function createAuthorizer (options: AuthorizerOptions = {}): Authorizer {
   const versions = [...DEFAULT_VERSIONS, ...routes.flatMap((r) => (r.segments[0]?.kind === 'static' ? [r.segments[0].value] : []))]
   const prefix = options.prefix ?? ''
   const matcher = compileMatcher(routes)
-  // The fast path (routing/target-reader.ts): a plainly canonical target is validated and matched in one scan.
-  const targetReader = compileTargetReader(compilePathGate(prefix, versions), matcher, prefix.length)
-  const readRequest = compileRequestReader(targetReader.read)
-  const passUnmatched = (read: ReadRequest): Decision => {
-    const allow = allowDecision('unmatched-pass', read.method, read.path, undefined, undefined)
-    return guardCrossProject(allow, read.url, read.query, undefined, guessFamily(read.path))
+  const gate = compilePathGate(prefix, versions)
+  const passUnmatched: PassUnmatched = (method, path, url, query) => {
+    const allow = allowDecision('unmatched-pass', method, path, undefined, undefined)
+    return guardCrossProject(allow, url, query, undefined, guessFamily(path))
   }
   const routeRequest = compileRouting(matcher, options.unmatched ?? 'deny', passUnmatched)
+  // Read the request, then route it. The fast path (routing/target-reader.ts) validates and matches a plainly
+  // canonical target in one scan; every other target is read by the gate and looked up by the tree walk.
+  const inspect: (request: RequestTarget) => Inspection =
+    compileRequestReader(gate, prefix.length, compileTargetReader(gate, matcher, prefix.length), routeRequest)
   const judge = compileJudge(compileCatalogue(options.policies), now, guardCrossProject)
   const enterprise = compileEnterpriseStage(now, guardCrossProject)
-
-  function inspect (request: RequestTarget): Inspection {
-    const read = readRequest(request)
-    return read.kind === 'read' ? routeRequest(read) : read
-  }
 
   function authorize (request: RequestTarget, claims: unknown): Decision {
     const inspection = inspect(request)

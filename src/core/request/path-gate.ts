@@ -76,9 +76,8 @@ export function compilePathGate (prefix: string, versionSegments: readonly strin
   const plainFastPath = versions.has('v2') && versions.has('v3')
   // Any spelling that could reach a guarded version mentions it, uses escapes or a backslash.
   const mention = new RegExp([...[...versions].map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), '%', '\\\\'].join('|'), 'i')
-  const longestVersion = Math.max(...[...versions].map((v) => v.length))
-  const versionList = [...versions]
-  const lenient = (path: string): LenientReading => lenientReading(path, prefixSegments.length + 1, versionList, longestVersion)
+  const versionSegment = versionSegmentPattern([...versions])
+  const lenient = (path: string): LenientReading => lenientReading(path, prefixSegments.length + 1, versionSegment)
   const startsGuarded = (segments: readonly string[]): boolean =>
     prefixSegments.every((s, i) => segments[i] === s) && versions.has(segments[prefixSegments.length] ?? '')
   // The loosest readings: with dots resolved, with dots dropped, and traversal next to a version anywhere
@@ -160,7 +159,7 @@ function nextSlash (target: string, from: number, end: number): number {
 }
 
 /** What the loosest reading of a path says: its first segments, and whether any segment is `..` or a version. */
-interface LenientReading {
+export interface LenientReading {
   readonly leading: readonly string[]
   readonly hasDots: boolean
   readonly hasVersion: boolean
@@ -169,10 +168,11 @@ interface LenientReading {
 /**
  * The loosest reading any backend might apply: escapes decoded (repeatedly, overlong UTF-8 included),
  * `\\` as `/`, `;params` cut, Unicode compatibility forms and case folded, segments trimmed, empty and `.`
- * segments dropped. One scan, no per-segment allocation beyond the `keep` leading segments: an attacker's
- * worst target stays within a small factor of a plain one.
+ * segments dropped. Whether any segment is `..` or a version is asked of the folded text by two native scans
+ * (VersionSegment); only the `keep` leading segments are collected by hand. An attacker's worst target stays
+ * within a small factor of a plain one.
  */
-function lenientReading (path: string, keep: number, versionList: readonly string[], longestVersion: number): LenientReading {
+export function lenientReading (path: string, keep: number, versionSegment: RegExp): LenientReading {
   let decoded = path
   for (let pass = 0; pass < 3 && decoded.includes('%'); pass++) decoded = lenientDecode(decoded)
   // Folded as a whole, then split: looser than folding segment by segment (a fullwidth `／` or `；` becomes a
@@ -180,12 +180,27 @@ function lenientReading (path: string, keep: number, versionList: readonly strin
   let text = NON_ASCII.test(decoded) ? decoded.normalize('NFKC') : decoded
   // The upper-then-lower round trip (`ſ` is `s`) matters only where non-ASCII is left after NFKC.
   text = NON_ASCII.test(text) ? text.toUpperCase().toLowerCase() : text.toLowerCase()
+  return { leading: leadingSegments(text, keep), hasDots: DOT_DOT_SEGMENT.test(text), hasVersion: versionSegment.test(text) }
+}
+
+// A segment of the loosest reading, as a pattern: after `/`, `\\` or the start; trimmed (`\s` is exactly what
+// String.prototype.trim() removes); cut at its first `;`; up to the next separator or the end. Linear: a match can
+// only start at a separator, and nothing before the separator class can hold one.
+const SEGMENT_START = '(?:^|[/\\\\])\\s*'
+const SEGMENT_END = '\\s*(?:;[^/\\\\]*)?(?=[/\\\\]|$)'
+const DOT_DOT_SEGMENT = new RegExp(`${SEGMENT_START}\\.\\.${SEGMENT_END}`)
+
+/** The pattern of a segment that reads as one of `versions` (folded), for lenientReading. */
+export function versionSegmentPattern (versions: readonly string[]): RegExp {
+  return new RegExp(`${SEGMENT_START}(?:${versions.map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})${SEGMENT_END}`)
+}
+
+/** The first `keep` segments of the reading (cut at `;`, trimmed, empty and `.` ones dropped). */
+function leadingSegments (text: string, keep: number): string[] {
   const leading: string[] = []
-  let hasDots = false
-  let hasVersion = false
   let start = 0
   let cut = -1
-  for (let i = 0; i <= text.length; i++) {
+  for (let i = 0; i <= text.length && leading.length < keep; i++) {
     const c = i < text.length ? text.charCodeAt(i) : 0x2f
     if (c === 0x3b && cut === -1) cut = i
     if (c !== 0x2f && c !== 0x5c) continue
@@ -197,13 +212,9 @@ function lenientReading (path: string, keep: number, versionList: readonly strin
     cut = -1
     const length = to - from
     if (length === 0 || (length === 1 && text.charCodeAt(from) === 0x2e)) continue
-    if (length === 2 && text.charCodeAt(from) === 0x2e && text.charCodeAt(from + 1) === 0x2e) hasDots = true
-    if (leading.length < keep) leading.push(text.slice(from, to))
-    if (!hasVersion && length <= longestVersion) {
-      for (const version of versionList) if (version.length === length && text.startsWith(version, from)) hasVersion = true
-    }
+    leading.push(text.slice(from, to))
   }
-  return { leading, hasDots, hasVersion }
+  return leading
 }
 
 /** The characters String.prototype.trim() removes (ECMAScript WhiteSpace and LineTerminator). */

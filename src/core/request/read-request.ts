@@ -5,7 +5,7 @@
 import { denyDecision, type DenyDecision, type DenyReason } from '../decision/decision.js'
 import type { ApiFamily } from '../routing/route-table.js'
 import { isFormType, queryOverride, scanHeaders, SEVERAL_CONTENT_TYPES, type RequestHeaders } from './override.js'
-import type { PathInspection } from './path-gate.js'
+import type { PathGate } from './path-gate.js'
 import { readQuery, type QueryParameters } from './query.js'
 
 /** The parts of a request the authorizer reads. */
@@ -17,52 +17,52 @@ export interface RequestTarget {
 }
 
 /**
- * The gate's answer for a target; a guarded one may carry its row already (`M`: the routing stage's match),
- * found by the fast path that validates and matches a plainly canonical target in one scan
- * (routing/target-reader.ts). Undefined: the routing stage looks the path up itself.
+ * The routing stage, handed a guarded request as read (positional, so reading a request allocates only what it
+ * returns): the method, the canonical path (no query), where its template part starts (the `/` after the prefix),
+ * the request target as received, the query as the backend reads it, the body's media type (lower-cased, without
+ * parameters) when the request names exactly one, and the row when the fast path found it while reading the target
+ * (`M`: the routing stage's match; undefined: the routing stage looks the path up itself).
  */
-export type TargetInspection<M> =
-  | Exclude<PathInspection, { kind: 'guarded' }>
-  | { readonly kind: 'guarded', readonly path: string, readonly start: number, readonly match: M | undefined }
+export type RouteStep<M, R> = (
+  method: string, path: string, start: number, url: string, query: QueryParameters, contentType: string | undefined, match: M | undefined
+) => R
 
-/** A guarded request, read: what the routing and IAM stages work from. */
-export interface ReadRequest<M = unknown> {
-  readonly kind: 'read'
-  readonly method: string
-  /** The canonical path (no query). */
-  readonly path: string
-  /** Where the template part of the path starts (the `/` after the prefix). */
-  readonly start: number
-  /** The request target as received. */
-  readonly url: string
-  /** The query as the backend reads it. */
-  readonly query: QueryParameters
-  /** The media type of the body (lower-cased, without parameters), if the request names exactly one. */
-  readonly contentType: string | undefined
-  /** The row, when the fast path found it while reading the target (see TargetInspection). */
-  readonly match: M | undefined
-}
-
-export type RequestReading<M = unknown> = { readonly kind: 'outside' } | DenyDecision | ReadRequest<M>
+/** The request stage's answer: outside the guarded space, refused already, or what the routing stage made of it. */
+export type RequestReading<R> = { readonly kind: 'outside' } | DenyDecision | R
 
 /** A query the decision must read: escapes or non-ASCII (any name may hide), or a name it reads spelled plainly. */
 const QUERY_NEEDS_READING = /[%\u0080-\uffff]|all_|_method|enterprise/i
 const NO_QUERY: QueryParameters = Object.freeze({ kind: 'read', parameters: Object.freeze([]) })
 
-/** Compiles the reading for one target inspection (the path gate, with the routing stage's fast path in front). */
-export function compileRequestReader<M> (
-  inspectTarget: (method: string, target: string) => TargetInspection<M>
-): (request: RequestTarget) => RequestReading<M> {
+/**
+ * Compiles the request stage: the gate reads the target, the query and headers are read, and the request goes on
+ * to `route`. `matchPlain` is the routing stage's fast path (routing/target-reader.ts): for a plainly canonical
+ * target it validates and matches in one scan, and the gate's full reading is skipped.
+ */
+export function compileRequestReader<M, R> (
+  gate: PathGate, prefixLength: number, matchPlain: (method: string, target: string) => M | undefined, route: RouteStep<M, R>
+): (request: RequestTarget) => RequestReading<R> {
   return function readRequest (request) {
-    const method = request.method
-    const gated = inspectTarget(method, request.url)
-    if (gated.kind === 'outside') return gated
-    if (gated.kind === 'malformed') {
-      return denyDecision('malformed-path', method, truncate(gated.path), guessFamily(gated.path), { detail: gated.problem })
+    const { method, url } = request
+    const match = matchPlain(method, url)
+    let path: string
+    let start: number
+    if (match !== undefined) {
+      // The fast path saw no `#`: the path is everything before the first `?`.
+      const question = url.indexOf('?')
+      path = question === -1 ? url : url.slice(0, question)
+      start = prefixLength
+    } else {
+      const gated = gate.inspect(url)
+      if (gated.kind === 'outside') return gated
+      if (gated.kind === 'malformed') {
+        return denyDecision('malformed-path', method, truncate(gated.path), guessFamily(gated.path), { detail: gated.problem })
+      }
+      path = gated.path
+      start = gated.start
     }
-    const path = gated.path
     // The gate refused fragments, so the query is everything after the first `?` (as eventlet splits it).
-    const rawQuery = request.url.length === path.length ? '' : request.url.slice(path.length + 1)
+    const rawQuery = url.length === path.length ? '' : url.slice(path.length + 1)
     // Most queries (`limit=10&marker=...`) cannot spell a name the decision reads: one native scan skips them.
     const query = rawQuery === '' || !QUERY_NEEDS_READING.test(rawQuery) ? NO_QUERY : readQuery(rawQuery)
     if (query.kind !== 'read') {
@@ -79,7 +79,7 @@ export function compileRequestReader<M> (
       const detail = `${contentType} bodies are refused (the backend reads _method from form posts); send JSON`
       return refuse('malformed-body', method, path, detail)
     }
-    return { kind: 'read', method, path, start: gated.start, url: request.url, query, contentType, match: gated.match }
+    return route(method, path, start, url, query, contentType, match)
   }
 }
 

@@ -242,6 +242,11 @@ let plainMembers = ''
 for (let c = 0; c < 128; c++) if (PLAIN_PATH_CHARS[c] === 1) plainMembers += `\\x${c.toString(16).padStart(2, '0')}`
 /** The plain path characters as the members of a regex class (none of them is `/`, `?` or `#`). */
 const PLAIN_MEMBERS = plainMembers
+/**
+ * Sticky: segments of plain characters separated by `/`, none of them `.` or `..` (a segment ends at `/`, at `?`,
+ * where a fast path's path ends, or at the end). Never empty; linear: the class holds no `/`.
+ */
+const PLAIN_SEGMENTS = new RegExp(`(?!\\.\\.?(?:[/?]|$))[${PLAIN_MEMBERS}]+(?:/(?!\\.\\.?(?:[/?]|$))[${PLAIN_MEMBERS}]+)*`, 'y')
 /** The root's check: nothing consumed yet. */
 const EMPTY_CHECK = /(?:)/y
 
@@ -374,18 +379,8 @@ function isDotSegment (target: string, from: number, length: number): boolean {
   return target.charCodeAt(from) === 0x2e && (length === 1 || (length === 2 && target.charCodeAt(from + 1) === 0x2e))
 }
 
-/** Whether target[from, end) is plainly canonical: `from` starts a segment (`/` before it, or `end` is `from`) and every segment is. */
+/** Whether target[from, end) is plainly canonical: `from` starts a segment (`/` before it) and every segment is. */
 function isPlainFrom (target: string, from: number, end: number): boolean {
-  let segmentStart = from
-  for (let i = from; i <= end; i++) {
-    const c = i < end ? target.charCodeAt(i) : 0x2f
-    if (c === 0x2f) {
-      const length = i - segmentStart
-      if (length === 0 || isDotSegment(target, segmentStart, length)) return false
-      segmentStart = i + 1
-    } else if (c >= 0x80 || PLAIN_PATH_CHARS[c] !== 1) {
-      return false
-    }
-  }
-  return true
+  PLAIN_SEGMENTS.lastIndex = from
+  return PLAIN_SEGMENTS.test(target) && PLAIN_SEGMENTS.lastIndex === end
 }

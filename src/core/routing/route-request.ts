@@ -5,7 +5,7 @@
 import { denyDecision, type Decision, type DenyDecision } from '../decision/decision.js'
 import { foldCase, type PathProblem } from '../request/path-gate.js'
 import type { QueryParameters } from '../request/query.js'
-import { guessFamily, type ReadRequest } from '../request/read-request.js'
+import { guessFamily, type RouteStep } from '../request/read-request.js'
 import type { Matcher, MatchResult, PendingMatch } from './matcher.js'
 import type { ApiFamily } from './route-table.js'
 
@@ -24,27 +24,29 @@ export interface PendingRequest {
   readonly family: ApiFamily
 }
 
+/** What `unmatched: 'pass'` answers for a path with no row: an allow the cross-project rule still applies to. */
+export type PassUnmatched = (method: string, path: string, url: string, query: QueryParameters) => Decision
+
 /**
  * Compiles the routing step. `unmatched: 'pass'` lets a path with no row through (never one that names a
  * snapshot collection in any spelling); `passUnmatched` builds that allow (the cross-project rule applies).
  */
 export function compileRouting (
-  matcher: Matcher, unmatched: 'deny' | 'pass', passUnmatched: (read: ReadRequest) => Decision
-): (read: ReadRequest<MatchResult>) => PendingRequest | Decision {
-  return function routeRequest (read): PendingRequest | Decision {
-    const { method, path } = read
+  matcher: Matcher, unmatched: 'deny' | 'pass', passUnmatched: PassUnmatched
+): RouteStep<MatchResult, PendingRequest | Decision> {
+  return function routeRequest (method, path, start, url, query, contentType, fastMatch): PendingRequest | Decision {
     // The fast path may have matched while reading the target (routing/target-reader.ts).
-    const match = read.match ?? matcher.match(method, path, read.start)
-    if (match.kind === 'ambiguous') return ambiguous(read, match.param)
-    if (match.kind !== 'matched' && unmatched === 'pass' && !looksLikeSnapshots(path)) return passUnmatched(read)
+    const match = fastMatch ?? matcher.match(method, path, start)
+    if (match.kind === 'ambiguous') return ambiguous(method, path, match.param)
+    if (match.kind !== 'matched' && unmatched === 'pass' && !looksLikeSnapshots(path)) return passUnmatched(method, path, url, query)
     const family = match.kind === 'matched' ? match.route.family : match.kind === 'no-method' ? match.family : guessFamily(path)
-    return { kind: 'pending', method, path, url: read.url, query: read.query, contentType: read.contentType, match, family }
+    return { kind: 'pending', method, path, url, query, contentType, match, family }
   }
 }
 
-function ambiguous (read: ReadRequest, param: string): DenyDecision {
+function ambiguous (method: string, path: string, param: string): DenyDecision {
   const detail: PathProblem = 'ambiguous-segment'
-  return denyDecision('malformed-path', read.method, read.path, guessFamily(read.path), { detail, param })
+  return denyDecision('malformed-path', method, path, guessFamily(path), { detail, param })
 }
 
 /** Anything that names a snapshot collection, in any case or spelling, is never let through unmatched. */
