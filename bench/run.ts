@@ -34,7 +34,7 @@ const SETTINGS = quick
       versus: { warmupRounds: 3, rounds: 21, batchMs: 40 },
       decision: { warmupRounds: 1, rounds: 5, batchMs: 50, allocSamples: 11 },
       scale: { warmupRounds: 1, rounds: 5, batchMs: 40, allocSamples: 7 },
-      gateway: { connections: 50, warmupRequests: 30000, seconds: 4, rounds: 4, pairedRounds: 12, pairedSeconds: 3 },
+      gateway: { connections: 50, warmupRequests: 30000, seconds: 4, rounds: 4, pairedRounds: 20, pairedSeconds: 3 },
       identity: { connections: 50, warmupRequests: 20000, seconds: 4, rounds: 4, coldSamples: 200 }
     }
 
@@ -212,7 +212,8 @@ if (gateway !== undefined && gateway.variants.length > 0) {
 }
 if (gateway?.paired !== undefined) {
   const p = gateway.paired
-  out.push(`### 3b. Paired rounds: (b) vs (a+jwt), ${p.rounds} rounds of ${p.seconds} s per variant, back to back, order alternating`, '')
+  const where = p.pinned ? ', the three gateways pinned to one CPU, the load generator and backend to the others' : ''
+  out.push(`### 3b. Paired rounds: (b) vs (a+jwt), ${p.rounds} rounds of ${p.seconds} s, both (and the floor) at once${where}`, '')
   out.push(`b/(a+jwt) median of the per-round ratios ${ratio(p.medianRatio)} (interquartile ${ratio(p.q1Ratio)} to ${ratio(p.q3Ratio)}, ` +
     `range ${ratio(p.minRatio)} to ${ratio(p.maxRatio)}); per round: ${p.ratios.map((r) => r.toFixed(3)).join(', ')}. ` +
     `Median req/s: (a+jwt) ${fmt(median(p.jwtReqPerSec))}, (b) ${fmt(median(p.authzReqPerSec))}.`, '')
@@ -220,7 +221,8 @@ if (gateway?.paired !== undefined) {
     `(b) ${fmt(p.authzCpuMicrosPerRequest, 1)} µs; (a+jwt)/b median ${ratio(p.cpuMedianRatio)} ` +
     `(interquartile ${ratio(p.cpuQ1Ratio)} to ${ratio(p.cpuQ3Ratio)}); per round: ${p.cpuRatios.map((r) => r.toFixed(3)).join(', ')}. ` +
     'Requests per second move with whatever else runs on the cores; CPU per request does not. ' +
-    `The floor: (a+jwt) with one empty preParsing hook where the plugin has its own costs ${fmt(p.hooksCpuMicrosPerRequest, 1)} µs, ` +
+    'The floor: (a+jwt) with two empty hooks (onRequest, preParsing) where the plugin has its own costs ' +
+    `${fmt(p.hooksCpuMicrosPerRequest, 1)} µs, ` +
     `(a+jwt)/floor median ${ratio(p.hooksCpuMedianRatio)}: what evs-authz would score if its own work were free.`, '')
 }
 

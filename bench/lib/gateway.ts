@@ -1,8 +1,9 @@
 // Section 3: gateway throughput with autocannon against loopback servers this benchmark starts.
 // Every variant runs in its own process; rounds are interleaved (rotated order), warm-up discarded.
-import { fork, type ChildProcess } from 'node:child_process'
+import { execFileSync, fork, type ChildProcess } from 'node:child_process'
 import { createHmac } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import autocannon, { type Result } from 'autocannon'
 import { snapshotRoutes } from 'evs-authz'
 import { childScript } from './child.js'
@@ -17,7 +18,7 @@ export interface GatewaySettings {
   /** Whole seconds (autocannon rounds durations up). */
   readonly seconds: number
   readonly rounds: number
-  /** Paired rounds of (a+jwt) and (b) back to back, the order alternating; 0 skips them. */
+  /** Paired rounds of (a+jwt), (b) and the floor, loaded at the same time; 0 skips them. */
   readonly pairedRounds: number
   /** Whole seconds per variant in a paired round. */
   readonly pairedSeconds: number
@@ -37,7 +38,7 @@ export interface VariantFigures {
   readonly expectedStatus: number
 }
 
-/** (b) against (a+jwt) in paired rounds: both variants back to back, one ratio per round. */
+/** (b) against (a+jwt) in paired rounds: both variants loaded at the same time, one ratio per round. */
 export interface PairedFigures {
   readonly rounds: number
   readonly seconds: number
@@ -65,12 +66,14 @@ export interface PairedFigures {
   readonly jwtCpuMicrosPerRequest: number
   readonly authzCpuMicrosPerRequest: number
   /**
-   * The floor, from the same rounds: (a+jwt) CPU per request / that of (a+jwt) with one empty preParsing hook, where the
-   * plugin has its hook. What evs-authz could reach if its own work were free.
+   * The floor, from the same rounds: (a+jwt) CPU per request / that of (a+jwt) with two empty hooks (onRequest, preParsing),
+   * where the plugin has its hooks. What evs-authz could reach if its own work were free.
    */
   readonly hooksCpuRatios: readonly number[]
   readonly hooksCpuMedianRatio: number
   readonly hooksCpuMicrosPerRequest: number
+  /** Whether the gateways ran pinned to their own CPU (see pin). */
+  readonly pinned: boolean
 }
 
 export interface GatewayResult {
@@ -163,9 +166,24 @@ function load (variant: Variant, settings: GatewaySettings, amount?: number, sec
   })
 }
 
-/** Runs (a+jwt) and (b) back to back per round, alternating which goes first; b/(a+jwt) per round. */
+/**
+ * Pins processes (all their threads) to CPUs with taskset (Linux); false when that is not possible here. The paired
+ * rounds put the three gateways on the last CPU and everything else (this process with the load generator, the
+ * backend) on the others, so no gateway shares a core with the load generator that another does not.
+ */
+function pin (pids: ReadonlyArray<number | undefined>, cpus: string): boolean {
+  try {
+    for (const pid of pids) execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Runs (a+jwt), (b) and the floor at the same time per round; b/(a+jwt) per round. */
 async function pairedRounds (
-  jwt: Variant, authz: Variant, hooks: Variant, settings: GatewaySettings, log: (line: string) => void
+  jwt: Variant, authz: Variant, hooks: Variant, otherPids: ReadonlyArray<number | undefined>, settings: GatewaySettings,
+  log: (line: string) => void
 ): Promise<PairedFigures> {
   const ratios: number[] = []
   const jwtReqPerSec: number[] = []
@@ -175,17 +193,26 @@ async function pairedRounds (
   const authzCpu: number[] = []
   const hooksCpu: number[] = []
   const hooksCpuRatios: number[] = []
+  const cpus = availableParallelism()
+  const others = [process.pid, ...otherPids]
+  const pinned = cpus >= 2 && pin([jwt.pid, authz.pid, hooks.pid], String(cpus - 1)) && pin(others, `0-${cpus - 2}`)
+  log(pinned ? `  gateways pinned to CPU ${cpus - 1}, the load generator and the backend to the others` : '  (processes not pinned)')
   for (let round = 0; round < settings.pairedRounds; round++) {
-    // (a+jwt) and (b) back to back in alternating order; the floor variant after them (its own figure only).
-    const order = [...(round % 2 === 0 ? [jwt, authz] : [authz, jwt]), hooks]
+    // (a+jwt), (b) and the floor at the same time: whatever else the machine runs in these seconds, all three
+    // see it alike (run one after the other, a round's two halves met different load and the ratio drifted
+    // by ±20%). Each server's CPU time per request is its own process's.
+    // The load generators start in a rotated order, so no variant always gets the head start.
+    const order = rotation([jwt, authz, hooks], round)
     const rps = new Map<VariantName, number>()
     const cpu = new Map<VariantName, number>()
-    for (const variant of order) {
-      const before = processCpuMicros(variant.pid)
-      const result = await load(variant, settings, undefined, settings.pairedSeconds)
+    const before = order.map((variant) => processCpuMicros(variant.pid))
+    const results = await Promise.all(order.map((variant) => load(variant, settings, undefined, settings.pairedSeconds)))
+    order.forEach((variant, i) => {
+      // order, before and results are parallel arrays.
+      const result = results[i] as Result
       rps.set(variant.name, result.requests.average)
-      cpu.set(variant.name, (processCpuMicros(variant.pid) - before) / result.requests.total)
-    }
+      cpu.set(variant.name, (processCpuMicros(variant.pid) - (before[i] as number)) / result.requests.total)
+    })
     const a = rps.get(jwt.name) as number
     const b = rps.get(authz.name) as number
     const cpuA = cpu.get(jwt.name) as number
@@ -203,6 +230,8 @@ async function pairedRounds (
       `b/(a+jwt) ${(b / a).toFixed(3)}; ` +
       `CPU per request ${cpuA.toFixed(1)} / ${cpuB.toFixed(1)} µs, ratio ${(cpuA / cpuB).toFixed(3)}`)
   }
+  // Later sections start servers of their own from this process: they must not inherit its pinning.
+  if (pinned) pin([process.pid], `0-${cpus - 1}`)
   return {
     rounds: settings.pairedRounds,
     seconds: settings.pairedSeconds,
@@ -222,7 +251,8 @@ async function pairedRounds (
     authzCpuMicrosPerRequest: median(authzCpu),
     hooksCpuRatios,
     hooksCpuMedianRatio: median(hooksCpuRatios),
-    hooksCpuMicrosPerRequest: median(hooksCpu)
+    hooksCpuMicrosPerRequest: median(hooksCpu),
+    pinned
   }
 }
 
@@ -236,12 +266,17 @@ export async function benchGateway (settings: GatewaySettings, log: (line: strin
     const backend = await start('backend', [])
     children.push(backend.child)
     const upstream = `http://127.0.0.1:${backend.ready.port}`
+    // In a process of its own, done before any gateway starts (see servers.ts claimsIdentity).
+    const probe = await start('probe', [upstream, SECRET])
+    probe.child.kill('SIGTERM')
     const kinds = pairedOnly ? (['jwt', 'evs-authz', 'hooks'] as const) : (['proxy', 'jwt', 'evs-authz', 'casbin', 'hooks'] as const)
     const started = new Map<ServerKind, Started>()
     for (const [i, s] of (await Promise.all(kinds.map((kind) => start(kind, [upstream, SECRET])))).entries()) {
       children.push(s.child)
       started.set(kinds[i] as ServerKind, s)
     }
+    const denier = pairedOnly ? undefined : await start('evs-authz', [upstream, SECRET])
+    if (denier !== undefined) children.push(denier.child)
     const portOf = (kind: ServerKind): number => started.get(kind)?.ready.port ?? 0
     const admin = signToken({ sub: 'u-admin', project_id: PROJECT, roles: ['te_admin'] }, SECRET)
     const nothing = signToken({ sub: 'u-none', project_id: PROJECT, actions: ['ecs:servers:list'] }, SECRET)
@@ -249,7 +284,7 @@ export async function benchGateway (settings: GatewaySettings, log: (line: strin
       ({ name, description, port: portOf(kind), token, expectedStatus, pid: started.get(kind)?.child.pid })
     const jwt = variant('a+jwt', '(a) + @fastify/jwt (cache on), no authorization', 'jwt', admin, 200)
     const authz = variant('b', '(a) + @fastify/jwt + evs-authz, allowing (te_admin)', 'evs-authz', admin, 200)
-    const hooks = variant('hooks', '(a) + @fastify/jwt + one empty preParsing hook (the plugin\'s hook)', 'hooks', admin, 200)
+    const hooks = variant('hooks', '(a) + @fastify/jwt + two empty hooks (the plugin\'s hooks)', 'hooks', admin, 200)
     const variants: Variant[] = pairedOnly
       ? [jwt, authz]
       : [
@@ -257,7 +292,13 @@ export async function benchGateway (settings: GatewaySettings, log: (line: strin
           jwt,
           authz,
           variant('c', '(a) + @fastify/jwt + casbin keyMatch2 onRequest hook, allowing', 'casbin', admin, 200),
-          variant('d', 'server (b), evs-authz denying (403 missing-action, logged at info)', 'evs-authz', nothing, 403)
+          // Its own process, configured as (b): a (b) process that had also served denials measured 1% to 2% lower in
+          // the paired rounds (its code's type feedback had seen both kinds of decision).
+          {
+            ...variant('d', '(b) again, evs-authz denying (403 missing-action, logged at info)', 'evs-authz', nothing, 403),
+            port: denier?.ready.port ?? 0,
+            pid: denier?.child.pid
+          }
         ]
     log('  servers up; checking every request\'s status')
     for (const variant of variants) await checkStatuses(variant)
@@ -283,7 +324,7 @@ export async function benchGateway (settings: GatewaySettings, log: (line: strin
       await checkStatuses(hooks)
       await load(hooks, settings, settings.warmupRequests)
     }
-    const paired = settings.pairedRounds > 0 ? await pairedRounds(jwt, authz, hooks, settings, log) : undefined
+    const paired = settings.pairedRounds > 0 ? await pairedRounds(jwt, authz, hooks, [backend.child.pid], settings, log) : undefined
     const figures = pairedOnly
       ? []
       : variants.map((variant): VariantFigures => {
@@ -302,7 +343,7 @@ export async function benchGateway (settings: GatewaySettings, log: (line: strin
       settings,
       requestsInMix: snapshotRoutes.length,
       variants: figures,
-      sameClaimsObject: started.get('evs-authz')?.ready.sameClaimsObject,
+      sameClaimsObject: probe.ready.sameClaimsObject,
       ratios: { bOverA: rps('b') / rps('a'), bOverC: rps('b') / rps('c'), bOverAJwt: rps('b') / rps('a+jwt'), dOverA: rps('d') / rps('a') },
       paired
     }

@@ -5,7 +5,9 @@
 //   jwt        <upstream> <key>  (a) + @fastify/jwt verifying every token (cache on), no authorization
 //   evs-authz  <upstream> <key>  (b) + evs-authz (also serves (d): same server, a token it denies)
 //   casbin     <upstream> <key>  (c) + casbin (RBAC + RESTful keyMatch2) in an onRequest hook
-//   hooks      <upstream> <key>  (a) + @fastify/jwt + an empty preParsing hook where evs-authz has its hook (the floor)
+//   hooks      <upstream> <key>  (a) + @fastify/jwt + two empty hooks where evs-authz has its hooks (the floor)
+//   probe      <upstream> <key>  no server: builds (b) with a probe hook, reports whether @fastify/jwt's cache hands
+//                                back one claims object for a repeated token, and exits
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import proxy from '@fastify/http-proxy'
@@ -17,11 +19,11 @@ import { toColonSyntax } from '../../dist/core/routing/template.js'
 import { authenticateFromAuthToken } from '../../examples/gateway.js'
 import { PROJECT } from './fixtures.js'
 
-export type ServerKind = 'backend' | 'proxy' | 'jwt' | 'evs-authz' | 'casbin' | 'hooks'
+export type ServerKind = 'backend' | 'proxy' | 'jwt' | 'evs-authz' | 'casbin' | 'hooks' | 'probe'
 
 export interface ReadyMessage {
   readonly port: number
-  /** evs-authz only: whether @fastify/jwt's cache hands back the same claims object for a repeated token. */
+  /** probe only: whether @fastify/jwt's cache hands back the same claims object for a repeated token. */
   readonly sameClaimsObject?: boolean
 }
 
@@ -64,7 +66,7 @@ function startBackend (): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)))
 }
 
-async function buildGateway (kind: Exclude<ServerKind, 'backend'>, upstream: string, key: string,
+async function buildGateway (kind: Exclude<ServerKind, 'backend' | 'probe'>, upstream: string, key: string,
   extraHook?: (request: FastifyRequest) => void): Promise<FastifyInstance> {
   // Logger at info into /dev/null: evs-authz logs allows at debug (skipped) and denials at info.
   // Fastify's own two request lines per request are off in every variant, so they do not dilute
@@ -77,7 +79,8 @@ async function buildGateway (kind: Exclude<ServerKind, 'backend'>, upstream: str
   if (extraHook !== undefined) app.addHook('onRequest', async (request) => extraHook(request))
   if (kind === 'evs-authz') await app.register(evsAuthz)
   if (kind === 'hooks') {
-    // The plugin's hook with nothing inside: what Fastify's hook runner costs before evs-authz does any work.
+    // The plugin's hooks with nothing inside: what Fastify's hook runners cost before evs-authz does any work.
+    app.addHook('onRequest', function emptyOnRequest (_request, _reply, next) { next() })
     app.addHook('preParsing', function emptyPreParsing (_request, _reply, payload, next) { next(null, payload) })
   }
   if (kind === 'casbin') {
@@ -104,7 +107,11 @@ async function buildGateway (kind: Exclude<ServerKind, 'backend'>, upstream: str
   return app
 }
 
-/** Whether the jwt cache returns one object for a repeated token (so evs-authz's grant cache hits). */
+/**
+ * Whether the jwt cache returns one object for a repeated token (so evs-authz's grant cache hits). Run in a process of
+ * its own: a second evs-authz app in the measured gateway's process would share its code's type feedback and slow
+ * it down (about 3% of the gateway's CPU per request in section 3b), which no deployment with one app pays.
+ */
 async function claimsIdentity (upstream: string, key: string): Promise<boolean> {
   const seen: unknown[] = []
   // The probe hook is added after the jwt hook, so it sees the verified claims.
@@ -126,11 +133,13 @@ async function main (): Promise<void> {
   let message: ReadyMessage
   if (kind === 'backend') {
     message = { port: await startBackend() }
+  } else if (kind === 'probe') {
+    message = { port: 0, sameClaimsObject: await claimsIdentity(upstream, key) }
   } else {
     const app = await buildGateway(kind, upstream, key)
     await app.listen({ host: '127.0.0.1', port: 0 })
     const port = (app.server.address() as AddressInfo).port
-    message = kind === 'evs-authz' ? { port, sameClaimsObject: await claimsIdentity(upstream, key) } : { port }
+    message = { port }
   }
   process.send?.(message)
 }
