@@ -213,7 +213,8 @@ if (gateway !== undefined && gateway.variants.length > 0) {
 if (gateway?.paired !== undefined) {
   const p = gateway.paired
   const where = p.pinned ? ', the three gateways pinned to one CPU, the load generator and backend to the others' : ''
-  out.push(`### 3b. Paired rounds: (b) vs (a+jwt), ${p.rounds} rounds of ${p.seconds} s, both (and the floor) at once${where}`, '')
+  out.push(`### 3b. Paired rounds: (b) vs (a+jwt), ${p.rounds} rounds of ${p.seconds} s over ${p.generations} sets of freshly ` +
+    `started gateways, both (and the floor) at once${where}`, '')
   out.push(`b/(a+jwt) median of the per-round ratios ${ratio(p.medianRatio)} (interquartile ${ratio(p.q1Ratio)} to ${ratio(p.q3Ratio)}, ` +
     `range ${ratio(p.minRatio)} to ${ratio(p.maxRatio)}); per round: ${p.ratios.map((r) => r.toFixed(3)).join(', ')}. ` +
     `Median req/s: (a+jwt) ${fmt(median(p.jwtReqPerSec))}, (b) ${fmt(median(p.authzReqPerSec))}.`, '')

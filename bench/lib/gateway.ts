@@ -74,6 +74,8 @@ export interface PairedFigures {
   readonly hooksCpuMicrosPerRequest: number
   /** Whether the gateways ran pinned to their own CPU (see pin). */
   readonly pinned: boolean
+  /** How many sets of freshly started gateways the rounds were spread over. */
+  readonly generations: number
 }
 
 export interface GatewayResult {
@@ -181,9 +183,17 @@ function pin (pids: ReadonlyArray<number | undefined>, cpus: string): boolean {
 }
 
 /** Runs (a+jwt), (b) and the floor at the same time per round; b/(a+jwt) per round. */
+/** (a+jwt), (b) and the floor, freshly started, checked and warmed up; stop() ends their processes. */
+interface Trio { readonly jwt: Variant, readonly authz: Variant, readonly hooks: Variant, stop (): void }
+
+/**
+ * The paired rounds are spread over this many sets of freshly started gateways: two processes running the same code
+ * can differ by a few percent (code and heap layout), which more rounds of the same processes would not average out.
+ */
+const PAIRED_GENERATIONS = 4
+
 async function pairedRounds (
-  jwt: Variant, authz: Variant, hooks: Variant, otherPids: ReadonlyArray<number | undefined>, settings: GatewaySettings,
-  log: (line: string) => void
+  spawnTrio: () => Promise<Trio>, otherPids: ReadonlyArray<number | undefined>, settings: GatewaySettings, log: (line: string) => void
 ): Promise<PairedFigures> {
   const ratios: number[] = []
   const jwtReqPerSec: number[] = []
@@ -194,10 +204,18 @@ async function pairedRounds (
   const hooksCpu: number[] = []
   const hooksCpuRatios: number[] = []
   const cpus = availableParallelism()
-  const others = [process.pid, ...otherPids]
-  const pinned = cpus >= 2 && pin([jwt.pid, authz.pid, hooks.pid], String(cpus - 1)) && pin(others, `0-${cpus - 2}`)
+  const pinned = cpus >= 2 && pin([process.pid, ...otherPids], `0-${cpus - 2}`)
   log(pinned ? `  gateways pinned to CPU ${cpus - 1}, the load generator and the backend to the others` : '  (processes not pinned)')
+  const generations = Math.min(PAIRED_GENERATIONS, settings.pairedRounds)
+  let trio: Trio | undefined
   for (let round = 0; round < settings.pairedRounds; round++) {
+    if (round % Math.ceil(settings.pairedRounds / generations) === 0) {
+      trio?.stop()
+      trio = await spawnTrio()
+      if (pinned) pin([trio.jwt.pid, trio.authz.pid, trio.hooks.pid], String(cpus - 1))
+    }
+    // Set just above on the first round.
+    const { jwt, authz, hooks } = trio as Trio
     // (a+jwt), (b) and the floor at the same time: whatever else the machine runs in these seconds, all three
     // see it alike (run one after the other, a round's two halves met different load and the ratio drifted
     // by ±20%). Each server's CPU time per request is its own process's.
@@ -230,6 +248,7 @@ async function pairedRounds (
       `b/(a+jwt) ${(b / a).toFixed(3)}; ` +
       `CPU per request ${cpuA.toFixed(1)} / ${cpuB.toFixed(1)} µs, ratio ${(cpuA / cpuB).toFixed(3)}`)
   }
+  trio?.stop()
   // Later sections start servers of their own from this process: they must not inherit its pinning.
   if (pinned) pin([process.pid], `0-${cpus - 1}`)
   return {
@@ -252,7 +271,8 @@ async function pairedRounds (
     hooksCpuRatios,
     hooksCpuMedianRatio: median(hooksCpuRatios),
     hooksCpuMicrosPerRequest: median(hooksCpu),
-    pinned
+    pinned,
+    generations
   }
 }
 
@@ -269,7 +289,7 @@ export async function benchGateway (settings: GatewaySettings, log: (line: strin
     // In a process of its own, done before any gateway starts (see servers.ts claimsIdentity).
     const probe = await start('probe', [upstream, SECRET])
     probe.child.kill('SIGTERM')
-    const kinds = pairedOnly ? (['jwt', 'evs-authz', 'hooks'] as const) : (['proxy', 'jwt', 'evs-authz', 'casbin', 'hooks'] as const)
+    const kinds = pairedOnly ? ([] as const) : (['proxy', 'jwt', 'evs-authz', 'casbin'] as const)
     const started = new Map<ServerKind, Started>()
     for (const [i, s] of (await Promise.all(kinds.map((kind) => start(kind, [upstream, SECRET])))).entries()) {
       children.push(s.child)
@@ -284,9 +304,8 @@ export async function benchGateway (settings: GatewaySettings, log: (line: strin
       ({ name, description, port: portOf(kind), token, expectedStatus, pid: started.get(kind)?.child.pid })
     const jwt = variant('a+jwt', '(a) + @fastify/jwt (cache on), no authorization', 'jwt', admin, 200)
     const authz = variant('b', '(a) + @fastify/jwt + evs-authz, allowing (te_admin)', 'evs-authz', admin, 200)
-    const hooks = variant('hooks', '(a) + @fastify/jwt + two empty hooks (the plugin\'s hooks)', 'hooks', admin, 200)
     const variants: Variant[] = pairedOnly
-      ? [jwt, authz]
+      ? []
       : [
           variant('a', 'Fastify + @fastify/http-proxy, no authorization', 'proxy', admin, 200),
           jwt,
@@ -320,11 +339,26 @@ export async function benchGateway (settings: GatewaySettings, log: (line: strin
           `p99 ${figures.p99Ms} ms`)
       }
     }
-    if (settings.pairedRounds > 0) {
-      await checkStatuses(hooks)
-      await load(hooks, settings, settings.warmupRequests)
+    const spawnTrio = async (): Promise<Trio> => {
+      const trioKinds = ['jwt', 'evs-authz', 'hooks'] as const
+      const servers = await Promise.all(trioKinds.map((kind) => start(kind, [upstream, SECRET])))
+      children.push(...servers.map((s) => s.child))
+      const at = (i: number, name: VariantName, description: string): Variant => {
+        // servers is parallel to trioKinds: three entries.
+        const s = servers[i] as Started
+        return { name, description, port: s.ready.port, token: admin, expectedStatus: 200, pid: s.child.pid }
+      }
+      const fresh = {
+        jwt: at(0, 'a+jwt', jwt.description),
+        authz: at(1, 'b', authz.description),
+        hooks: at(2, 'hooks', '(a) + @fastify/jwt + two empty hooks (the plugin\'s hooks)'),
+        stop: () => { for (const s of servers) s.child.kill('SIGTERM') }
+      }
+      for (const v of [fresh.jwt, fresh.authz, fresh.hooks]) await checkStatuses(v)
+      for (const v of [fresh.jwt, fresh.authz, fresh.hooks]) await load(v, settings, settings.warmupRequests)
+      return fresh
     }
-    const paired = settings.pairedRounds > 0 ? await pairedRounds(jwt, authz, hooks, [backend.child.pid], settings, log) : undefined
+    const paired = settings.pairedRounds > 0 ? await pairedRounds(spawnTrio, [backend.child.pid], settings, log) : undefined
     const figures = pairedOnly
       ? []
       : variants.map((variant): VariantFigures => {
