@@ -86,7 +86,6 @@ function checkScopePrefix (option: unknown, scopePrefix: string): void {
 const plugin: FastifyPluginCallback<EvsAuthzOptions> = (fastify, options, done) => {
   const registrationError = checkFastifyRegistration(fastify)
   if (registrationError !== undefined) return done(registrationError)
-  let flow: DecisionFlow<HookContext>
   const host: FlowHost<FastifyRequest, HookContext> = {
     request: (context) => context.request,
     log: (context) => context.request.log,
@@ -103,15 +102,15 @@ const plugin: FastifyPluginCallback<EvsAuthzOptions> = (fastify, options, done) 
       context.done(undefined)
     }
   }
+  let decisions: DecisionFlow<HookContext>
   try {
-    flow = createDecisionFlow(options.prefix === undefined ? { ...options, prefix: fastify.prefix } : options, userOf, host)
+    decisions = createDecisionFlow(options.prefix === undefined ? { ...options, prefix: fastify.prefix } : options, userOf, host)
     checkScopePrefix(options.prefix, fastify.prefix)
   } catch (error) {
     // Configuration errors reject app.ready() / register() instead of escaping the plugin loader.
     done(asError(error))
     return
   }
-  const decisions = flow
   fastify.decorateRequest('evsAuthz', {
     getter (this: DecidedRequest) { return this[DECISION] ?? null },
     setter (this: DecidedRequest, decision: Decision | null) { this[DECISION] = decision ?? undefined }
