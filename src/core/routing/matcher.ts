@@ -214,15 +214,22 @@ function lookup (root: MatchNode, method: string, path: string, start: number): 
     node = next
     i = to
   }
-  const routes = node.routes
-  if (routes === undefined) return { kind: 'no-route', rejectedParam: undefined }
-  const route = routes.get(method === 'HEAD' ? 'GET' : method)
-  if (route === undefined) {
-    // A node's route map is created with its first route: never empty.
-    const first = routes.values().next().value as CompiledRoute
-    return { kind: 'no-method', family: first.family, allowed: [...routes.keys()] }
-  }
+  if (node.methods.length === 0) return NO_ROUTE
+  const route = rowFor(node, method)
+  // noMethod is set at every node with rows (freeze), so the fallback is never taken.
+  if (route === undefined) return node.noMethod ?? NO_ROUTE
   return { kind: 'matched', route, params: params ?? EMPTY_PARAMS, projectId: params?.[PROJECT_PARAM] }
+}
+
+/** The row of `node` for `method` (HEAD is authorized as GET); both lookups answer with it. */
+function rowFor (node: MatchNode, method: string): CompiledRoute | undefined {
+  const wanted = method === 'HEAD' ? 'GET' : method
+  const methods = node.methods
+  for (let k = 0; k < methods.length; k++) {
+    // methodRoutes is parallel to methods.
+    if (methods[k] === wanted) return node.methodRoutes[k]
+  }
+  return undefined
 }
 
 // Object.create returns `any`; a null prototype means no inherited names (`params['constructor']` is undefined).
@@ -354,18 +361,12 @@ function lookupPlain (root: MatchNode, method: string, target: string, start: nu
     from = to + 1
   }
   if (!spelledTo(node, target, start, end)) return undefined
-  const methods = node.methods
-  if (methods.length === 0) return NO_ROUTE
-  const wanted = method === 'HEAD' ? 'GET' : method
-  for (let k = 0; k < methods.length; k++) {
-    if (methods[k] !== wanted) continue
-    const at = node.projectAt
-    const projectId = at === 0 ? v0 : at === 1 ? v1 : at === -1 ? undefined : at === 2 ? v2 : at === 3 ? v3 : more?.[at - 4]
-    // k < methods.length, and methodRoutes is parallel to methods.
-    const route = node.methodRoutes[k] as CompiledRoute
-    return { kind: 'matched', route, params: node.params(v0, v1, v2, v3, more), projectId }
-  }
-  return node.noMethod
+  if (node.methods.length === 0) return NO_ROUTE
+  const route = rowFor(node, method)
+  if (route === undefined) return node.noMethod
+  const at = node.projectAt
+  const projectId = at === 0 ? v0 : at === 1 ? v1 : at === -1 ? undefined : at === 2 ? v2 : at === 3 ? v3 : more?.[at - 4]
+  return { kind: 'matched', route, params: node.params(v0, v1, v2, v3, more), projectId }
 }
 
 /** Whether target[start, to) is the path down to `node` as its check spells it (the root's is empty). */
