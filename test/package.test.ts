@@ -75,15 +75,19 @@ t.test('the entries export exactly the public API: entry points, no internal wir
   }
 })
 
-t.test('the packed tarball holds the licence, the docs, the compiled entries and their sources, nothing else', async (t) => {
+t.test('the tarball holds the licence, README, CHANGELOG, docs/, the compiled entries and their sources, nothing else', async (t) => {
   // --ignore-scripts: `npm test` has just built dist/; rebuilding here would race the other test files.
   const output = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
     cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore']
   })
   const packed = (JSON.parse(output) as Array<{ files: Array<{ path: string }> }>)[0]?.files.map((f) => f.path) ?? []
   t.same(packed.filter((path) => !path.includes('/')).sort(), ['CHANGELOG.md', 'LICENSE', 'README.md', 'package.json'], 'top-level files')
-  const elsewhere = packed.filter((path) => path.includes('/') && !/^(dist|src)\//.test(path))
-  t.same(elsewhere, [], 'nothing outside dist/ and src/ (no tests, examples, benchmarks)')
+  const elsewhere = packed.filter((path) => path.includes('/') && !/^(dist|src|docs)\//.test(path))
+  t.same(elsewhere, [], 'nothing outside dist/, src/ and docs/ (no tests, examples, benchmarks)')
+  // The README's links into docs/ must resolve inside an installed package too.
+  const linkedDocs = [...new Set([...readFileSync(`${root}README.md`, 'utf8').matchAll(/\]\((docs\/[^)#\s]+)/g)].map((m) => m[1] ?? ''))]
+  t.ok(linkedDocs.length > 0, 'the README links into docs/')
+  for (const doc of linkedDocs) t.ok(packed.includes(doc), `packed: ${doc}`)
   const sources = (readdirSync(`${root}src`, { recursive: true }) as string[])
     .filter((f) => f.endsWith('.ts')).map((f) => f.replaceAll('\\', '/'))
   t.ok(sources.length > 20, 'the sources are listed')

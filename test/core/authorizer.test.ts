@@ -231,3 +231,21 @@ t.test('a custom table\'s own version segments are guarded too: its rows can nev
       }]
     }), { code: 'EVS_AUTHZ_ERR_ROUTE_TABLE', message: /must start with a static segment/ })
 })
+
+t.test('a path segment its parameter rejects is no route, whatever sibling label it resembles (fast and slow path agree)', async (t) => {
+  const row = (template: string): (typeof snapshotRoutes)[number] =>
+    ({ method: 'GET', template, actions: ['evs:snapshots:get'], enterpriseProject: false, family: 'cinder', name: template })
+  const routes = [row('/v3/{project_id}/x'), row('/v3/info')]
+  const claims = { project_id: '0123456789abcdef0123456789abcdef', actions: ['evs:snapshots:get'] }
+  // `Info` fails {project_id}'s lower-case pattern: with unmatched 'pass' it is let through like any other path without
+  // a row (it names no snapshot collection), with 'deny' it is route-not-found; never a 400 for an ambiguous segment.
+  for (const [unmatched, kind, reason] of [['pass', 'allow', 'unmatched-pass'], ['deny', 'deny', 'route-not-found']] as const) {
+    const authorizer = createAuthorizer({ routes, unmatched })
+    for (const url of ['/v3/Info', '/v3/INFO', '/v3/infO']) {
+      const decision = authorizer.authorize({ method: 'GET', url }, claims)
+      t.equal(decision.kind, kind, `${unmatched}: ${url}`)
+      t.equal(decision.reason, reason, `${unmatched}: ${url}`)
+    }
+    t.equal(authorizer.authorize({ method: 'GET', url: '/v3/info' }, claims).reason, 'granted', `${unmatched}: the label itself`)
+  }
+})

@@ -344,9 +344,11 @@ function lookupPlain (root: MatchNode, method: string, target: string, start: nu
       if (plain !== undefined && (length < plain.minLength || length > plain.maxLength)) return undefined
       const value = target.slice(from, to)
       if (plain === undefined && !param.constraint.pattern.test(value)) return undefined
-      // Only a value as long as a sibling static label can spell one (most ids are longer than any label).
+      // Only a value as long as a sibling static label can spell one (most ids are longer than any label). As in
+      // lookup(), the constraint comes first: a value it rejects (`Info` for a lower-case class) is no route, not ambiguous.
       if (length <= node.longestStatic && node.staticLengths.has(length) && node.staticFolded.has(value.toLowerCase())) {
-        return spelledTo(node, target, start, from - 1) && isPlainFrom(target, from, end) ? node.ambiguous : undefined
+        const certain = param.constraint.pattern.test(value) && spelledTo(node, target, start, from - 1) && isPlainFrom(target, from, end)
+        return certain ? node.ambiguous : undefined
       }
       if (count === 0) v0 = value
       else if (count === 1) v1 = value

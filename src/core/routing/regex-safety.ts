@@ -17,6 +17,15 @@ const MAX_CODE_POINT = 0x10FFFF
 const ANY: CharRanges = [[0, MAX_CODE_POINT]]
 const MAX_VARIABLE_QUANTIFIERS = 25
 
+/**
+ * What makes `projectIdPattern` unusable, or undefined: a `g` or `y` flag (test() would carry lastIndex from one request
+ * to the next, so one value would match and fail by turns) or a backtracking risk. Route `params` refuse those flags too.
+ */
+export function projectIdPatternProblem (pattern: RegExp): string | undefined {
+  if (pattern.global || pattern.sticky) return `has the ${pattern.global ? 'g' : 'y'} flag: its test() would depend on the request before`
+  return backtrackingRisk(pattern)
+}
+
 /** Why `pattern` may backtrack catastrophically, or undefined when it passes the check. */
 export function backtrackingRisk (pattern: RegExp): string | undefined {
   // The check reads `source` and `flags`; an own property (or a subclass) could show it one pattern and test another.

@@ -3,7 +3,7 @@
 import { isRecord } from '../support/records.js'
 import { splitAction, type ActionParts } from '../iam/action-pattern.js'
 import { ProblemList, describe } from '../support/errors.js'
-import { backtrackingRisk } from './regex-safety.js'
+import { backtrackingRisk, projectIdPatternProblem } from './regex-safety.js'
 import { parseTemplate, type TemplateSegment } from './template.js'
 
 /** Methods a row may name. HEAD is never a row: it is authorized as GET. */
@@ -101,7 +101,7 @@ export function loadRouteTable (rows: unknown, options: LoadOptions = {}): reado
   const projectIdPattern = options.projectIdPattern ?? PROJECT_ID_PATTERN
   // The option's other checks (it is a RegExp) report EVS_AUTHZ_ERR_OPTIONS, so this one does too.
   const optionProblems = new ProblemList()
-  const projectIdRisk = projectIdPattern instanceof RegExp ? backtrackingRisk(projectIdPattern) : undefined
+  const projectIdRisk = projectIdPattern instanceof RegExp ? projectIdPatternProblem(projectIdPattern) : undefined
   if (projectIdRisk !== undefined) optionProblems.add('projectIdPattern', `${String(projectIdPattern)} ${projectIdRisk}`)
   optionProblems.throwIfAny('EVS_AUTHZ_ERR_OPTIONS', 'Invalid evs-authz options')
   const compiled: CompiledRoute[] = []

@@ -1,6 +1,6 @@
 // The options of createAuthorizer and their checks (the adapters add theirs to the same problem list).
 import type { IamPolicy } from '../iam/policy.js'
-import { backtrackingRisk } from '../routing/regex-safety.js'
+import { projectIdPatternProblem } from '../routing/regex-safety.js'
 import type { RouteDefinition } from '../routing/route-table.js'
 import { describe, type ProblemList } from './errors.js'
 import { checkOptionNames } from './option-names.js'
@@ -42,7 +42,7 @@ export function checkAuthorizerOptions (options: AuthorizerOptions, problems: Pr
     problems.add('projectIdPattern', `should be a RegExp, instead got ${describe(projectIdPattern)}`)
   }
   // Checked here too (loadRouteTable checks it as well), so it is listed with the other option problems.
-  const risk = projectIdPattern instanceof RegExp ? backtrackingRisk(projectIdPattern) : undefined
+  const risk = projectIdPattern instanceof RegExp ? projectIdPatternProblem(projectIdPattern) : undefined
   if (risk !== undefined) problems.add('projectIdPattern', `${String(projectIdPattern)} ${risk}`)
   if (options.now !== undefined && typeof options.now !== 'function') {
     problems.add('now', 'should be a function returning epoch milliseconds')

@@ -98,6 +98,22 @@ t.test('projectIdPattern is refused as an option (EVS_AUTHZ_ERR_OPTIONS), by the
   }
 })
 
+t.test('a projectIdPattern with the g or y flag is refused by the loader and by createAuthorizer (a stateful test)', async (t) => {
+  for (const flags of ['g', 'y', 'gi', 'iy']) {
+    const pattern = new RegExp('^[0-9a-f]{32}$', flags)
+    // What registration prevents: the same value matches and fails by turns, as lastIndex moves on.
+    const turns = [0, 1, 2].map(() => pattern.test('0123456789abcdef0123456789abcdef'))
+    t.ok(turns.some((v) => v !== turns[0]), `/${pattern.source}/${flags} flips between calls`)
+    const builds = [() => loadRouteTable([row({})], { projectIdPattern: pattern }), () => createAuthorizer({ projectIdPattern: pattern })]
+    for (const build of builds) {
+      const { code, problems } = problemsOf(build)
+      t.equal(code, 'EVS_AUTHZ_ERR_OPTIONS', flags)
+      t.same(problems.length, 1, flags)
+      t.match(problems[0], new RegExp(`^projectIdPattern: /.*/${flags} has the ${flags.includes('g') ? 'g' : 'y'} flag`), flags)
+    }
+  }
+})
+
 t.test('ordinary patterns register, and the built-in table loads with the default project id pattern', async (t) => {
   t.equal(loadRouteTable([row({ thing_id: { pattern: /^t-[0-9]{1,8}$/ } })], { projectIdPattern: /^[0-9a-f]{32}$/ }).length, 1)
   t.doesNotThrow(() => createAuthorizer({ projectIdPattern: /^[0-9A-Za-z-]+$/ }))

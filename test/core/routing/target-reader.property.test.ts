@@ -65,12 +65,20 @@ function oddRows (): RouteDefinition[] {
   ]
 }
 
+/** A static label beside {project_id} (which the default pattern takes in lower case only): `Info` is rejected, not ambiguous. */
+function besideProjectRows (): RouteDefinition[] {
+  const row = (template: string): RouteDefinition =>
+    ({ method: 'GET', template, actions: ['evs:snapshots:get'], enterpriseProject: false, family: 'cinder', name: template })
+  return [row('/v3/{project_id}/x'), row('/v3/info'), row('/v3/{project_id}/things/{thing_id}'), row('/v3/{project_id}/things/inner')]
+}
+
 const SETUPS: readonly Setup[] = [
   setup('built-in table', '', snapshotRoutes),
   setup('built-in table under /evs', '/evs', snapshotRoutes),
   setup('32-hex project ids', '', snapshotRoutes, /^[0-9a-f]{32}$/),
   setup('wide node', '', wideRows()),
-  setup('odd constraints', '/a.b/c', oddRows())
+  setup('odd constraints', '/a.b/c', oddRows()),
+  setup('static beside a parameter', '', besideProjectRows())
 ]
 
 const PROJECT = '0123456789abcdef0123456789abcdef'
@@ -84,6 +92,8 @@ const WORDS = [
   'xx', 'ABC', 'abcd', 'branch', 'inner', 'deep',
   // Near misses the fast path's walk cannot tell from the label by length, first and last character alone.
   'snapshOts', 'dEtail', 'metaData', 'innxr', 'cloudsnapsHots', 'rollbaCk',
+  // A label in another case (first or last character too): a parameter's class may reject it before it is ambiguous.
+  'info', 'Info', 'infO', 'INFO', 'Inner', 'inneR', 'things',
   'ab.cd', 'a:b@c', '!$&', PROJECT, PROJECT.toUpperCase(), SNAPSHOT, 'env', 'k1.json', 'x'.repeat(256), 'evs', 'a.b', 'c'
 ]
 const PIECES = [
@@ -101,10 +111,12 @@ const hostileTarget = (prefix: string): fc.Arbitrary<string> => fc.tuple(
 
 /** A concrete target for a template: parameter values that the constraints accept, or near misses. */
 const valueFor = (name: string): fc.Arbitrary<string> => {
-  if (name === 'project_id') return fc.constantFrom(PROJECT, 'abc-123', PROJECT.toUpperCase(), 'a')
+  if (name === 'project_id') return fc.constantFrom(PROJECT, 'abc-123', PROJECT.toUpperCase(), 'a', 'info', 'Info', 'INFO', 'infO')
   if (name === 'key') return fc.constantFrom('env', 'k1', 'k1.json', 'a b', 'a:b', '.', '..')
   if (name === 'code') {
-    return fc.constantFrom('ABC', 'ab', 'abcd', 'ab.cd', '..', '.', 'a:B@', '!$&', '', 'abcde', 'AB', 'xx', 'inner', 'innxr', 'inNer')
+    return fc.constantFrom(
+      'ABC', 'ab', 'abcd', 'ab.cd', '..', '.', 'a:B@', '!$&', '', 'abcde', 'AB', 'xx', 'inner', 'innxr', 'inNer', 'Inner', 'inneR'
+    )
   }
   const ids = fc.constantFrom(SNAPSHOT, 'detail', 'DETAIL', 'Detail', 'a_b-c', 'x'.repeat(255), 'x'.repeat(256), '.', 'a.b')
   return fc.oneof(ids, fc.stringMatching(/^[A-Za-z0-9_-]{1,40}$/))
@@ -183,5 +195,28 @@ t.test('targets the fast path must leave to the gate', async () => {
   ]) {
     assert.equal(s.matchPlain('GET', target), undefined, target)
     agree(s, 'GET', target)
+  }
+})
+
+t.test('a value spelled like a sibling label in another case: the constraint decides first, on both paths', async () => {
+  const s = SETUPS.find((x) => x.name === 'static beside a parameter')
+  assert.ok(s !== undefined)
+  const cases = [
+    // Rejected by {project_id}'s lower-case pattern: no route, naming the parameter (not a malformed, ambiguous path).
+    { target: '/v3/Info', kind: 'no-route' },
+    { target: '/v3/INFO', kind: 'no-route' },
+    { target: '/v3/infO/x', kind: 'no-route' },
+    // Accepted by {thing_id}'s id pattern, and spelled like `inner`: ambiguous.
+    { target: `/v3/${PROJECT}/things/Inner`, kind: 'ambiguous' },
+    { target: `/v3/${PROJECT}/things/inneR`, kind: 'ambiguous' },
+    { target: '/v3/info', kind: 'matched' }
+  ]
+  for (const { target, kind } of cases) {
+    const gated = s.gate.inspect(target)
+    assert.ok(gated.kind === 'guarded', target)
+    assert.equal(s.matcher.match('GET', gated.path, gated.start).kind, kind, `slow path: ${target}`)
+    const fast = s.matchPlain('GET', target)
+    // The fast path may leave a case to the slow one; when it answers, it answers the same.
+    if (fast !== undefined) agree(s, 'GET', target)
   }
 })
