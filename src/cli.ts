@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { errorCode, errorMessage } from './error-text.js'
 import {
-  ConfigurationError, createAuthorizer, denialResponse, formatRouteTable, ownValue, snapshotRoutes,
+  ConfigurationError, closestName, createAuthorizer, denialResponse, formatRouteTable, ownValue, snapshotRoutes,
   type Authorizer, type AuthorizerOptions, type Decision, type Inspection, type RequestTarget, type RouteTableFormat
 } from './core/index.js'
 
@@ -98,6 +98,16 @@ function oneLine (text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').slice(0, 2000)
 }
 
+/** parseArgs's refusal in our words: its own text for an unknown option quotes it unevenly (`as in '-- "--bogus"`). */
+function usageProblem (error: unknown): string {
+  const unknown = errorCode(error) === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /^Unknown option '([^']*)'/.exec(errorMessage(error)) : null
+  if (unknown === null) return errorMessage(error)
+  const option = unknown[1] ?? ''
+  const name = option.startsWith('--') ? option.slice(2).split('=')[0] ?? '' : undefined
+  const suggestion = name === undefined ? undefined : closestName(name, [...Object.keys(FLAGS), 'help', 'version'])
+  return `unknown option '${option}'${suggestion === undefined ? '' : ` (did you mean --${suggestion}?)`}`
+}
+
 function run (argv: readonly string[], io: Output): number {
   let parsed
   try {
@@ -112,7 +122,7 @@ function run (argv: readonly string[], io: Output): number {
       }
     })
   } catch (error) {
-    throw new UsageError(errorMessage(error))
+    throw new UsageError(usageProblem(error))
   }
   // parseArgs's types lose the flag names through Object.fromEntries; strict: true lets no other name through.
   const values = parsed.values as Partial<Record<Flag, string | boolean>> & { help?: boolean, version?: boolean }

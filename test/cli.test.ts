@@ -114,7 +114,12 @@ t.test('usage errors, help and version', async (t) => {
   t.match(run('-v').out, /^\d+\.\d+\.\d+\n$/)
   const unknownFlag = run('routes', '--bogus')
   t.equal(unknownFlag.status, 2)
-  t.match(unknownFlag.err, /Unknown option '--bogus'/)
+  t.equal(unknownFlag.err, "evs-authz: unknown option '--bogus' (see evs-authz --help)\n")
+  // A near miss of a real flag is named; Node's own wording (with its unbalanced quotes) is not shown.
+  for (const [typo, flag] of [['--fromat', 'format'], ['--claim=x.json', 'claims'], ['--polices', 'policies']] as const) {
+    t.equal(run('routes', typo).err, `evs-authz: unknown option '${typo.split('=')[0]}' (did you mean --${flag}?) (see evs-authz --help)\n`)
+  }
+  t.equal(run('routes', '-x').err, "evs-authz: unknown option '-x' (see evs-authz --help)\n")
   const unknownCommand = run('frobnicate')
   t.equal(unknownCommand.status, 2)
   t.match(unknownCommand.err, /unknown command 'frobnicate'/)

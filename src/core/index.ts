@@ -11,6 +11,7 @@ export { DECISION_MESSAGE, decisionLogFields, decisionLogLevel } from './decisio
 export type { DecisionLogFields, Mode } from './decision/decision-log.js'
 export { denialMessage, denialResponse } from './decision/responses.js'
 export type { DenialResponse } from './decision/responses.js'
+export { closestName } from './support/did-you-mean.js'
 export { ConfigurationError, ProblemList } from './support/errors.js'
 export type { ConfigurationProblem, ErrorCode } from './support/errors.js'
 export { loadRouteTable, ACTION_NAME, ID_CONSTRAINT, METADATA_KEY_CONSTRAINT, PROJECT_ID_PATTERN } from './routing/route-table.js'
