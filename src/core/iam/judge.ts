@@ -62,7 +62,7 @@ export function compileJudge (catalogue: Catalogue, now: () => number, guardCros
       return denyDecision('route-not-found', method, path, family, { userId, detail })
     }
     if (match.kind === 'no-method') {
-      return denyDecision('method-not-allowed', method, path, family, { userId, detail: `allowed: ${match.allowed.join(', ')}` })
+      return denyDecision('method-not-allowed', method, path, family, { userId, detail: allowedDetail(match.allowed) })
     }
     const { route, params, projectId } = match
     if (projectId !== undefined && grant.projectId !== projectId) {
@@ -117,6 +117,18 @@ export function compileJudge (catalogue: Catalogue, now: () => number, guardCros
     },
     fail
   }
+}
+
+// A node's no-method answer is one frozen value (routing/matcher.ts), so its detail is built once, not per request.
+const allowedDetails = new WeakMap<readonly string[], string>()
+
+function allowedDetail (allowed: readonly string[]): string {
+  let detail = allowedDetails.get(allowed)
+  if (detail === undefined) {
+    detail = `allowed: ${allowed.join(', ')}`
+    allowedDetails.set(allowed, detail)
+  }
+  return detail
 }
 
 /** Every required action's effect for the grant, in table order. */
