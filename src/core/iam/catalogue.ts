@@ -1,6 +1,7 @@
 // The policy catalogue: role names a token may carry, resolved to policy documents.
 // Built in: the Huawei system roles and policies that grant EVS snapshot actions.
 import { ProblemList, describe } from '../support/errors.js'
+import { deepFreeze } from '../support/frozen.js'
 import { isRecord } from '../support/records.js'
 import { compilePolicy, type CompiledStatement, type IamPolicy } from './policy.js'
 
@@ -24,7 +25,7 @@ const serverAdministrator: IamPolicy = {
  * The `system_all_N` names of EVS FullAccess / ReadOnlyAccess differ between clouds (published lists
  * disagree), so they are not built in: map them through the `policies` option.
  */
-export const systemPolicies: Readonly<Record<string, IamPolicy>> = Object.freeze({
+export const systemPolicies: Readonly<Record<string, IamPolicy>> = deepFreeze({
   'Tenant Administrator': tenantAdministrator,
   te_admin: tenantAdministrator,
   'Tenant Guest': tenantGuest,

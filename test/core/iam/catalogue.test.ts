@@ -100,9 +100,15 @@ t.test('each built-in role grants what the README table says, and nothing else',
   }
 })
 
-t.test('the built-in policies are frozen: a caller cannot rewrite a system role', async (t) => {
+t.test('the built-in policies are frozen all the way down: a caller cannot rewrite a system role', async (t) => {
   t.ok(Object.isFrozen(systemPolicies))
   t.throws(() => { (systemPolicies as Record<string, IamPolicy>)['te_admin'] = { Version: '1.1', Statement: [] } })
+  // Not only the top: a role's statements, and each statement's action list, cannot be changed either.
+  for (const [name, policy] of Object.entries(systemPolicies)) {
+    t.ok(Object.isFrozen(policy) && Object.isFrozen(policy.Statement), `${name}: document and statements`)
+    for (const statement of policy.Statement) t.ok(Object.isFrozen(statement) && Object.isFrozen(statement.Action), `${name}: statement`)
+  }
+  t.throws(() => { (systemPolicies['readonly']?.Statement as unknown[]).push({ Effect: 'Allow', Action: ['evs:*:*'] }) })
   t.same(allowedActions(authorizerWith(), ['te_admin']).includes('evs:snapshots:delete'), true)
 })
 
