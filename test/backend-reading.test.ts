@@ -377,6 +377,23 @@ const cases: Case[] = [
     forwarded: `/files/${'a'.repeat(400)}`
   },
   {
+    name: 'a long path of another API that mentions a version, without escapes, is read and stays outside',
+    method: 'GET',
+    target: `/image/v2/images/${S}/tags/${'t'.repeat(300)}`,
+    persona: 'none',
+    status: 200,
+    forwarded: `/image/v2/images/${S}/tags/${'t'.repeat(300)}`
+  },
+  {
+    name: 'a long path without escapes that reaches the guarded space is read, and refused',
+    method: 'GET',
+    target: `/x/${'a'.repeat(300)}/../v2/${P}/snapshots`,
+    persona: 'none',
+    status: 400,
+    reason: 'malformed-path',
+    detail: 'dot-segment'
+  },
+  {
     name: 'a long outside path at the limit is read, and stays outside',
     method: 'GET',
     target: `/files/${'a'.repeat(245)}%20b`,
@@ -493,7 +510,12 @@ t.test('mounted below a path, requests are judged, never passed unjudged', async
     t.equal(reader.status, 403, `${server.name}: reader cannot delete`)
     const allowed = await send(server.port, 'GET', `/evs${snap}`, 'reader')
     t.equal(allowed.status, 200, `${server.name}: reader can read`)
-    t.equal(server.reached.length, 1, `${server.name}: only the allowed request reached the handler`)
+    // Past 256 characters the full URL is still read (no escapes), so the mount-relative one is judged as above.
+    const longKey = `/evs${snap}/metadata/${'k'.repeat(250)}`
+    const long = await send(server.port, 'GET', longKey, 'reader')
+    t.equal(long.status, 200, `${server.name}: a long metadata key (${longKey.length} characters)`)
+    t.equal((await send(server.port, 'DELETE', longKey, 'reader')).status, 403, `${server.name}: and it is still judged`)
+    t.equal(server.reached.length, 2, `${server.name}: only the allowed requests reached the handler`)
   }
 })
 

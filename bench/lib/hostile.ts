@@ -5,7 +5,8 @@
 //   compiled per decision (a fresh claims object), so the condition really runs every time.
 // - A target built to make the lenient path reading work hardest (escapes in every position, nested
 //   `%25`, backslashes, dot segments, fullwidth letters for NFKC) vs a plain canonical target of the same
-//   length, both through authorize().
+//   length, both through authorize(). And past that length, a 4,096-character path without escapes (which is still
+//   read) vs a plain one of the same length.
 import { createAuthorizer, type RequestTarget } from '../../dist/index.js'
 import { MAX_LENIENT_PATH_LENGTH } from '../../dist/core/request/path-gate.js'
 import { median, rotation, sink } from './stats.js'
@@ -21,6 +22,14 @@ export interface HostileResult {
     readonly ratio: number
   }
   readonly target: {
+    readonly length: number
+    readonly worstNs: number
+    readonly plainNs: number
+    readonly ratio: number
+    readonly worstDecision: string
+  }
+  /** Past the lenient limit, a path of ASCII without escapes is still read (cheaply): its worst vs a plain one. */
+  readonly longTarget: {
     readonly length: number
     readonly worstNs: number
     readonly plainNs: number
@@ -71,7 +80,7 @@ export function benchHostile (settings: HostileSettings): HostileResult {
   const decide = (make: () => object) => (): number => (authorizer.authorize(get, make()).kind === 'allow' ? 1 : 0)
   const condition = compare([['match', decide(withMatch)], ['equals', decide(withEquals)]], settings)
 
-  // The longest path the lenient reading accepts, built from the spellings it decodes and folds, vs a plain
+  // The longest path the lenient reading decodes, built from the spellings it decodes and folds, vs a plain
   // canonical target of the same length. (Longer such paths are refused before the reading runs.)
   const plainHead = `/v3/${P}/snapshots/${S}/metadata/`
   // Bytes as they arrive on the wire (Node hands the target over as Latin-1 text): fullwidth ｖ as its UTF-8 escapes.
@@ -84,12 +93,28 @@ export function benchHostile (settings: HostileSettings): HostileResult {
     ['worst', () => (authorizer.authorize({ method: 'GET', url: hostile }, undefined).kind === 'allow' ? 1 : 0)],
     ['plain', () => (authorizer.authorize({ method: 'GET', url: plain }, undefined).kind === 'allow' ? 1 : 0)]
   ], settings)
+  // Past the limit, without escapes or non-ASCII the reading still runs: upper case to fold, backslashes, dot
+  // segments, `;params` and versions everywhere, vs a plain canonical target of the same length.
+  const longLength = 4096
+  const longUnit = '/X/..\\V2/./;x=1/'
+  const longHostile = `/x${longUnit.repeat(Math.ceil(longLength / longUnit.length))}`.slice(0, longLength)
+  const longPlain = `${plainHead}${'k'.repeat(longLength)}`.slice(0, longLength)
+  const longDecision = authorizer.authorize({ method: 'GET', url: longHostile }, {}).reason
+  const longTargets = compare([
+    ['worst', () => (authorizer.authorize({ method: 'GET', url: longHostile }, undefined).kind === 'allow' ? 1 : 0)],
+    ['plain', () => (authorizer.authorize({ method: 'GET', url: longPlain }, undefined).kind === 'allow' ? 1 : 0)]
+  ], settings)
+  const longWorstNs = longTargets.get('worst') as number
+  const longPlainNs = longTargets.get('plain') as number
   const matchNs = condition.get('match') as number
   const equalsNs = condition.get('equals') as number
   const worstNs = targets.get('worst') as number
   const plainNs = targets.get('plain') as number
   return {
     stringMatch: { wildcards, nameLength: name.length, matchNs, equalsNs, ratio: matchNs / equalsNs },
-    target: { length, worstNs, plainNs, ratio: worstNs / plainNs, worstDecision }
+    target: { length, worstNs, plainNs, ratio: worstNs / plainNs, worstDecision },
+    longTarget: {
+      length: longLength, worstNs: longWorstNs, plainNs: longPlainNs, ratio: longWorstNs / longPlainNs, worstDecision: longDecision
+    }
   }
 }

@@ -30,14 +30,18 @@ export type PathInspection =
   | { readonly kind: 'guarded', readonly path: string, readonly start: number }
 
 /**
- * Longest path that gets the lenient reading (decoding passes, NFKC folding). A longer path that does not
- * plainly start with the guarded prefix and version, but could reach the guarded space (it mentions a
- * version, an escape or a backslash), is refused before that reading runs: an attacker's worst path then
- * costs at most about 3x a plain one of the same length (`npm run bench`, section "hostile inputs"); past
- * this length the reading's passes grow faster than a plain path's single check. Plainly guarded paths
- * (`/v3/...`, any length) never need the reading and are not limited by this.
+ * Longest path whose lenient reading decodes escapes or folds Unicode (the decoding passes, NFKC). A longer path
+ * that does not plainly start with the guarded prefix and version, could reach the guarded space (it mentions a
+ * version, an escape or a backslash) and holds an escape or a non-ASCII character is refused before that reading
+ * runs: those passes are what an attacker's worst path costs (`npm run bench`, section "hostile inputs"). A longer
+ * path of ASCII without escapes is read: for it the reading is one lower-casing and a few native scans, so a long
+ * path of another API that merely contains `v2` (`/image/v2/...`, `/files/dev2-...`) is not refused. Plainly guarded
+ * paths (`/v3/...`, any length) never need the reading and are not limited by this.
  */
 export const MAX_LENIENT_PATH_LENGTH = 256
+
+/** What makes the lenient reading costly: escapes to decode (up to three passes), non-ASCII to fold (NFKC). */
+const COSTLY_READING = /[%\u0080-\uffff]/
 
 /** The built-in table's API versions; a table adds the first segments of its own templates. */
 export const DEFAULT_VERSIONS: readonly string[] = ['v2', 'v3']
@@ -113,15 +117,17 @@ export function compilePathGate (prefix: string, versionSegments: readonly strin
       const end = hash === -1 ? (question === -1 ? target.length : question) : question === -1 ? hash : Math.min(question, hash)
       // Logged paths never carry the query or fragment (an absolute-form target may hold a token there).
       const path = end === target.length ? target : target.slice(0, end)
-      const lenientPathTooLong = path.length > MAX_LENIENT_PATH_LENGTH
+      // Past the limit, a path whose reading would decode or fold is refused unread (see MAX_LENIENT_PATH_LENGTH).
+      const tooLongToRead = path.length > MAX_LENIENT_PATH_LENGTH && COSTLY_READING.test(path) && mention.test(path)
       if (target.charCodeAt(0) !== 0x2f) {
-        if (lenientPathTooLong) return mention.test(path) ? { kind: 'malformed', problem: 'too-long', path } : { kind: 'outside' }
+        if (tooLongToRead) return { kind: 'malformed', problem: 'too-long', path }
+        if (path.length > MAX_LENIENT_PATH_LENGTH && !mention.test(path)) return { kind: 'outside' }
         return lenient(lenientPath(target)).hasVersion
           ? { kind: 'malformed', problem: 'not-origin-form', path }
           : { kind: 'outside' }
       }
       const plainlyGuarded = isCanonicallyGuarded(target, end)
-      if (!plainlyGuarded && lenientPathTooLong && mention.test(path)) return { kind: 'malformed', problem: 'too-long', path }
+      if (!plainlyGuarded && tooLongToRead) return { kind: 'malformed', problem: 'too-long', path }
       if (!plainlyGuarded && !maybeGuarded(target)) {
         // `//host/v2/...` or `/\host/v2/...`: a forwarder that resolves the target as a URL (WHATWG) reads the
         // first segment as an authority and sends the rest, `/v2/...`, to the backend.
