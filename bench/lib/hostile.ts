@@ -80,41 +80,33 @@ export function benchHostile (settings: HostileSettings): HostileResult {
   const decide = (make: () => object) => (): number => (authorizer.authorize(get, make()).kind === 'allow' ? 1 : 0)
   const condition = compare([['match', decide(withMatch)], ['equals', decide(withEquals)]], settings)
 
-  // The longest path the lenient reading decodes, built from the spellings it decodes and folds, vs a plain
-  // canonical target of the same length. (Longer such paths are refused before the reading runs.)
+  // A target of `length` characters repeating `unit` vs a plain canonical target of the same length, both through
+  // authorize() without claims (the worst one is refused before any grant is read, the plain one gets its 401).
   const plainHead = `/v3/${P}/snapshots/${S}/metadata/`
-  // Bytes as they arrive on the wire (Node hands the target over as Latin-1 text): fullwidth ｖ as its UTF-8 escapes.
-  const hostileUnit = '%252e%252e\\%c0%ae%c0%ae/%2E%2e/%ef%bd%963/..;x/'
-  const length = MAX_LENIENT_PATH_LENGTH
-  const hostile = `/x${hostileUnit.repeat(Math.ceil(length / hostileUnit.length))}`.slice(0, length)
-  const plain = `${plainHead}${'k'.repeat(length)}`.slice(0, length)
-  const worstDecision = authorizer.authorize({ method: 'GET', url: hostile }, {}).reason
-  const targets = compare([
-    ['worst', () => (authorizer.authorize({ method: 'GET', url: hostile }, undefined).kind === 'allow' ? 1 : 0)],
-    ['plain', () => (authorizer.authorize({ method: 'GET', url: plain }, undefined).kind === 'allow' ? 1 : 0)]
-  ], settings)
+  const versusPlain = (unit: string, length: number): HostileResult['target'] => {
+    const worst = `/x${unit.repeat(Math.ceil(length / unit.length))}`.slice(0, length)
+    const plain = `${plainHead}${'k'.repeat(length)}`.slice(0, length)
+    const worstDecision = authorizer.authorize({ method: 'GET', url: worst }, {}).reason
+    const times = compare([
+      ['worst', () => (authorizer.authorize({ method: 'GET', url: worst }, undefined).kind === 'allow' ? 1 : 0)],
+      ['plain', () => (authorizer.authorize({ method: 'GET', url: plain }, undefined).kind === 'allow' ? 1 : 0)]
+    ], settings)
+    const worstNs = times.get('worst') as number
+    const plainNs = times.get('plain') as number
+    return { length, worstNs, plainNs, ratio: worstNs / plainNs, worstDecision }
+  }
+  // The longest path the lenient reading decodes, built from the spellings it decodes and folds (longer such paths are
+  // refused before the reading runs). Bytes as they arrive on the wire (Node hands the target over as Latin-1 text):
+  // fullwidth ｖ as its UTF-8 escapes.
+  const target = versusPlain('%252e%252e\\%c0%ae%c0%ae/%2E%2e/%ef%bd%963/..;x/', MAX_LENIENT_PATH_LENGTH)
   // Past the limit, without escapes or non-ASCII the reading still runs: upper case to fold, backslashes, dot
-  // segments, `;params` and versions everywhere, vs a plain canonical target of the same length.
-  const longLength = 4096
-  const longUnit = '/X/..\\V2/./;x=1/'
-  const longHostile = `/x${longUnit.repeat(Math.ceil(longLength / longUnit.length))}`.slice(0, longLength)
-  const longPlain = `${plainHead}${'k'.repeat(longLength)}`.slice(0, longLength)
-  const longDecision = authorizer.authorize({ method: 'GET', url: longHostile }, {}).reason
-  const longTargets = compare([
-    ['worst', () => (authorizer.authorize({ method: 'GET', url: longHostile }, undefined).kind === 'allow' ? 1 : 0)],
-    ['plain', () => (authorizer.authorize({ method: 'GET', url: longPlain }, undefined).kind === 'allow' ? 1 : 0)]
-  ], settings)
-  const longWorstNs = longTargets.get('worst') as number
-  const longPlainNs = longTargets.get('plain') as number
+  // segments, `;params` and versions everywhere.
+  const longTarget = versusPlain('/X/..\\V2/./;x=1/', 4096)
   const matchNs = condition.get('match') as number
   const equalsNs = condition.get('equals') as number
-  const worstNs = targets.get('worst') as number
-  const plainNs = targets.get('plain') as number
   return {
     stringMatch: { wildcards, nameLength: name.length, matchNs, equalsNs, ratio: matchNs / equalsNs },
-    target: { length, worstNs, plainNs, ratio: worstNs / plainNs, worstDecision },
-    longTarget: {
-      length: longLength, worstNs: longWorstNs, plainNs: longPlainNs, ratio: longWorstNs / longPlainNs, worstDecision: longDecision
-    }
+    target,
+    longTarget
   }
 }
