@@ -118,10 +118,13 @@ export function compilePathGate (prefix: string, versionSegments: readonly strin
       // Logged paths never carry the query or fragment (an absolute-form target may hold a token there).
       const path = end === target.length ? target : target.slice(0, end)
       // Past the limit, a path whose reading would decode or fold is refused unread (see MAX_LENIENT_PATH_LENGTH).
-      const tooLongToRead = path.length > MAX_LENIENT_PATH_LENGTH && COSTLY_READING.test(path) && mention.test(path)
+      const tooLong = path.length > MAX_LENIENT_PATH_LENGTH
+      const longAndMentioned = tooLong && mention.test(path)
+      const tooLongToRead = longAndMentioned && COSTLY_READING.test(path)
       if (target.charCodeAt(0) !== 0x2f) {
         if (tooLongToRead) return { kind: 'malformed', problem: 'too-long', path }
-        if (path.length > MAX_LENIENT_PATH_LENGTH && !mention.test(path)) return { kind: 'outside' }
+        // A long target that mentions nothing guarded is not read at all (its Unicode would be folded for nothing).
+        if (tooLong && !longAndMentioned) return { kind: 'outside' }
         return lenient(lenientPath(target)).hasVersion
           ? { kind: 'malformed', problem: 'not-origin-form', path }
           : { kind: 'outside' }
